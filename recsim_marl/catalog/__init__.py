@@ -1,0 +1,41 @@
+"""Where texts and priors come from: synthetic (seeded), MovieLens-100k, or user-supplied."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsim_marl.catalog.base import Catalog
+from recsim_marl.catalog.movielens import DatasetError, find_movielens, movielens_catalog
+from recsim_marl.catalog.synthetic import synthetic_catalog
+
+
+def custom_catalog(item_texts, user_texts, item_quality=None, item_length=None) -> Catalog:
+    """A catalogue from your own texts. Quality defaults to 0 and length to 1 for every item."""
+    n = len(item_texts)
+    return Catalog(
+        item_texts=list(item_texts),
+        user_texts=list(user_texts),
+        item_quality=np.zeros(n) if item_quality is None else np.asarray(item_quality, dtype=np.float64),
+        item_length=np.ones(n) if item_length is None else np.asarray(item_length, dtype=np.float64),
+        name="custom",
+    )
+
+
+def build_catalog(config) -> Catalog:
+    """The catalogue an :class:`~recsim_marl.config.EnvConfig` asks for."""
+    if config.catalog == "synthetic":
+        return synthetic_catalog(config.num_items, config.num_users, config.catalog_seed)
+    if config.catalog == "movielens-100k":
+        return movielens_catalog(config.num_items, config.num_users, config.data_path)
+    return custom_catalog(config.item_texts, config.user_texts)
+
+
+__all__ = [
+    "Catalog",
+    "DatasetError",
+    "build_catalog",
+    "custom_catalog",
+    "find_movielens",
+    "movielens_catalog",
+    "synthetic_catalog",
+]

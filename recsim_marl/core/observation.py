@@ -1,0 +1,195 @@
+"""Observation layouts, observations, ``state()`` and action masks (DESIGN §5).
+
+Every observation is a flat float32 vector whose fields are contiguous slices; :func:`observation_layout`
+returns their names, slices, shapes and bounds, so a policy can read ``obs[..., lay["candidate_relevance"]]``
+instead of counting offsets.
+
+user (``O_u = 2D + K(D + 5) + 2``)
+
+======================== ======= ==========================================================
+field                    shape   meaning
+======================== ======= ==========================================================
+estimate                 D       the platform's estimate p_hat of the person's interest
+history                  D       h_tilde: moving average of what this person clicked
+candidate_content        K x D   content vectors of the K candidates, best retrieved first
+candidate_relevance      K       <p_hat, e> per candidate
+candidate_familiarity    K       <h_tilde, e> per candidate
+candidate_rating         K       quality as the platform sees it (a noisy rating)
+candidate_promotion      K       the candidate's current promotion level / (L - 1)
+candidate_popularity     K       the candidate's click moving average / the catalogue's largest
+progress                 1       t / max_cycles
+click_rate               1       moving average of this person's clicks
+======================== ======= ==========================================================
+
+item (``O_i = D + 6``): content (D) | funds_fraction (funds / initial funds) | level (last level / (L-1))
+| impression_share (share of last step's impressions) | ctr (click / impression moving averages)
+| mean_promotion (of all items, / (L-1)) | time_fraction (t / max_cycles).
+
+state (``4D + 2U + 3I + 1``): mean and std over people of interest and of estimate, per-person budget
+(/ initial budget) and alive flag, per-item promotion (/ (L-1)), funds fraction and impression share,
+and t / max_cycles. It grows linearly in U + I.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from recsim_marl.config import EnvConfig
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Named contiguous fields of a flat vector."""
+
+    fields: dict[str, tuple[slice, tuple[int, ...]]]
+    low: np.ndarray
+    high: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.low.shape[0])
+
+    def __getitem__(self, name: str) -> slice:
+        return self.fields[name][0]
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.fields[name][1]
+
+    def read(self, vec, name: str):
+        """The field ``name`` of ``vec [..., size]``, reshaped to ``[..., *shape]``."""
+        sl, shape = self.fields[name]
+        return vec[..., sl].reshape(*vec.shape[:-1], *shape)
+
+
+def _layout(spec: list[tuple[str, tuple[int, ...], float, float]]) -> Layout:
+    fields, lows, highs, start = {}, [], [], 0
+    for name, shape, lo, hi in spec:
+        n = int(np.prod(shape))
+        fields[name] = (slice(start, start + n), shape)
+        lows.append(np.full(n, lo, np.float32))
+        highs.append(np.full(n, hi, np.float32))
+        start += n
+    return Layout(fields, np.concatenate(lows), np.concatenate(highs))
+
+
+def observation_layout(config: EnvConfig) -> dict[str, Layout]:
+    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config."""
+    d, k, u, i = config.embed_dim, config.num_candidates, config.num_users, config.num_items
+    users = _layout([
+        ("estimate", (d,), -1, 1),
+        ("history", (d,), -1, 1),
+        ("candidate_content", (k, d), -1, 1),
+        ("candidate_relevance", (k,), -1, 1),
+        ("candidate_familiarity", (k,), -1, 1),
+        ("candidate_rating", (k,), -INF, INF),
+        ("candidate_promotion", (k,), 0, 1),
+        ("candidate_popularity", (k,), 0, 1),
+        ("progress", (1,), 0, 1),
+        ("click_rate", (1,), 0, 1),
+    ])
+    items = _layout([
+        ("content", (d,), -1, 1),
+        ("funds_fraction", (1,), 0, INF),
+        ("level", (1,), 0, 1),
+        ("impression_share", (1,), 0, 1),
+        ("ctr", (1,), 0, 1),
+        ("mean_promotion", (1,), 0, 1),
+        ("time_fraction", (1,), 0, 1),
+    ])
+    state = _layout([
+        ("interest_mean", (d,), -1, 1),
+        ("interest_std", (d,), 0, 1),
+        ("estimate_mean", (d,), -1, 1),
+        ("estimate_std", (d,), 0, 1),
+        ("budget", (u,), 0, INF),
+        ("alive", (u,), 0, 1),
+        ("promotion", (i,), 0, 1),
+        ("funds_fraction", (i,), 0, INF),
+        ("impression_share", (i,), 0, 1),
+        ("time_fraction", (1,), 0, 1),
+    ])
+    return {"users": users, "items": items, "state": state}
+
+
+def _clip(x: torch.Tensor, lay: Layout) -> torch.Tensor:
+    # float rounding can put a unit vector's coordinate at 1 + 1e-7; keep every value inside the Box
+    lo = torch.as_tensor(lay.low, device=x.device)
+    hi = torch.as_tensor(lay.high, device=x.device)
+    return torch.maximum(torch.minimum(x, hi), lo)
+
+
+def popularity(click_ma: torch.Tensor) -> torch.Tensor:
+    """``[B, I]`` click moving average divided by the catalogue's largest (0 when nobody clicked)."""
+    return click_ma / click_ma.amax(-1, keepdim=True).clamp_min(1e-6)
+
+
+def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay: Layout) -> torch.Tensor:
+    """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``."""
+    b, u, k = candidates.shape
+    l1 = config.num_levels - 1
+    cont = world.content[candidates]  # [B, U, K, D]
+    relevance = torch.einsum("bukd,bud->buk", cont, s.estimate)
+    familiarity = torch.einsum("bukd,bud->buk", cont, s.history)
+    flat = candidates.reshape(b, u * k)
+    rating = torch.gather(s.rating, 1, flat).reshape(b, u, k)
+    promo = torch.gather(s.promotion, 1, flat).reshape(b, u, k).to(torch.float32) / l1
+    pop = torch.gather(popularity(s.click_ma), 1, flat).reshape(b, u, k)
+    progress = (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1, 1).expand(b, u, 1)
+    obs = torch.cat(
+        [
+            s.estimate, s.history, cont.reshape(b, u, -1), relevance, familiarity, rating, promo, pop,
+            progress, s.click_rate.unsqueeze(-1),
+        ],
+        dim=-1,
+    )
+    return _clip(obs, lay)
+
+
+def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
+    """``[B, I, O_i]``."""
+    b, i = s.funds.shape
+    l1 = config.num_levels - 1
+    level = s.promotion.to(torch.float32) / l1
+    share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
+    ctr = s.click_ma / s.impression_ma.clamp_min(1e-6)
+    cols = [
+        (s.funds / max(config.initial_funds, 1e-6)),
+        level,
+        share,
+        ctr,
+        level.mean(-1, keepdim=True).expand(b, i),
+        (s.t.to(torch.float32) / config.max_cycles).unsqueeze(-1).expand(b, i),
+    ]
+    obs = torch.cat([world.content.expand(b, i, -1), torch.stack(cols, dim=-1)], dim=-1)
+    return _clip(obs, lay)
+
+
+def global_state(config: EnvConfig, s, lay: Layout) -> torch.Tensor:
+    """``[B, S]`` compact centralised state (see module docstring)."""
+    b = s.budget.shape[0]
+    share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
+    st = torch.cat(
+        [
+            s.interest.mean(1), s.interest.std(1, unbiased=False),
+            s.estimate.mean(1), s.estimate.std(1, unbiased=False),
+            s.budget.clamp_min(0) / config.initial_budget, s.alive.to(torch.float32),
+            s.promotion.to(torch.float32) / (config.num_levels - 1),
+            s.funds / max(config.initial_funds, 1e-6), share,
+            (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1),
+        ],
+        dim=-1,
+    )
+    return _clip(st, lay)
+
+
+def user_mask(alive: torch.Tensor, k: int) -> torch.Tensor:
+    """``[B, U, K]``: every candidate for a person who is present; only action 0 (ignored) for one who left."""
+    mask = alive.unsqueeze(-1).expand(*alive.shape, k).clone()
+    mask[..., 0] = True
+    return mask

@@ -1,0 +1,104 @@
+"""Dynamic state of a batch of B worlds: tensors only, batch dimension first (DESIGN §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+
+from recsim_marl import rng
+from recsim_marl.config import EnvConfig
+from recsim_marl.core.world import World
+
+
+@dataclass
+class State:
+    """One batch of worlds. Shapes: B envs, U people, I items, K candidates, D dims.
+
+    seed, episode, t ``[B]`` int64 (the keys of all randomness); interest, estimate, boredom, history
+    ``[B, U, D]``; budget, click_rate ``[B, U]`` float; alive ``[B, U]`` bool; rating, funds,
+    impressions, clicks, impression_ma, click_ma ``[B, I]`` float; promotion ``[B, I]`` long;
+    candidates ``[B, U, K]`` long; user_return, item_return ``[B]``: the episode's returns so far
+    (mean over the group's agents).
+    """
+
+    seed: torch.Tensor
+    episode: torch.Tensor
+    t: torch.Tensor
+    interest: torch.Tensor
+    estimate: torch.Tensor
+    boredom: torch.Tensor
+    history: torch.Tensor
+    budget: torch.Tensor
+    click_rate: torch.Tensor
+    alive: torch.Tensor
+    rating: torch.Tensor
+    funds: torch.Tensor
+    promotion: torch.Tensor
+    impressions: torch.Tensor
+    clicks: torch.Tensor
+    impression_ma: torch.Tensor
+    click_ma: torch.Tensor
+    candidates: torch.Tensor
+    user_return: torch.Tensor
+    item_return: torch.Tensor
+
+    def where(self, env_mask: torch.Tensor, other: State) -> State:
+        """Per env: ``other`` where ``env_mask [B]`` is True, else self."""
+        out = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            m = env_mask.reshape(-1, *([1] * (a.dim() - 1)))
+            out[f.name] = torch.where(m, b, a)
+        return State(**out)
+
+    def index(self, idx) -> State:
+        """The sub-batch ``idx`` (an int keeps the batch dim)."""
+        if isinstance(idx, int):
+            idx = slice(idx, idx + 1)
+        return State(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def clone(self) -> State:
+        return State(**{f.name: getattr(self, f.name).clone() for f in fields(self)})
+
+
+def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor) -> State:
+    """The first state of episode ``episode [B]`` of the envs seeded ``seed [B]`` (candidates unset).
+
+    True interest = normalize(profile + noise) with noise of norm ~ interest_noise; the platform's
+    estimate starts at the profile; rating = quality + rating_noise * N(0, 1), fixed for the episode.
+    """
+    b = seed.shape[0]
+    u, i, d = config.num_users, config.num_items, config.embed_dim
+    dev = world.device
+    zero_t = torch.zeros_like(seed)
+    noise = rng.normal(rng.stream_key(seed, episode, zero_t, rng.Purpose.INTEREST_NOISE), (u, d))
+    interest = torch.nn.functional.normalize(
+        world.profile + (config.interest_noise / d**0.5) * noise, dim=-1
+    )
+    rating = world.quality + config.rating_noise * rng.normal(
+        rng.stream_key(seed, episode, zero_t, rng.Purpose.RATING_NOISE), (i,)
+    )
+    f32 = dict(device=dev, dtype=torch.float32)
+    return State(
+        seed=seed,
+        episode=episode,
+        t=zero_t,
+        interest=interest,
+        estimate=world.profile.expand(b, u, d).clone(),
+        boredom=torch.zeros(b, u, d, **f32),
+        history=torch.zeros(b, u, d, **f32),
+        budget=torch.full((b, u), config.initial_budget, **f32),
+        click_rate=torch.zeros(b, u, **f32),
+        alive=torch.ones(b, u, device=dev, dtype=torch.bool),
+        rating=rating,
+        funds=torch.full((b, i), config.initial_funds, **f32),
+        promotion=torch.zeros(b, i, device=dev, dtype=torch.long),
+        impressions=torch.zeros(b, i, **f32),
+        clicks=torch.zeros(b, i, **f32),
+        impression_ma=torch.zeros(b, i, **f32),
+        click_ma=torch.zeros(b, i, **f32),
+        candidates=torch.zeros(b, u, config.num_candidates, device=dev, dtype=torch.long),
+        user_return=torch.zeros(b, **f32),
+        item_return=torch.zeros(b, **f32),
+    )

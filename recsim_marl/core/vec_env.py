@@ -1,0 +1,269 @@
+"""The batched core: ``VecEnv.reset/step`` over B worlds at once, on CPU or GPU (DESIGN §4).
+
+One step is a fixed sequence of tensor operations over all envs and agents: no Python loop over
+agents or envs, no host-device synchronisation (unless ``validate=True`` asks for value checks of the
+actions, which must read them). Envs whose agents are all done are reset in the same step (their next
+episode keyed by ``episode + 1``); what they looked like at the end is in ``info["final_observation"]``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from recsim_marl import rng
+from recsim_marl.config import EnvConfig, make_config
+from recsim_marl.core import observation as obs_mod
+from recsim_marl.core.state import State, initial_state
+from recsim_marl.core.world import World, build_world
+from recsim_marl.models import market, retrieval
+from recsim_marl.models import user as um
+
+GROUPS = ("users", "items")
+
+
+def retrieve_candidates(world: World, config: EnvConfig, s: State) -> torch.Tensor:
+    """Next candidate lists ``[B, U, K]`` from the platform's estimate, promotion and seeded noise."""
+    user_u = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_USER), (config.num_users,))
+    item_u = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_ITEM), (config.num_items,))
+    bonus = config.promotion_boost * s.promotion.to(torch.float32) / (config.num_levels - 1)
+    return retrieval.retrieve(
+        s.estimate, world.content_t, bonus, user_u, item_u, config.num_candidates,
+        config.retrieval_noise, config.retrieval_memory_mb,
+    )
+
+
+def reset_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor) -> State:
+    s = initial_state(world, config, seed, episode)
+    s.candidates = retrieve_candidates(world, config, s)
+    return s
+
+
+def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
+    """One step of every env (DESIGN §4 steps 1-10, 12 without the reset).
+
+    user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
+    Returns (next state without new candidates, rewards, terminated, truncated, extras).
+    """
+    alive = s.alive
+    alive_f = alive.to(torch.float32)
+    rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
+    e = world.content[rec]  # [B, U, D]
+    z = world.quality[rec]
+    aff = um.affinity(s.interest, s.boredom, e, c.boredom_weight)
+    p_click = um.click_probability(aff, z, c.click_temperature, c.click_quality, c.click_bias)
+    draw = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.CLICK), (c.num_users,))
+    click = (draw < p_click).to(torch.float32) * alive_f
+    sat = um.satisfaction(aff, z, c.satisfaction_temperature, c.satisfaction_quality)
+    w = um.engagement(click, sat, world.length[rec])
+
+    budget = torch.where(alive, um.update_budget(s.budget, click, sat, c.budget_gain), s.budget)
+    alive_next = alive & (budget > 0)
+
+    level, spend = market.pay_for_promotion(item_action, s.funds, c.num_levels, c.promotion_cost)
+    clicks_i = torch.zeros_like(s.funds).scatter_add_(1, rec, click)
+    impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, alive_f)
+
+    user_r = (w if c.user_reward == "engagement" else click) * alive_f
+    user_r = market.team_mix(user_r, alive, c.team_mixing)
+    item_active = torch.ones_like(s.funds, dtype=torch.bool)
+    item_r = market.team_mix(market.item_rewards(clicks_i, spend, c.click_value), item_active, c.team_mixing)
+
+    t_next = s.t + 1
+    time_up = t_next >= c.max_cycles
+    nobody = ~alive_next.any(-1)
+    rp = c.popularity_rate
+    nxt = State(
+        seed=s.seed,
+        episode=s.episode,
+        t=t_next,
+        interest=um.drift_interest(s.interest, e, click, sat, c.drift_rate),
+        estimate=um.update_estimate(s.estimate, e, click, c.estimate_rate),
+        boredom=um.update_boredom(s.boredom, e, click, c.boredom_rate),
+        history=um.update_boredom(s.history, e, click, c.history_rate),
+        budget=budget,
+        click_rate=torch.where(alive, (1 - c.history_rate) * s.click_rate + c.history_rate * click, s.click_rate),
+        alive=alive_next,
+        rating=s.rating,
+        funds=s.funds - spend + c.click_value * clicks_i,
+        promotion=level,
+        impressions=impressions_i,
+        clicks=clicks_i,
+        impression_ma=(1 - rp) * s.impression_ma + rp * impressions_i,
+        click_ma=(1 - rp) * s.click_ma + rp * clicks_i,
+        candidates=s.candidates,
+        user_return=s.user_return + user_r.mean(-1),
+        item_return=s.item_return + item_r.mean(-1),
+    )
+    terminated = {"users": alive & ~alive_next, "items": nobody.unsqueeze(-1).expand_as(item_active)}
+    truncated = {
+        "users": alive_next & time_up.unsqueeze(-1),
+        "items": (time_up & ~nobody).unsqueeze(-1).expand_as(item_active),
+    }
+    rewards = {"users": user_r, "items": item_r}
+    n_alive = alive_f.sum(-1)
+    extras = {
+        "recommended": rec,
+        "clicked": click.bool(),
+        "levels": level,
+        "done": nobody | time_up,
+        "metrics": {
+            "clicks": click.sum(-1),
+            "click_through_rate": click.sum(-1) / n_alive.clamp_min(1.0),
+            "engagement": w.sum(-1) / n_alive.clamp_min(1.0),
+            "satisfaction": (sat * click).sum(-1) / click.sum(-1).clamp_min(1.0),
+            "alive_fraction": alive_next.to(torch.float32).mean(-1),
+            "spend": spend.sum(-1),
+            "mean_level": level.to(torch.float32).mean(-1),
+        },
+    }
+    return nxt, rewards, terminated, truncated, extras
+
+
+class VecEnv:
+    """B independent worlds stepped together. Build with :func:`make_vec`.
+
+    ``reset(seed)`` gives env ``b`` the seed ``seed + b`` (or ``seed[b]`` for a sequence), so env ``b``
+    follows exactly the trajectory of a single env reset with that seed. Observations:
+    ``{"users": [B, U, O_u], "items": [B, I, O_i], "action_mask": {"users": [B, U, K], "items":
+    [B, I, L]}, "active": {"users": [B, U], "items": [B, I]}}``.
+
+    Agents that are not active (people who left) may be given any action in range; it is ignored.
+    """
+
+    def __init__(self, config: EnvConfig, num_envs: int, device: str | torch.device = "cpu", validate: bool = True):
+        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs={num_envs!r} is invalid: must be a positive int")
+        self.config = config
+        self.num_envs = num_envs
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'")
+        self.validate = validate
+        self.world = build_world(config, self.device)
+        self.layouts = obs_mod.observation_layout(config)
+        self.num_actions = {"users": config.num_candidates, "items": config.num_levels}
+        self.num_agents = {"users": config.num_users, "items": config.num_items}
+        self._state: State | None = None
+
+    # --- public API --------------------------------------------------------------------------------
+    def reset(self, seed: int | list[int] = 0, episode: int = 0) -> dict:
+        """Start episode ``episode`` (default 0) of every env.
+
+        ``seed``: int (env b gets seed + b) or one int per env. Auto-reset moves an env to its next
+        episode, so ``reset(seed=s, episode=n)`` reproduces the n-th episode an env seeded s plays.
+        """
+        seeds = rng.seeds_tensor(seed, self.num_envs, self.device)
+        if isinstance(episode, bool) or not isinstance(episode, int) or episode < 0:
+            raise ValueError(f"episode must be an int >= 0, got {episode!r}")
+        self._state = reset_state(self.world, self.config, seeds, torch.full_like(seeds, episode))
+        return self._observe(self._state)
+
+    def step(self, actions: dict[str, torch.Tensor]):
+        """Advance every env one step.
+
+        actions: ``{"users": LongTensor [B, U] in [0, K), "items": LongTensor [B, I] in [0, L)}``.
+        Returns ``(obs, rewards, terminated, truncated, info)``; rewards/terminated/truncated are dicts
+        of ``[B, N]`` tensors per group. ``info``: ``done [B]`` (env finished this step and was reset),
+        ``final_observation`` and ``final_state`` (the finished envs' last observation and state; rows
+        of other envs are not meaningful), ``episode`` (``user_return``, ``item_return``, ``length``,
+        valid where done), ``metrics`` (per-env step metrics), ``recommended [B, U]``, ``clicked [B, U]``,
+        ``levels [B, I]`` (promotion levels applied after clamping to funds).
+        """
+        if self._state is None:
+            raise RuntimeError("step() called before reset(); call venv.reset(seed=...) first")
+        ua, ia = self._check_actions(actions)
+        s = self._state
+        nxt, rewards, terminated, truncated, extras = transition(self.world, self.config, s, ua, ia)
+        done = extras.pop("done")
+        final_obs = {
+            "users": obs_mod.user_observation(self.world, self.config, nxt, s.candidates, self.layouts["users"]),
+            "items": obs_mod.item_observation(self.world, self.config, nxt, self.layouts["items"]),
+        }
+        final_state = obs_mod.global_state(self.config, nxt, self.layouts["state"])
+        episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
+        fresh = initial_state(self.world, self.config, nxt.seed, nxt.episode + 1)
+        mixed = nxt.where(done, fresh)
+        mixed.candidates = retrieve_candidates(self.world, self.config, mixed)
+        self._state = mixed
+        info = {
+            "done": done,
+            "final_observation": final_obs,
+            "final_state": final_state,
+            "episode": episode,
+            **extras,
+        }
+        return self._observe(mixed), rewards, terminated, truncated, info
+
+    def state(self) -> torch.Tensor:
+        """Compact centralised state ``[B, S]`` for critics (see :mod:`recsim_marl.core.observation`)."""
+        return obs_mod.global_state(self.config, self._require_state(), self.layouts["state"])
+
+    @property
+    def current(self) -> State:
+        """The live state tensors (read them; do not write them)."""
+        return self._require_state()
+
+    def observe(self) -> dict:
+        """The current observation dict (what the last reset/step returned)."""
+        return self._observe(self._require_state())
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _require_state(self) -> State:
+        if self._state is None:
+            raise RuntimeError("the env has not been reset; call reset(seed=...) first")
+        return self._state
+
+    def _observe(self, s: State) -> dict:
+        c = self.config
+        return {
+            "users": obs_mod.user_observation(self.world, c, s, s.candidates, self.layouts["users"]),
+            "items": obs_mod.item_observation(self.world, c, s, self.layouts["items"]),
+            "action_mask": {
+                "users": obs_mod.user_mask(s.alive, c.num_candidates),
+                "items": market.level_mask(s.funds, c.num_levels, c.promotion_cost),
+            },
+            "active": {"users": s.alive, "items": torch.ones_like(s.funds, dtype=torch.bool)},
+        }
+
+    def _check_actions(self, actions) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(actions, dict):
+            raise TypeError(f"actions must be a dict {{'users': tensor, 'items': tensor}}, got {type(actions).__name__}")
+        unknown = set(actions) - set(GROUPS)
+        missing = set(GROUPS) - set(actions)
+        if unknown or missing:
+            raise KeyError(
+                f"actions must have exactly the keys {GROUPS}; unknown: {sorted(unknown)}, missing: {sorted(missing)}"
+            )
+        out = []
+        for g in GROUPS:
+            a = actions[g]
+            shape = (self.num_envs, self.num_agents[g])
+            if not isinstance(a, torch.Tensor):
+                raise TypeError(f"actions[{g!r}] must be a torch.Tensor of shape {shape}, got {type(a).__name__}")
+            if a.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+                raise TypeError(
+                    f"actions[{g!r}] has dtype {a.dtype}; actions are indices: use an integer dtype (torch.long)"
+                )
+            if tuple(a.shape) != shape:
+                raise ValueError(f"actions[{g!r}] has shape {tuple(a.shape)}, expected {shape} (num_envs, agents)")
+            if a.device != self.device:
+                raise ValueError(f"actions[{g!r}] is on {a.device} but the env is on {self.device}; move it with .to()")
+            if self.validate:
+                n = self.num_actions[g]
+                bad = (a < 0) | (a >= n)
+                if bool(bad.any()):
+                    b, j = (int(x) for x in bad.nonzero()[0])
+                    raise ValueError(
+                        f"actions[{g!r}][{b}, {j}] = {int(a[b, j])} is out of range: allowed 0..{n - 1}"
+                    )
+            out.append(a.long())
+        return out[0], out[1]
+
+
+def make_vec(num_envs: int = 1, device: str | torch.device = "cpu", scenario: str = "default", validate: bool = True, **config) -> VecEnv:
+    """A :class:`VecEnv` of ``num_envs`` worlds of ``scenario`` (with config overrides) on ``device``.
+
+    ``validate=True`` checks action values (one host read per step); learners that build actions from
+    masks can pass ``validate=False`` to keep ``step`` free of host-device synchronisation.
+    """
+    return VecEnv(make_config(scenario, **config), num_envs, device, validate)

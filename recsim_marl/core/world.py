@@ -1,0 +1,98 @@
+"""The static part of a world on its device: content, profiles, quality, length (shared by all envs).
+
+``build_world`` turns a config into tensors once: catalogue -> texts -> cached embeddings -> PCA.
+Worlds are memoised per (catalogue/encoder fields, device), so every env of a batch, and every env
+built later in the process with the same world, shares one copy of the embedding tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from recsim_marl.catalog import Catalog, build_catalog
+from recsim_marl.config import EnvConfig
+from recsim_marl.embeddings import encode_cached, fit_pca, project, resolve_encoder
+
+
+@dataclass(frozen=True)
+class World:
+    """Static tensors of one world (all on ``device``).
+
+    content ``[I, D]`` unit rows; content_t ``[D, I]`` (contiguous transpose for retrieval);
+    profile ``[U, D]`` unit rows; quality ``[I]``; length ``[I]``.
+    """
+
+    content: torch.Tensor
+    content_t: torch.Tensor
+    profile: torch.Tensor
+    quality: torch.Tensor
+    length: torch.Tensor
+    catalog: Catalog
+    device: torch.device
+
+
+_WORLD_FIELDS = (
+    "num_users", "num_items", "embed_dim", "catalog", "catalog_seed", "data_path", "item_texts",
+    "user_texts", "encoder", "pooling", "max_length", "cache_dir",
+)
+_WORLDS: dict[tuple, World] = {}
+
+
+def world_key(config: EnvConfig, device: torch.device) -> tuple:
+    return tuple(getattr(config, f) for f in _WORLD_FIELDS) + (str(device),)
+
+
+def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
+    """Catalogue, embeddings (disk-cached) and PCA for ``config``, on ``device`` (memoised)."""
+    device = torch.device(device)
+    key = world_key(config, device)
+    if key in _WORLDS:
+        return _WORLDS[key]
+    cpu_key = world_key(config, torch.device("cpu"))
+    if device.type != "cpu" and cpu_key in _WORLDS:
+        w = _WORLDS[cpu_key]
+        world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length)),
+                      catalog=w.catalog, device=device)
+        _WORLDS[key] = world
+        return world
+
+    catalog = build_catalog(config)
+    spec = resolve_encoder(config.encoder, config.pooling, config.max_length)
+    items = encode_cached(spec, catalog.item_texts, config.cache_dir)  # [I, H]
+    if catalog.user_liked_items is not None:
+        profiles_raw = torch.stack([
+            items[idx].mean(0) if len(idx) else torch.zeros(items.shape[1])
+            for idx in catalog.user_liked_items
+        ])
+        missing = [u for u, idx in enumerate(catalog.user_liked_items) if len(idx) == 0]
+        if missing:  # people who rated nothing in the catalogue: fall back to their text
+            text_emb = encode_cached(spec, [catalog.user_texts[u] for u in missing], config.cache_dir)
+            profiles_raw[missing] = text_emb
+        profiles_raw = torch.nn.functional.normalize(profiles_raw, dim=-1)
+    else:
+        profiles_raw = encode_cached(spec, catalog.user_texts, config.cache_dir)  # [U, H]
+    h = items.shape[1]
+    if config.embed_dim > h:
+        raise ValueError(
+            f"config field embed_dim={config.embed_dim} is larger than encoder {config.encoder!r}'s "
+            f"dimension {h}; use embed_dim <= {h}"
+        )
+    if config.embed_dim < h:
+        mean, comps = fit_pca(torch.cat([items, profiles_raw]), config.embed_dim)
+        content, profile = project(items, mean, comps), project(profiles_raw, mean, comps)
+    else:
+        content, profile = items, profiles_raw
+    content = content.to(device).contiguous()
+    world = World(
+        content=content,
+        content_t=content.T.contiguous(),
+        profile=profile.to(device).contiguous(),
+        quality=torch.as_tensor(catalog.item_quality, dtype=torch.float32, device=device),
+        length=torch.as_tensor(catalog.item_length, dtype=torch.float32, device=device),
+        catalog=catalog,
+        device=device,
+    )
+    _WORLDS[key] = world
+    return world

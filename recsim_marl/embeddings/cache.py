@@ -1,0 +1,104 @@
+"""Embedding caches: safetensors files on disk and one tensor per device in memory.
+
+The disk key is a sha256 of the encoder's identity (name, weights hash, pooling, max length) and the
+exact texts. A hit reads the file and never loads the model. A file that cannot be read, or whose
+stored key, shape or values do not match, is reported with a warning naming the file and rebuilt.
+Files are written to a temporary name and renamed, so an interrupted write never leaves a bad file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from recsim_marl.embeddings.encoder import EncoderSpec, load_encoder
+
+FORMAT_VERSION = "1"
+
+
+def default_cache_dir() -> Path:
+    """$RECSIM_MARL_CACHE, else ~/.cache/recsim_marl."""
+    env = os.environ.get("RECSIM_MARL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "recsim_marl"
+
+
+def cache_key(spec: EncoderSpec, texts: list[str]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": FORMAT_VERSION, **spec.identity()}, sort_keys=True).encode())
+    for t in texts:
+        b = t.encode("utf-8")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+class CacheStats:
+    """Counters for tests and benchmarks: hits, misses (encoded), rebuilt (bad file replaced)."""
+
+    hits = 0
+    misses = 0
+    rebuilt = 0
+
+
+def _read(path: Path, key: str, n: int) -> torch.Tensor | None:
+    """The cached tensor, or None after a warning if the file is unusable."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        warnings.warn(f"embedding cache file {path} is corrupt ({exc}); rebuilding it", stacklevel=3)
+        return None
+    emb = tensors.get("embeddings")
+    problem = None
+    if meta.get("key") != key:
+        problem = "its key does not match the texts/encoder it is named for"
+    elif emb is None or emb.ndim != 2 or emb.shape[0] != n:
+        problem = f"it holds {None if emb is None else tuple(emb.shape)}, expected {n} rows"
+    elif not torch.isfinite(emb).all():
+        problem = "it holds non-finite values"
+    if problem:
+        warnings.warn(f"embedding cache file {path} is invalid: {problem}; rebuilding it", stacklevel=3)
+        return None
+    return emb.float()
+
+
+def _write(path: Path, key: str, emb: torch.Tensor, spec: EncoderSpec) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"key": key, "format": FORMAT_VERSION, **{k: str(v) for k, v in spec.identity().items()}}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({"embeddings": emb.contiguous()}, tmp, metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None) -> torch.Tensor:
+    """Embeddings ``[N, H]`` (float32, CPU, unit rows) of ``texts``, from the disk cache when possible."""
+    texts = list(texts)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = cache_key(spec, texts)
+    path = folder / f"{key[:32]}.safetensors"
+    if path.exists():
+        emb = _read(path, key, len(texts))
+        if emb is not None:
+            CacheStats.hits += 1
+            return emb
+        CacheStats.rebuilt += 1
+    CacheStats.misses += 1
+    emb = load_encoder(spec).encode(texts)
+    _write(path, key, emb, spec)
+    return emb

@@ -1,0 +1,283 @@
+"""# RecSim MARL: a two-sided recommender platform as a PettingZoo parallel environment
+
+| | |
+|---|---|
+| Import | `import recsim_marl; env = recsim_marl.parallel_env()` |
+| Actions | Discrete |
+| Parallel API | Yes (AEC form: `recsim_marl.env()`) |
+| Agents | `user_0 ... user_{U-1}`, `item_0 ... item_{I-1}` (U = num_users, I = num_items) |
+| Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)` |
+| Observation shape | user: `(2D + K(D+5) + 2,)`; item: `(D + 6,)` (float32 Box) |
+| State shape | `(4D + 2U + 3I + 1,)` |
+
+A platform with U simulated people and I items. Each **user agent** is the personal recommender of one
+person: it sees the person's K candidates (chosen by the platform's retrieval) and recommends one
+(action = index into the list it observed). Its reward is the person's engagement (or click). Each
+**item agent** is a provider choosing a promotion level (0 = none) that raises its item's retrieval
+score at a cost; its reward is clicks earned minus spend. The people are not agents: a user model
+decides clicks, satisfaction, interest drift, boredom and when they leave (their agent terminates).
+Items terminate when nobody is left; everyone is truncated at `max_cycles`.
+
+Observation fields are named by `recsim_marl.observation_layout(config)`. Action masks are in
+`infos[agent]["action_mask"]` (item levels the funds cannot cover are masked; a masked level is
+clamped to the highest affordable one).
+
+### Arguments
+
+`parallel_env(scenario="default", render_mode=None, **config)`: `scenario` names a preset
+(`recsim_marl.SCENARIOS`); any field of `recsim_marl.EnvConfig` may be overridden by keyword
+(`num_users`, `num_items`, `num_candidates`, `embed_dim`, `max_cycles`, ...). Unknown keys are errors.
+`render_mode`: `"ansi"` (table), `"rgb_array"` (2-D projection), `"human"` (prints the table).
+
+### Seeding
+
+`reset(seed=s)` starts episode 0 of seed `s`; `reset()` without a seed starts the next episode of the
+same seed (a fresh env draws a seed from the OS). The same seed and actions give the same trajectory.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import secrets
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from recsim_marl import render as render_mod
+from recsim_marl.config import make_config
+from recsim_marl.core.vec_env import VecEnv
+
+
+class RecSimParallelEnv(ParallelEnv):
+    """The PettingZoo parallel form: one world (B = 1) of the batched core, numpy in and out."""
+
+    metadata = {
+        "name": "recsim_marl_v0",
+        "render_modes": ["ansi", "rgb_array", "human"],
+        "is_parallelizable": True,
+        "render_fps": 4,
+    }
+
+    def __init__(self, scenario: str = "default", render_mode: str | None = None, **config):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']} or None"
+            )
+        self.render_mode = render_mode
+        self._build(make_config(scenario, **config))
+
+    def _build(self, config) -> None:
+        self.config = config
+        self._core = VecEnv(config, num_envs=1, device="cpu", validate=False)
+        self.layouts = self._core.layouts
+        u, i = config.num_users, config.num_items
+        self.user_agents = [f"user_{k}" for k in range(u)]
+        self.item_agents = [f"item_{k}" for k in range(i)]
+        self.possible_agents = self.user_agents + self.item_agents
+        self.agent_index = {a: ("users", k) for k, a in enumerate(self.user_agents)}
+        self.agent_index.update({a: ("items", k) for k, a in enumerate(self.item_agents)})
+        self._obs_spaces, self._act_spaces = {}, {}
+        for group, agents, n in (("users", self.user_agents, config.num_candidates), ("items", self.item_agents, config.num_levels)):
+            lay = self.layouts[group]
+            for a in agents:
+                self._obs_spaces[a] = spaces.Box(lay.low, lay.high, dtype=np.float32)
+                self._act_spaces[a] = spaces.Discrete(n)
+        lay = self.layouts["state"]
+        self.state_space = spaces.Box(lay.low, lay.high, dtype=np.float32)
+        self.agents: list[str] = []
+        self._seed: int | None = None
+        self._episode = 0
+        self._last: dict | None = None
+        self._terminal_state: np.ndarray | None = None
+
+    # --- spaces --------------------------------------------------------------------------------------
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self._obs_spaces[self._check_agent(agent)]
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return self._act_spaces[self._check_agent(agent)]
+
+    @property
+    def max_cycles(self) -> int:
+        return self.config.max_cycles
+
+    @max_cycles.setter
+    def max_cycles(self, value: int) -> None:
+        """Changing the episode length rebuilds the env (cheap: the world is cached); reset after it."""
+        self._build(self.config.replace(max_cycles=value))
+
+    # --- API -----------------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+                raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+            self._seed, self._episode = int(seed), 0
+        elif self._seed is None:
+            self._seed, self._episode = secrets.randbits(62), 0
+        else:
+            self._episode += 1
+        obs = self._core.reset(seed=self._seed, episode=self._episode)
+        self.agents = list(self.possible_agents)
+        self._last = None
+        self._terminal_state = None
+        masks = self._masks(obs)
+        return self._obs_dict(obs, self.agents), {a: {"action_mask": masks[a]} for a in self.agents}
+
+    def step(self, actions: dict):
+        if not self.agents:
+            raise RuntimeError(
+                "step() called but the episode is over (every agent is done) or reset() was never called; "
+                "call reset() first"
+            )
+        ua, ia = self._actions_to_tensors(actions)
+        obs, rew, term, trunc, info = self._core.step({"users": ua, "items": ia})
+        done = bool(info["done"][0])
+        if done:  # the core has already reset this world; report how the episode ended
+            shown = info["final_observation"]
+            self._terminal_state = info["final_state"][0].numpy()
+        else:
+            shown = obs
+            self._terminal_state = None
+        live = self.agents
+        obs_d = self._obs_dict(shown, live)
+        rew_np = {g: rew[g][0].numpy() for g in rew}
+        term_np = {g: term[g][0].numpy() for g in term}
+        trunc_np = {g: trunc[g][0].numpy() for g in trunc}
+        masks = self._masks(obs)
+        rewards, terminations, truncations, infos = {}, {}, {}, {}
+        for a in live:
+            g, k = self.agent_index[a]
+            rewards[a] = float(rew_np[g][k])
+            terminations[a] = bool(term_np[g][k])
+            truncations[a] = bool(trunc_np[g][k])
+            infos[a] = {"action_mask": masks[a]}
+        self.agents = [a for a in live if not (terminations[a] or truncations[a])]
+        s = self._core.current
+        self._last = {
+            "recommended": info["recommended"][0].numpy(),
+            "clicked": info["clicked"][0].numpy(),
+            "levels": info["levels"][0].numpy(),
+            "t": int(info["episode"]["length"][0]) if done else int(s.t[0]),
+            "metrics": {k: float(v[0]) for k, v in info["metrics"].items()},
+        }
+        if self.render_mode == "human":
+            self.render()
+        return obs_d, rewards, terminations, truncations, infos
+
+    def state(self) -> np.ndarray:
+        if self._terminal_state is not None:
+            return self._terminal_state
+        return self._core.state()[0].numpy()
+
+    def render(self):
+        if self.render_mode is None:
+            return None
+        if self.render_mode == "rgb_array":
+            s = self._core.current
+            exposure = s.impression_ma[0].numpy() + s.impressions[0].numpy()
+            return render_mod.projection_image(
+                self._core.world.content.numpy(), s.interest[0].numpy(), s.alive[0].numpy(), exposure
+            )
+        s = self._core.current
+        last = self._last or {}
+        text = render_mod.ansi_table(
+            self._core.world.catalog.item_titles, last.get("t", int(s.t[0])) if self._seed is not None else 0,
+            self.config.max_cycles, s.alive[0].numpy(), s.budget[0].numpy(),
+            last.get("recommended"), last.get("clicked"), last.get("levels"),
+        )
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        pass
+
+    # --- helpers -------------------------------------------------------------------------------------
+    def _check_agent(self, agent: str) -> str:
+        if agent not in self._act_spaces:
+            raise KeyError(
+                f"unknown agent {agent!r}: agents are user_0..user_{self.config.num_users - 1} and "
+                f"item_0..item_{self.config.num_items - 1}"
+            )
+        return agent
+
+    def _obs_dict(self, obs: dict, agents: list[str]) -> dict:
+        rows = {"users": obs["users"][0].numpy(), "items": obs["items"][0].numpy()}
+        out = {}
+        for a in agents:
+            g, k = self.agent_index[a]
+            out[a] = rows[g][k]
+        return out
+
+    def _masks(self, obs: dict) -> dict:
+        m = {g: obs["action_mask"][g][0].numpy().astype(np.int8) for g in ("users", "items")}
+        return {a: m[g][k] for a, (g, k) in self.agent_index.items()}
+
+    def _actions_to_tensors(self, actions) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(actions, dict):
+            raise TypeError(f"actions must be a dict from agent name to action, got {type(actions).__name__}")
+        live = set(self.agents)
+        for a in actions:
+            if a in live:
+                continue
+            if a in self.agent_index:
+                raise ValueError(
+                    f"agent {a!r} is done (terminated or truncated) and must not be given an action; "
+                    "act only for the agents in env.agents"
+                )
+            self._check_agent(a)
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise ValueError(
+                f"no action for live agent(s) {missing[:5]}{more}: give one action per agent in env.agents"
+            )
+        ua = np.zeros(self.config.num_users, dtype=np.int64)
+        ia = np.zeros(self.config.num_items, dtype=np.int64)
+        for a, act in actions.items():
+            g, k = self.agent_index[a]
+            n = self._act_spaces[a].n
+            value = _as_index(a, act, n)
+            (ua if g == "users" else ia)[k] = value
+        return torch.from_numpy(ua).unsqueeze(0), torch.from_numpy(ia).unsqueeze(0)
+
+
+def _as_index(agent: str, act, n: int) -> int:
+    """An action as a Python int in [0, n), or a clear error."""
+    if isinstance(act, np.ndarray):
+        if act.shape != ():
+            raise ValueError(f"action for {agent!r} must be a scalar index, got an array of shape {act.shape}")
+        act = act[()]
+    if isinstance(act, (bool, np.bool_)):
+        raise TypeError(f"action for {agent!r} is a bool ({act!r}); give an int in 0..{n - 1}")
+    if isinstance(act, numbers.Integral):
+        value = int(act)
+    elif isinstance(act, numbers.Real):
+        if not math.isfinite(float(act)):
+            raise ValueError(f"action for {agent!r} is {act!r}; give an int in 0..{n - 1}")
+        raise TypeError(f"action for {agent!r} is a float ({act!r}); give an int in 0..{n - 1}")
+    else:
+        raise TypeError(f"action for {agent!r} has type {type(act).__name__}; give an int in 0..{n - 1}")
+    if not 0 <= value < n:
+        raise ValueError(f"action {value} for {agent!r} is out of range: allowed 0..{n - 1}")
+    return value
+
+
+def parallel_env(scenario: str = "default", render_mode: str | None = None, **config) -> RecSimParallelEnv:
+    """The PettingZoo parallel environment (see the module docstring)."""
+    return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, **config)
+
+
+def raw_env(scenario: str = "default", render_mode: str | None = None, **config):
+    """The AEC form, via :func:`pettingzoo.utils.conversions.parallel_to_aec` (order-enforced)."""
+    return parallel_to_aec(parallel_env(scenario=scenario, render_mode=render_mode, **config))
+
+
+def env(scenario: str = "default", render_mode: str | None = None, **config):
+    """The AEC environment. ``parallel_to_aec`` already wraps it in PettingZoo's order enforcer."""
+    return raw_env(scenario=scenario, render_mode=render_mode, **config)

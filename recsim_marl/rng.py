@@ -1,0 +1,92 @@
+"""Counter-based random numbers keyed by (seed, episode, step, purpose).
+
+Every random number the simulator draws is a pure function of the env's seed, its episode counter,
+its step counter, a *purpose* tag and the element's index. Nothing is carried from call to call, so
+env ``b`` of a batch draws exactly what a single env with the same seed draws, on any batch size and
+any device, and a bad call that raises leaves no trace in any generator.
+
+The mixer is a 32-bit integer hash (xor-shift / multiply, the finaliser family of MurmurHash3)
+evaluated in int64 arithmetic with every product kept below 2**63, so it is exact on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import torch
+
+_MASK32 = 0xFFFFFFFF
+_MUL = 0x45D9F3B  # < 2**27: (x < 2**32) * _MUL < 2**59, no int64 overflow
+_GOLDEN = 0x9E3779B1  # odd, < 2**32: Weyl increment between element indices
+
+
+class Purpose(IntEnum):
+    """What a stream of random numbers is for; one tag per independent use."""
+
+    INTEREST_NOISE = 1
+    RATING_NOISE = 2
+    CLICK = 3
+    RETRIEVAL_USER = 4
+    RETRIEVAL_ITEM = 5
+
+
+def mix32(x: torch.Tensor) -> torch.Tensor:
+    """Hash int64 values in [0, 2**32) to int64 values in [0, 2**32) (a bijection)."""
+    x = x ^ (x >> 16)
+    x = (x * _MUL) & _MASK32
+    x = x ^ (x >> 16)
+    x = (x * _MUL) & _MASK32
+    return x ^ (x >> 16)
+
+
+def stream_key(
+    seed: torch.Tensor, episode: torch.Tensor, step: torch.Tensor, purpose: int
+) -> torch.Tensor:
+    """One 32-bit key per env. ``seed``, ``episode``, ``step``: int64 ``[B]``. Returns int64 ``[B]``."""
+    k = mix32((seed & _MASK32) ^ ((int(purpose) * _GOLDEN) & _MASK32))
+    k = mix32(k ^ ((seed >> 32) & _MASK32))
+    k = mix32((k + (episode & _MASK32)) & _MASK32)
+    return mix32((k + (step & _MASK32)) & _MASK32)
+
+
+def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Uniform float32 numbers in the open interval (0, 1).
+
+    key: int64 ``[B]`` from :func:`stream_key`. Returns ``[B, *shape]``; element ``(b, j)`` depends only
+    on ``key[b]`` and the flat index ``j``.
+    """
+    n = 1
+    for s in shape:
+        n *= s
+    idx = torch.arange(n, device=key.device, dtype=torch.int64)
+    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
+    x = mix32(x ^ key[:, None])
+    # 24 high bits -> exactly representable float32 in (0, 1)
+    u = ((x >> 8).to(torch.float32) + 0.5) * (1.0 / 16777216.0)
+    return u.reshape(key.shape[0], *shape)
+
+
+def normal(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Standard normal float32 ``[B, *shape]`` by the Box-Muller transform of two uniform streams."""
+    u1 = uniform(key, shape)
+    u2 = uniform(mix32(key ^ 0x5BD1E995), shape)
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * torch.pi) * u2)
+
+
+def seeds_tensor(seed, num_envs: int, device: torch.device | str) -> torch.Tensor:
+    """Per-env seeds: an int gives ``seed + b`` for env ``b``; a sequence gives one seed per env."""
+    if isinstance(seed, bool):
+        raise TypeError(f"seed must be an int or a sequence of ints, got {seed!r}")
+    if isinstance(seed, int):
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        values = [seed + b for b in range(num_envs)]
+    else:
+        values = [int(s) for s in seed]
+        if len(values) != num_envs:
+            raise ValueError(f"got {len(values)} seeds for {num_envs} envs; pass one per env or one int")
+        if any(v < 0 for v in values):
+            raise ValueError(f"seeds must be >= 0, got {values}")
+    if any(v >= 2**63 for v in values):
+        raise ValueError("seeds must be < 2**63")
+    return torch.tensor(values, dtype=torch.int64, device=device)
