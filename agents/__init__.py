@@ -1,0 +1,1 @@
+"""Learners, baselines and evaluation for recsim_marl. Uses only recsim_marl's public API."""

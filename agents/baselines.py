@@ -1,0 +1,95 @@
+"""Scripted reference policies (all implement :class:`agents.policy.Policy`).
+
+| policy | group | what it does |
+|---|---|---|
+| RandomPolicy | any | uniform over allowed actions |
+| GreedyPolicy | users | argmax relevance <p_hat, e> (myopic, what a plain ranker does) |
+| PopularityPolicy | users | the candidate with the highest click moving average |
+| OraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
+| FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
+"""
+
+from __future__ import annotations
+
+import torch
+
+from recsim_marl.core import observation_layout
+
+
+class RandomPolicy:
+    """Uniform over the mask's allowed actions (all actions without a mask). Seeded, own generator."""
+
+    def __init__(self, num_actions: int, seed: int = 0, device: str | torch.device = "cpu"):
+        self.num_actions = num_actions
+        self.gen = torch.Generator(device=device).manual_seed(seed)
+
+    def act(self, obs, mask):
+        b, n = obs.shape[:2]
+        scores = torch.rand(b, n, self.num_actions, generator=self.gen, device=self.gen.device).to(obs.device)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, -1.0)
+        return scores.argmax(-1)
+
+
+class _FieldArgmax:
+    field = ""
+
+    def __init__(self, config):
+        self.slice = observation_layout(config)["users"][self.field]
+
+    def act(self, obs, mask):
+        return obs[..., self.slice].argmax(-1)
+
+
+class GreedyPolicy(_FieldArgmax):
+    """Recommend the most relevant candidate by the platform's estimate."""
+
+    field = "candidate_relevance"
+
+
+class PopularityPolicy(_FieldArgmax):
+    """Recommend the most clicked candidate lately."""
+
+    field = "candidate_popularity"
+
+
+class OraclePolicy:
+    """PRIVILEGED upper reference: reads the hidden interest and boredom of the env it is bound to and
+    picks the candidate with the highest expected immediate engagement P(click) * q * length.
+    Not available to a real platform; use it only as a ceiling."""
+
+    privileged = True
+
+    def __init__(self, config):
+        self.config = config
+        self.venv = None
+
+    def bind(self, venv) -> None:
+        self.venv = venv
+
+    def act(self, obs, mask):
+        if self.venv is None:
+            raise RuntimeError("OraclePolicy reads hidden state: call policy.bind(venv) first (evaluate() does)")
+        c, s, w = self.config, self.venv.current, self.venv.world
+        e = w.content[s.candidates]  # [B, U, K, D]
+        aff = torch.einsum("bukd,bud->buk", e, s.interest) - c.boredom_weight * torch.einsum("bukd,bud->buk", e, s.boredom)
+        z = w.quality[s.candidates]
+        p = torch.sigmoid(c.click_temperature * aff + c.click_quality * z + c.click_bias)
+        q = torch.sigmoid(c.satisfaction_temperature * aff + c.satisfaction_quality * z)
+        value = p * q * w.length[s.candidates] if c.user_reward == "engagement" else p
+        return value.argmax(-1)
+
+
+class FixedLevelPolicy:
+    """Every item always asks for ``level`` (the core clamps it to what the funds cover)."""
+
+    def __init__(self, level: int):
+        self.level = level
+
+    def act(self, obs, mask):
+        a = torch.full(obs.shape[:2], self.level, dtype=torch.long, device=obs.device)
+        if mask is not None:  # highest allowed level not above the fixed one
+            levels = torch.arange(mask.shape[-1], device=obs.device)
+            allowed = mask & (levels <= self.level)
+            a = torch.where(allowed, levels, -1).amax(-1).clamp_min(0)
+        return a

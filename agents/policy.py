@@ -1,0 +1,180 @@
+"""The ``Policy`` protocol over group tensors, a PettingZoo adapter, and ``evaluate``.
+
+A policy maps one group's observations to actions for a whole batch at once::
+
+    act(obs [B, N, O] float32, mask [B, N, A] bool | None) -> actions [B, N] long
+
+Any mix works: learned users with scripted items, or the reverse. :class:`DictPolicy` drives a
+PettingZoo ``parallel_env`` with such policies (agent-name dicts in and out).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+import recsim_marl
+from recsim_marl.core import observation_layout
+
+GROUPS = ("users", "items")
+RELEVANT_AFFINITY = 0.3
+"""A person finds an item truly relevant when its hidden affinity <p, e> - gamma <h, e> is at least this."""
+
+
+@runtime_checkable
+class Policy(Protocol):
+    def act(self, obs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor: ...
+
+
+def checked_act(policy: Policy, group: str, obs: torch.Tensor, mask: torch.Tensor | None, num_actions: int) -> torch.Tensor:
+    """Call ``policy.act`` and check what comes back: shape ``[B, N]``, integer, in range."""
+    a = policy.act(obs, mask)
+    name = type(policy).__name__
+    if not isinstance(a, torch.Tensor):
+        raise TypeError(f"{name}.act for {group!r} returned {type(a).__name__}; it must return a torch.Tensor [B, N]")
+    if tuple(a.shape) != tuple(obs.shape[:2]):
+        raise ValueError(f"{name}.act for {group!r} returned shape {tuple(a.shape)}, expected {tuple(obs.shape[:2])}")
+    if a.dtype.is_floating_point or a.dtype == torch.bool:
+        raise TypeError(f"{name}.act for {group!r} returned dtype {a.dtype}; actions are indices (torch.long)")
+    a = a.long()
+    if bool(((a < 0) | (a >= num_actions)).any()):
+        raise ValueError(f"{name}.act for {group!r} returned actions outside 0..{num_actions - 1}")
+    return a
+
+
+class DictPolicy:
+    """Turns group policies into a PettingZoo dict policy: ``actions = DictPolicy(env, pols)(obs, infos)``."""
+
+    def __init__(self, env, policies: dict[str, Policy]):
+        self.env = env.unwrapped if hasattr(env, "unwrapped") else env
+        self.policies = policies
+        c = self.env.config
+        self.names = {"users": self.env.user_agents, "items": self.env.item_agents}
+        self.num_actions = {"users": c.num_candidates, "items": c.num_levels}
+
+    def __call__(self, obs: dict, infos: dict | None = None) -> dict:
+        actions = {}
+        for g in GROUPS:
+            live = [a for a in self.names[g] if a in obs]
+            if not live:
+                continue
+            o = torch.as_tensor(np.stack([obs[a] for a in live]))[None]
+            m = None
+            if infos is not None:
+                m = torch.as_tensor(np.stack([infos[a]["action_mask"] for a in live]).astype(bool))[None]
+            act = checked_act(self.policies[g], g, o, m, self.num_actions[g])[0].tolist()
+            actions.update(zip(live, act))
+        return actions
+
+
+def _gini(x: torch.Tensor) -> torch.Tensor:
+    """Gini coefficient along the last dim (0 = equal exposure, 1 = one item gets everything)."""
+    xs = torch.sort(x, dim=-1).values
+    n = xs.shape[-1]
+    idx = torch.arange(1, n + 1, device=x.device, dtype=xs.dtype)
+    total = xs.sum(-1).clamp_min(1e-9)
+    return ((2 * idx - n - 1) * xs).sum(-1) / (n * total)
+
+
+def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: int = 0,
+             relevant_affinity: float = RELEVANT_AFFINITY) -> dict[str, tuple[float, float]]:
+    """Run ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and return ``{metric: (mean, std)}``.
+
+    ``env_or_vec``: a scenario name, an ``EnvConfig``, a ``parallel_env`` or a ``VecEnv`` (only its
+    config is used: evaluation runs all episodes side by side in a fresh ``VecEnv`` on its device).
+    Metrics per episode: user_return (per person), ctr, engagement (per person), churn (share of
+    people who left), coverage (share of items recommended at least once), exposure_gini,
+    provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
+    cosine within candidate lists), precision / recall / f1 of recommendations against each person's
+    truly relevant items (hidden affinity >= ``relevant_affinity``).
+    """
+    if isinstance(env_or_vec, str):
+        config, device = recsim_marl.make_config(env_or_vec), "cpu"
+    elif isinstance(env_or_vec, recsim_marl.EnvConfig):
+        config, device = env_or_vec, "cpu"
+    else:
+        base = env_or_vec.unwrapped if hasattr(env_or_vec, "unwrapped") else env_or_vec
+        config, device = base.config, getattr(base, "device", "cpu")
+    for g in GROUPS:
+        if g not in policies:
+            raise KeyError(f"evaluate needs a policy for group {g!r}; got {sorted(policies)}")
+    venv = recsim_marl.VecEnv(config, episodes, device, validate=False)
+    obs = venv.reset(seed=seed)
+    for p in policies.values():
+        if hasattr(p, "bind"):
+            p.bind(venv)
+    b, u, i, k = episodes, config.num_users, config.num_items, config.num_candidates
+    dev = venv.device
+    content = venv.world.content
+    finished = torch.zeros(b, dtype=torch.bool, device=dev)
+    acc = {n: torch.zeros(b, device=dev) for n in (
+        "clicks", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
+    recommended_any = torch.zeros(b, i, dtype=torch.bool, device=dev)
+    exposure = torch.zeros(b, i, device=dev)
+    result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn")}
+    discount = 1.0 / torch.log2(torch.arange(k, device=dev, dtype=torch.float32) + 2.0)
+    for _ in range(config.max_cycles):
+        s = venv.current
+        live = (~finished).to(torch.float32)
+        alive = s.alive & ~finished[:, None]
+        alive_f = alive.to(torch.float32)
+        # ground truth from the hidden state, for metrics only
+        cand_e = content[s.candidates]  # [B, U, K, D]
+        true_aff = torch.einsum("bukd,bud->buk", cand_e, s.interest) - config.boredom_weight * torch.einsum(
+            "bukd,bud->buk", cand_e, s.boredom)
+        ideal = torch.sort(true_aff, dim=-1, descending=True).values
+        # NDCG of the retrieved order against the true order, gains shifted to be >= 0
+        lo = true_aff.amin(-1, keepdim=True)
+        dcg = ((true_aff - lo) * discount).sum(-1)
+        idcg = ((ideal - lo) * discount).sum(-1).clamp_min(1e-9)
+        acc["ndcg"] += ((dcg / idcg) * alive_f).sum(-1)
+        acc["ndcg_n"] += alive_f.sum(-1)
+        sim = torch.einsum("bukd,buld->bukl", cand_e, cand_e)
+        div = 1.0 - (sim.sum((-1, -2)) - k) / (k * (k - 1))
+        acc["div"] += (div * alive_f).sum(-1)
+        all_aff = torch.einsum("bud,id->bui", s.interest, content) - config.boredom_weight * torch.einsum(
+            "bud,id->bui", s.boredom, content)
+        relevant = all_aff >= relevant_affinity
+
+        actions = {}
+        for g in GROUPS:
+            actions[g] = checked_act(policies[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g])
+        obs, rew, term, trunc, info = venv.step(actions)
+        rec = info["recommended"]
+        hit = torch.gather(relevant, 2, rec.unsqueeze(-1)).squeeze(-1).to(torch.float32)
+        acc["tp"] += (hit * alive_f).sum(-1)
+        acc["recs"] += alive_f.sum(-1)
+        acc["rel_total"] += (relevant.any(-1).to(torch.float32) * alive_f).sum(-1)
+        acc["clicks"] += info["metrics"]["clicks"] * live
+        acc["shown"] += alive_f.sum(-1)
+        acc["engagement"] += info["metrics"]["engagement"] * alive_f.sum(-1) / u  # per person
+        recommended_any |= torch.zeros_like(recommended_any).scatter_(1, rec, alive) & ~finished[:, None]
+        exposure += torch.zeros_like(exposure).scatter_add_(1, rec, alive_f)
+        newly = info["done"] & ~finished
+        ep = info["episode"]
+        result["user_return"] = torch.where(newly, ep["user_return"], result["user_return"])
+        result["provider_profit"] = torch.where(newly, ep["item_return"], result["provider_profit"])
+        left = 1.0 - info["final_state"][:, venv.layouts["state"]["alive"]].mean(-1)
+        result["churn"] = torch.where(newly, left, result["churn"])
+        finished |= info["done"]
+    precision = acc["tp"] / acc["recs"].clamp_min(1)
+    recall = acc["tp"] / acc["rel_total"].clamp_min(1)
+    per_episode = {
+        **result,
+        "ctr": acc["clicks"] / acc["shown"].clamp_min(1),
+        "engagement": acc["engagement"],
+        "coverage": recommended_any.to(torch.float32).mean(-1),
+        "exposure_gini": _gini(exposure),
+        "ndcg": acc["ndcg"] / acc["ndcg_n"].clamp_min(1),
+        "diversity": acc["div"] / acc["ndcg_n"].clamp_min(1),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall).clamp_min(1e-9),
+    }
+    return {n: (float(v.mean()), float(v.std(unbiased=False))) for n, v in per_episode.items()}
+
+
+def layout_of(config) -> dict:
+    return observation_layout(config)
