@@ -103,7 +103,7 @@ def test_auto_reset_returns_final_observation_and_episode_stats():
     venv = recsim_marl.make_vec(num_envs=2, scenario="tiny", max_cycles=5)
     obs = venv.reset(seed=0)
     total = torch.zeros(2)
-    for step in range(5):
+    for _step in range(5):
         last_state = venv.current.clone()
         obs, rew, term, trunc, info = venv.step(greedy(venv, obs))
         total += rew["users"].mean(-1)

@@ -84,7 +84,7 @@ def test_parallel_env_matches_the_core():
     vobs = venv.reset(seed=5)
     rng = np.random.default_rng(1)
     c = env.config
-    for t in range(c.max_cycles):
+    for _t in range(c.max_cycles):
         for k in range(c.num_users):
             if f"user_{k}" in obs:
                 assert np.array_equal(obs[f"user_{k}"], vobs["users"][0, k].numpy())

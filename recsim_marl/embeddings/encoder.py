@@ -100,7 +100,8 @@ def _is_causal_lm(folder: Path) -> bool:
     except (OSError, json.JSONDecodeError):
         return False
     archs = cfg.get("architectures") or []
-    return bool(cfg.get("is_decoder")) or any("CausalLM" in a for a in archs)
+    # GPT-2 style heads are "...LMHeadModel", newer decoders "...ForCausalLM"; encoders are "...Model"
+    return bool(cfg.get("is_decoder")) or any("CausalLM" in a or a.endswith("LMHeadModel") for a in archs)
 
 
 def resolve_encoder(name: str, pooling: str = "auto", max_length: int = 128) -> EncoderSpec:
