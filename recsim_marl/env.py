@@ -138,7 +138,7 @@ class RecSimParallelEnv(ParallelEnv):
         done = bool(info["done"][0])
         if done:  # the core has already reset this world; report how the episode ended
             shown = info["final_observation"]
-            self._terminal_state = info["final_state"][0].numpy()
+            self._terminal_state = info["final_observation"]["state"][0].numpy()
         else:
             shown = obs
             self._terminal_state = None

@@ -67,10 +67,24 @@ def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def normal(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """Standard normal float32 ``[B, *shape]`` by the Box-Muller transform of two uniform streams."""
-    u1 = uniform(key, shape)
-    u2 = uniform(mix32(key ^ 0x5BD1E995), shape)
-    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * torch.pi) * u2)
+    """Standard normal float32 ``[B, *shape]`` by the Box-Muller transform.
+
+    One 32-bit hash per *pair* of normals: its two 16-bit halves are the two uniforms (radius and
+    angle), so the tails are cut at 4.9 sigma, which is plenty for noise on profiles and ratings.
+    """
+    n = 1
+    for s in shape:
+        n *= s
+    half = (n + 1) // 2
+    idx = torch.arange(half, device=key.device, dtype=torch.int64)
+    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
+    x = mix32(x ^ key[:, None])
+    u1 = ((x >> 16).to(torch.float32) + 0.5) * (1.0 / 65536.0)
+    u2 = ((x & 0xFFFF).to(torch.float32) + 0.5) * (1.0 / 65536.0)
+    r = torch.sqrt(-2.0 * torch.log(u1))
+    theta = (2.0 * torch.pi) * u2
+    z = torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=1)[:, :n]
+    return z.reshape(key.shape[0], *shape)
 
 
 def seeds_tensor(seed, num_envs: int, device: torch.device | str) -> torch.Tensor:

@@ -132,7 +132,7 @@ def test_people_who_leave_are_masked_and_stop_acting():
     obs, rew, term, trunc, info = venv.step(greedy(venv, obs))
     assert term["users"].all() and term["items"].all()  # nobody left: items terminate too
     assert info["done"].all()
-    final_alive = info["final_state"][0, venv.layouts["state"]["alive"]]
+    final_alive = info["final_observation"]["state"][0, venv.layouts["state"]["alive"]]
     assert (final_alive == 0).all()
 
 

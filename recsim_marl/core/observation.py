@@ -130,25 +130,28 @@ def popularity(click_ma: torch.Tensor) -> torch.Tensor:
 
 
 def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay: Layout) -> torch.Tensor:
-    """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``."""
+    """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``.
+
+    Values are kept inside the layout's bounds where they are made (dot products of unit vectors can
+    round to 1 + 1e-7), not by clipping the whole, mostly content, observation afterwards.
+    """
     b, u, k = candidates.shape
     l1 = config.num_levels - 1
-    cont = world.content[candidates]  # [B, U, K, D]
-    relevance = torch.einsum("bukd,bud->buk", cont, s.estimate)
-    familiarity = torch.einsum("bukd,bud->buk", cont, s.history)
+    cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
+    relevance = torch.einsum("bukd,bud->buk", cont, s.estimate).clamp_(-1.0, 1.0)
+    familiarity = torch.einsum("bukd,bud->buk", cont, s.history).clamp_(-1.0, 1.0)
     flat = candidates.reshape(b, u * k)
     rating = torch.gather(s.rating, 1, flat).reshape(b, u, k)
     promo = torch.gather(s.promotion, 1, flat).reshape(b, u, k).to(torch.float32) / l1
     pop = torch.gather(popularity(s.click_ma), 1, flat).reshape(b, u, k)
     progress = (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1, 1).expand(b, u, 1)
-    obs = torch.cat(
+    return torch.cat(
         [
-            s.estimate, s.history, cont.reshape(b, u, -1), relevance, familiarity, rating, promo, pop,
-            progress, s.click_rate.unsqueeze(-1),
+            s.estimate.clamp(-1.0, 1.0), s.history.clamp(-1.0, 1.0), cont.reshape(b, u, -1), relevance,
+            familiarity, rating, promo, pop, progress, s.click_rate.clamp(0.0, 1.0).unsqueeze(-1),
         ],
         dim=-1,
     )
-    return _clip(obs, lay)
 
 
 def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
@@ -159,15 +162,14 @@ def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
     ctr = s.click_ma / s.impression_ma.clamp_min(1e-6)
     cols = [
-        (s.funds / max(config.initial_funds, 1e-6)),
+        (s.funds / max(config.initial_funds, 1e-6)).clamp_min(0.0),
         level,
         share,
-        ctr,
+        ctr.clamp(0.0, 1.0),
         level.mean(-1, keepdim=True).expand(b, i),
         (s.t.to(torch.float32) / config.max_cycles).unsqueeze(-1).expand(b, i),
     ]
-    obs = torch.cat([world.content.expand(b, i, -1), torch.stack(cols, dim=-1)], dim=-1)
-    return _clip(obs, lay)
+    return torch.cat([world.content.expand(b, i, -1), torch.stack(cols, dim=-1)], dim=-1)
 
 
 def global_state(config: EnvConfig, s, lay: Layout) -> torch.Tensor:

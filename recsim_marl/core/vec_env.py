@@ -8,6 +8,8 @@ episode keyed by ``episode + 1``); what they looked like at the end is in ``info
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
 from recsim_marl import rng
@@ -119,6 +121,25 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     return nxt, rewards, terminated, truncated, extras
 
 
+class LazyGroups(Mapping):
+    """A read-only mapping whose values are computed on first access (then kept)."""
+
+    def __init__(self, factories: dict):
+        self._factories = factories
+        self._values: dict = {}
+
+    def __getitem__(self, key):
+        if key not in self._values:
+            self._values[key] = self._factories[key]()
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+
 class VecEnv:
     """B independent worlds stepped together. Build with :func:`make_vec`.
 
@@ -175,11 +196,12 @@ class VecEnv:
         s = self._state
         nxt, rewards, terminated, truncated, extras = transition(self.world, self.config, s, ua, ia)
         done = extras.pop("done")
-        final_obs = {
-            "users": obs_mod.user_observation(self.world, self.config, nxt, s.candidates, self.layouts["users"]),
-            "items": obs_mod.item_observation(self.world, self.config, nxt, self.layouts["items"]),
-        }
-        final_state = obs_mod.global_state(self.config, nxt, self.layouts["state"])
+        w, c, lay = self.world, self.config, self.layouts
+        final_obs = LazyGroups({  # nxt and s are never written again, so computing later is exact
+            "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
+            "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
+            "state": lambda: obs_mod.global_state(c, nxt, lay["state"]),
+        })
         episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
         fresh = initial_state(self.world, self.config, nxt.seed, nxt.episode + 1)
         mixed = nxt.where(done, fresh)
@@ -188,7 +210,6 @@ class VecEnv:
         info = {
             "done": done,
             "final_observation": final_obs,
-            "final_state": final_state,
             "episode": episode,
             **extras,
         }

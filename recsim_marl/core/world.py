@@ -84,11 +84,12 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         content, profile = project(items, mean, comps), project(profiles_raw, mean, comps)
     else:
         content, profile = items, profiles_raw
-    content = content.to(device).contiguous()
+    # unit rows; clamp guards coordinates that round to 1 + 1e-7, so observations stay in their Box
+    content = content.clamp(-1.0, 1.0).to(device).contiguous()
     world = World(
         content=content,
         content_t=content.T.contiguous(),
-        profile=profile.to(device).contiguous(),
+        profile=profile.clamp(-1.0, 1.0).to(device).contiguous(),
         quality=torch.as_tensor(catalog.item_quality, dtype=torch.float32, device=device),
         length=torch.as_tensor(catalog.item_length, dtype=torch.float32, device=device),
         catalog=catalog,

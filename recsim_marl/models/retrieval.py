@@ -20,10 +20,13 @@ def chunk_size(num_envs: int, num_users: int, num_items: int, memory_mb: float) 
 
 
 def gumbel_pairs(user_u: torch.Tensor, item_u: torch.Tensor) -> torch.Tensor:
-    """``[B, u]`` and ``[B, I]`` uniforms -> ``[B, u, I]`` standard Gumbel noise."""
-    v = torch.frac(user_u.unsqueeze(-1) + item_u.unsqueeze(-2))
-    v = v.clamp_(1e-7, 1.0 - 1e-7)
-    return -torch.log(-torch.log(v))
+    """``[B, u]`` and ``[B, I]`` uniforms -> ``[B, u, I]`` standard Gumbel noise ``-log(-log(v))``."""
+    return _neg_log_neg_log(torch.frac_(user_u.unsqueeze(-1) + item_u.unsqueeze(-2))).neg_()
+
+
+def _neg_log_neg_log(v: torch.Tensor) -> torch.Tensor:
+    """``log(-log(v))`` in place (one buffer, no temporaries: this runs on U x I values per step)."""
+    return v.clamp_(1e-7, 1.0 - 1e-7).log_().neg_().log_()
 
 
 def retrieve(
@@ -48,8 +51,9 @@ def retrieve(
     for start in range(0, u, step):
         scores = torch.matmul(estimate[:, start : start + step], content_t)  # [B, u, I]
         scores += bonus.unsqueeze(1)
-        if noise_scale > 0:
-            scores += noise_scale * gumbel_pairs(user_u[:, start : start + step], item_u)
+        if noise_scale > 0:  # scores + scale * Gumbel = scores - scale * log(-log(v))
+            v = torch.frac_(user_u[:, start : start + step].unsqueeze(-1) + item_u.unsqueeze(-2))
+            scores.sub_(_neg_log_neg_log(v), alpha=noise_scale)
         out.append(torch.topk(scores, k, dim=-1, sorted=True).indices)
     return out[0] if len(out) == 1 else torch.cat(out, dim=1)
 
