@@ -56,8 +56,9 @@ class DictPolicy:
 
     def __call__(self, obs: dict, infos: dict | None = None) -> dict:
         actions = {}
+        acting = set(self.env.agents)  # obs also holds agents that finished last step: they don't act
         for g in GROUPS:
-            live = [a for a in self.names[g] if a in obs]
+            live = [a for a in self.names[g] if a in acting]
             if not live:
                 continue
             o = torch.as_tensor(np.stack([obs[a] for a in live]))[None]

@@ -93,6 +93,7 @@ class RecSimParallelEnv(ParallelEnv):
         self._episode = 0
         self._last: dict | None = None
         self._terminal_state: np.ndarray | None = None
+        self._shown_state = None  # hidden state to render: the terminal one once an episode ended
 
     # --- spaces --------------------------------------------------------------------------------------
     def observation_space(self, agent: str) -> spaces.Box:
@@ -124,6 +125,7 @@ class RecSimParallelEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         self._last = None
         self._terminal_state = None
+        self._shown_state = None
         masks = self._masks(obs)
         return self._obs_dict(obs, self.agents), {a: {"action_mask": masks[a]} for a in self.agents}
 
@@ -139,9 +141,11 @@ class RecSimParallelEnv(ParallelEnv):
         if done:  # the core has already reset this world; report how the episode ended
             shown = info["final_observation"]
             self._terminal_state = info["final_observation"]["state"][0].numpy()
+            self._shown_state = info["final_observation"]["hidden"]
         else:
             shown = obs
             self._terminal_state = None
+            self._shown_state = self._core.current
         live = self.agents
         obs_d = self._obs_dict(shown, live)
         rew_np = {g: rew[g][0].numpy() for g in rew}
@@ -156,12 +160,10 @@ class RecSimParallelEnv(ParallelEnv):
             truncations[a] = bool(trunc_np[g][k])
             infos[a] = {"action_mask": masks[a]}
         self.agents = [a for a in live if not (terminations[a] or truncations[a])]
-        s = self._core.current
         self._last = {
             "recommended": info["recommended"][0].numpy(),
             "clicked": info["clicked"][0].numpy(),
             "levels": info["levels"][0].numpy(),
-            "t": int(info["episode"]["length"][0]) if done else int(s.t[0]),
             "metrics": {k: float(v[0]) for k, v in info["metrics"].items()},
         }
         if self.render_mode == "human":
@@ -176,16 +178,15 @@ class RecSimParallelEnv(ParallelEnv):
     def render(self):
         if self.render_mode is None:
             return None
+        s = self._shown_state if self._shown_state is not None else self._core.current
         if self.render_mode == "rgb_array":
-            s = self._core.current
             exposure = s.impression_ma[0].numpy() + s.impressions[0].numpy()
             return render_mod.projection_image(
                 self._core.world.content.numpy(), s.interest[0].numpy(), s.alive[0].numpy(), exposure
             )
-        s = self._core.current
         last = self._last or {}
         text = render_mod.ansi_table(
-            self._core.world.catalog.item_titles, last.get("t", int(s.t[0])) if self._seed is not None else 0,
+            self._core.world.catalog.item_titles, int(s.t[0]),
             self.config.max_cycles, s.alive[0].numpy(), s.budget[0].numpy(),
             last.get("recommended"), last.get("clicked"), last.get("levels"),
         )

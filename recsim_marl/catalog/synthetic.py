@@ -53,6 +53,12 @@ NAMES = [
 ]
 
 
+def _a(word: str) -> str:
+    """The indefinite article for ``word``: 'an' before a vowel sound (by spelling, plus 8/11/18/80s)."""
+    vowel = word[0].lower() in "aeiou" or word.split("-")[0] in ("8", "11", "18") or word.startswith("8")
+    return "an" if vowel else "a"
+
+
 def synthetic_catalog(num_items: int, num_users: int, seed: int = 0) -> Catalog:
     """A catalogue of ``num_items`` items and ``num_users`` people, a pure function of ``seed``."""
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -66,7 +72,7 @@ def synthetic_catalog(num_items: int, num_users: int, seed: int = 0) -> Catalog:
         genre, mood, fmt = pick(GENRES), pick(MOODS), pick(formats)
         topic, setting, audience = pick(TOPICS), pick(SETTINGS), pick(AUDIENCES)
         item_texts.append(
-            f"A {mood} {genre} {fmt} about {topic}, set in {setting}. Made for {audience}."
+            f"{_a(mood).capitalize()} {mood} {genre} {fmt} about {topic}, set in {setting}. Made for {audience}."
         )
         titles.append(f"{mood} {genre} {fmt}")
         lengths.append(FORMATS[fmt] * float(np.exp(0.2 * rng.standard_normal())))
@@ -76,9 +82,10 @@ def synthetic_catalog(num_items: int, num_users: int, seed: int = 0) -> Catalog:
     for _ in range(num_users):
         g1, g2 = rng.choice(len(GENRES), size=2, replace=False)
         age = int(rng.integers(12, 80))
+        fmt = pick(formats)
         user_texts.append(
-            f"{pick(NAMES)}, a {age}-year-old {pick(OCCUPATIONS)}, loves {GENRES[g1]} and {GENRES[g2]}, "
-            f"especially {pick(MOODS)} stories about {pick(TOPICS)}, and usually watches a {pick(formats)}."
+            f"{pick(NAMES)}, {_a(str(age))} {age}-year-old {pick(OCCUPATIONS)}, loves {GENRES[g1]} and {GENRES[g2]}, "
+            f"especially {pick(MOODS)} stories about {pick(TOPICS)}, and usually watches {_a(fmt)} {fmt}."
         )
     return Catalog(
         item_texts=item_texts,

@@ -201,6 +201,7 @@ class VecEnv:
             "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
             "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
             "state": lambda: obs_mod.global_state(c, nxt, lay["state"]),
+            "hidden": lambda: nxt,
         })
         episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
         fresh = initial_state(self.world, self.config, nxt.seed, nxt.episode + 1)
