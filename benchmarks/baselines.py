@@ -27,7 +27,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
 
     results = {}
-    print(f"| scenario | random | popularity | greedy | oracle (privileged) | greedy / random |")
+    print("| scenario | random | popularity | greedy | oracle (privileged) | greedy / random |")
     print("|---|---|---|---|---|---|")
     for scenario in args.scenarios:
         c = recsim_marl.make_config(scenario)

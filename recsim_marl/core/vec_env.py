@@ -9,6 +9,7 @@ episode keyed by ``episode + 1``); what they looked like at the end is in ``info
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 
 import torch
 
@@ -201,6 +202,10 @@ class VecEnv:
             "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
             "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
             "state": lambda: obs_mod.global_state(c, nxt, lay["state"]),
+            "action_mask": lambda: {
+                "users": obs_mod.user_mask(nxt.alive, c.num_candidates),
+                "items": market.level_mask(nxt.funds, c.num_levels, c.promotion_cost),
+            },
             "hidden": lambda: nxt,
         })
         episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
@@ -219,6 +224,22 @@ class VecEnv:
     def state(self) -> torch.Tensor:
         """Compact centralised state ``[B, S]`` for critics (see :mod:`recsim_marl.core.observation`)."""
         return obs_mod.global_state(self.config, self._require_state(), self.layouts["state"])
+
+    def get_state(self) -> State:
+        """A copy of the full dynamic state (for checkpoints); ``set_state`` puts it back exactly."""
+        return self._require_state().clone()
+
+    def set_state(self, s: State) -> None:
+        """Restore a state from :meth:`get_state` (moved to this env's device; shapes checked)."""
+        ref = reset_state(self.world, self.config, torch.zeros(self.num_envs, dtype=torch.long, device=self.device),
+                          torch.zeros(self.num_envs, dtype=torch.long, device=self.device))
+        for f in fields(State):
+            a, b = getattr(s, f.name), getattr(ref, f.name)
+            if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+                raise ValueError(
+                    f"state field {f.name} has shape {tuple(a.shape)} {a.dtype}, this env needs {tuple(b.shape)} {b.dtype}"
+                )
+        self._state = State(**{f.name: getattr(s, f.name).to(self.device) for f in fields(State)})
 
     @property
     def current(self) -> State:

@@ -1,0 +1,157 @@
+"""What every learner needs besides its algorithm: scripted groups, logs, checkpoints, curves.
+
+- :func:`scripted_policy` names the baselines a learner can pit its agents against.
+- :class:`RunLogger` writes TensorBoard scalars and a CSV (``charts/episodic_return``,
+  ``charts/SPS``, ``losses/*``) and draws a learning-curve PNG.
+- :func:`save_checkpoint` writes atomically (temporary file, fsync, rename), so an interrupted write
+  never leaves an unreadable checkpoint; :func:`load_checkpoint` checks it belongs to this run.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from agents.baselines import FixedLevelPolicy, GreedyPolicy, PopularityPolicy, RandomPolicy
+
+CHECKPOINT_FORMAT = 1
+
+
+def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
+    """'random', 'greedy', 'popularity' (users) or 'fixed:L' (items, level L) as a Policy."""
+    n_actions = config.num_candidates if group == "users" else config.num_levels
+    if name == "random":
+        return RandomPolicy(n_actions, seed=seed, device=device)
+    if group == "users" and name == "greedy":
+        return GreedyPolicy(config)
+    if group == "users" and name == "popularity":
+        return PopularityPolicy(config)
+    if group == "items" and name.startswith("fixed:"):
+        level = int(name.split(":", 1)[1])
+        if not 0 <= level < config.num_levels:
+            raise ValueError(f"fixed level {level} is out of range 0..{config.num_levels - 1}")
+        return FixedLevelPolicy(level)
+    allowed = "random, greedy, popularity" if group == "users" else f"random, fixed:0..fixed:{config.num_levels - 1}"
+    raise ValueError(f"unknown scripted policy {name!r} for {group}: use one of {allowed}")
+
+
+class RunLogger:
+    """TensorBoard + CSV scalars in ``log_dir``; a learning-curve PNG of ``charts/episodic_return``."""
+
+    def __init__(self, log_dir: str | Path, resume_step: int | None = None, tensorboard: bool = True):
+        self.dir = Path(log_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.csv_path = self.dir / "scalars.csv"
+        rows = []
+        if resume_step is not None and self.csv_path.exists():  # keep what was logged up to the checkpoint
+            with open(self.csv_path) as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+        with open(self.csv_path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["step", "tag", "value"])
+            w.writeheader()
+            w.writerows(rows)
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.dir), purge_step=resume_step)
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        value = float(value)
+        with open(self.csv_path, "a", newline="") as f:
+            csv.writer(f).writerow([step, tag, value])
+        if self.writer is not None:
+            self.writer.add_scalar(tag, value, step)
+
+    def curve(self, tag: str = "charts/episodic_return") -> list[tuple[int, float]]:
+        with open(self.csv_path) as f:
+            return [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f) if r["tag"] == tag]
+
+    def plot(self, title: str, path: str | Path | None = None, references: dict[str, float] | None = None) -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        pts = self.curve()
+        path = Path(path) if path else self.dir / "learning_curve.png"
+        fig, ax = plt.subplots(figsize=(6, 4))
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label="training episodes")
+        for name, value in (references or {}).items():
+            ax.axhline(value, linestyle="--", linewidth=1, label=name, color=None)
+        ax.set_xlabel("environment steps (all envs)")
+        ax.set_ylabel("mean user return per person")
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically: a crash mid-write leaves the previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": CHECKPOINT_FORMAT, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is unreadable, truncated, or belongs to a different algorithm or world."""
+
+
+def load_checkpoint(path: str | Path, algorithm: str | None = None, env_config: dict | None = None) -> dict:
+    """Read a checkpoint and check it was written by ``algorithm`` for the same world config."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(f"checkpoint {path} is unreadable or truncated ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a recsim_marl checkpoint (format {CHECKPOINT_FORMAT})")
+    if algorithm is not None and ck.get("algorithm") != algorithm:
+        raise CheckpointError(f"checkpoint {path} was written by {ck.get('algorithm')!r}, not {algorithm!r}")
+    if env_config is not None and ck.get("env_config") != env_config:
+        diff = sorted(k for k in env_config if ck.get("env_config", {}).get(k) != env_config[k])
+        raise CheckpointError(
+            f"checkpoint {path} is for a different world config (differs in: {', '.join(diff)}); "
+            "resume with the same scenario and overrides"
+        )
+    return ck
+
+
+def config_dict(config) -> dict:
+    return {k: v for k, v in dataclasses.asdict(config).items()}
+
+
+def state_tensors(venv) -> dict:
+    """The env's dynamic state as a dict of CPU tensors (checkpointable)."""
+    s = venv.get_state()
+    return {f.name: getattr(s, f.name).cpu() for f in dataclasses.fields(s)}
+
+
+def restore_state(venv, tensors: dict) -> None:
+    from recsim_marl.core.state import State
+
+    venv.set_state(State(**tensors))

@@ -1,0 +1,387 @@
+"""MAPPO on the vectorized core: shared actor per group, centralised critic on ``state()`` + own obs.
+
+Reads top to bottom: ``Args`` -> networks -> ``gae`` / ``ValueNorm`` / ``normalize_advantages`` (the
+three places where MAPPO implementations have shipped learning-killing bugs, each pinned by a test) ->
+``train``. Learned groups use this file's policy; the other group is driven by a scripted policy.
+
+Known bugs this implementation is tested against:
+- marlbenchmark/on-policy #12: value-normalised critics must be de-normalised before GAE.
+- JaxMARL #169: ``done[t]`` ends the transition *from* t: it cuts ``V(s_{t+1})`` and the GAE chain there.
+- BenchMARL #255: with parameter sharing, normalise advantages per agent, not mixed across agents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import recsim_marl
+from agents import common
+from agents.networks import group_head, masked_logits, mlp
+from agents.policy import GROUPS, checked_act, evaluate
+
+ALGORITHM = "mappo"
+
+
+@dataclass
+class Args:
+    scenario: str = "boredom"
+    """Scenario to train on (``recsim_marl.SCENARIOS``)."""
+    env: dict = field(default_factory=dict)
+    """Config overrides of the scenario, e.g. ``{"num_users": 32}`` (CLI: ``--env key=value``)."""
+    learn: str = "users"
+    """Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below."""
+    users_policy: str = "greedy"
+    """Scripted user policy when users are not learned: random, greedy, popularity."""
+    items_policy: str = "fixed:0"
+    """Scripted item policy when items are not learned: random or fixed:LEVEL."""
+    total_steps: int = 100_000
+    """Environment steps summed over all envs (each moves every agent once)."""
+    num_envs: int = 32
+    """Worlds simulated in parallel."""
+    num_steps: int = 25
+    """Rollout length per update."""
+    lr: float = 1e-3
+    """Adam learning rate (annealed linearly to 0)."""
+    gamma: float = 0.95
+    """Discount."""
+    gae_lambda: float = 0.9
+    """GAE lambda."""
+    update_epochs: int = 4
+    """Passes over each rollout."""
+    num_minibatches: int = 4
+    """Minibatches per pass (split over time x env, all agents of a group together)."""
+    clip_coef: float = 0.2
+    """PPO ratio clip, also used for the clipped value loss."""
+    ent_coef: float = 0.01
+    """Entropy bonus."""
+    vf_coef: float = 0.5
+    """Value loss weight."""
+    max_grad_norm: float = 0.5
+    """Gradient clipping."""
+    value_norm: bool = True
+    """Normalise value targets with running statistics (de-normalised for GAE)."""
+    adv_norm: str = "per_agent"
+    """Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'."""
+    hidden: int = 64
+    """Hidden units of actor and critic MLPs."""
+    agent_id: bool = False
+    """Append a one-hot agent id to the actor's input."""
+    seed: int = 0
+    """Seeds the envs (env b gets seed + b), the networks and the action sampling."""
+    device: str = "cpu"
+    """'cpu' or 'cuda'."""
+    log_dir: str = "runs/mappo"
+    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
+    checkpoint_every: int = 10
+    """Write the checkpoint every this many updates (and at the end)."""
+    resume: bool = False
+    """Continue from ``log_dir/checkpoint.pt``; the result equals an uninterrupted run's."""
+    stop_after_updates: int | None = None
+    """Stop early after this many updates (for tests of resuming); None runs to total_steps."""
+    eval_episodes: int = 5
+    """Episodes (seeds 10_000 + i) of the final deterministic evaluation; 0 skips it."""
+    tensorboard: bool = True
+    """Write TensorBoard event files (the CSV is always written)."""
+    progress: bool = True
+    """Show a progress bar with SPS and return."""
+
+
+class Critic(nn.Module):
+    """V(state, own observation) -> ``[B, N]`` (normalised units when value_norm is on)."""
+
+    def __init__(self, state_dim: int, obs_dim: int, hidden: int):
+        super().__init__()
+        self.net = mlp(state_dim + obs_dim, hidden, 1)
+
+    def forward(self, state: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        b, n, _ = obs.shape
+        return self.net(torch.cat([state.unsqueeze(1).expand(b, n, -1), obs], -1)).squeeze(-1)
+
+
+class ValueNorm(nn.Module):
+    """Running mean/variance of value targets (Welford over all targets seen)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(()))
+        self.register_buffer("var", torch.ones(()))
+        self.register_buffer("count", torch.zeros(()))
+
+    def update(self, x: torch.Tensor) -> None:
+        n = x.numel()
+        if n == 0:
+            return
+        bm, bv = x.mean(), x.var(unbiased=False)
+        tot = self.count + n
+        delta = bm - self.mean
+        self.var.copy_((self.var * self.count + bv * n + delta**2 * self.count * n / tot) / tot)
+        self.mean.add_(delta * n / tot)
+        self.count.copy_(tot)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.var.clamp_min(1e-8).sqrt()
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.var.clamp_min(1e-8).sqrt() + self.mean
+
+
+def gae(rewards, values, next_value, dones, gamma: float, lam: float):
+    """Generalised advantage estimation over time dim 0.
+
+    rewards, values, dones: ``[T, ...]``; next_value: ``[...]``, the value of the observation after
+    the last step. ``dones[t]`` = the transition from t ended the agent's episode (terminated,
+    truncated with its bootstrap already added to ``rewards[t]``, or auto-reset): then
+    ``V(s_{t+1})`` (which belongs to the next episode) is not used and the chain is cut.
+    ``values`` must be in reward units (de-normalised). Returns (advantages, returns).
+    """
+    adv = torch.zeros_like(rewards)
+    last = torch.zeros_like(next_value)
+    for t in reversed(range(rewards.shape[0])):
+        nxt = next_value if t == rewards.shape[0] - 1 else values[t + 1]
+        live = 1.0 - dones[t]
+        delta = rewards[t] + gamma * nxt * live - values[t]
+        last = delta + gamma * lam * live * last
+        adv[t] = last
+    return adv, adv + values
+
+
+def normalize_advantages(adv: torch.Tensor, valid: torch.Tensor, mode: str) -> torch.Tensor:
+    """Normalise ``adv [T, B, N]`` over valid entries: per agent (stats over T, B for each n), or
+    over the whole group ('group'), or not at all ('none')."""
+    if mode == "none":
+        return adv
+    w = valid.to(adv.dtype)
+    dims = (0, 1) if mode == "per_agent" else (0, 1, 2)
+    cnt = w.sum(dims, keepdim=True).clamp_min(1.0)
+    mean = (adv * w).sum(dims, keepdim=True) / cnt
+    var = (((adv - mean) ** 2) * w).sum(dims, keepdim=True) / cnt
+    return (adv - mean) / (var.sqrt() + 1e-8) * w
+
+
+def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    w = valid.to(x.dtype)
+    return (x * w).sum() / w.sum().clamp_min(1.0)
+
+
+class LearnedPolicy:
+    """A trained actor as a :class:`agents.policy.Policy` (argmax of masked logits, or sampled)."""
+
+    def __init__(self, actor: nn.Module, deterministic: bool = True, generator: torch.Generator | None = None):
+        self.actor, self.deterministic, self.gen = actor, deterministic, generator
+
+    @torch.no_grad()
+    def act(self, obs, mask):
+        logits = masked_logits(self.actor(obs), mask)
+        if self.deterministic:
+            return logits.argmax(-1)
+        return sample(logits, self.gen)
+
+
+def sample(logits: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    """Gumbel-max sampling with an explicit generator (reproducible, resumable)."""
+    u = torch.rand(logits.shape, generator=gen, device=logits.device).clamp_(1e-9, 1 - 1e-9)
+    return (logits - torch.log(-torch.log(u))).argmax(-1)
+
+
+def learned_groups(learn: str) -> tuple[str, ...]:
+    if learn == "both":
+        return GROUPS
+    if learn in GROUPS:
+        return (learn,)
+    raise ValueError(f"learn={learn!r} is invalid: use 'users', 'items' or 'both'")
+
+
+def train(args: Args) -> dict:
+    """Train; return final evaluation, learning curve and paths. See ``Args`` for every option."""
+    groups = learned_groups(args.learn)
+    if args.adv_norm not in ("per_agent", "group", "none"):
+        raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)  # network initialisation only; every sample below uses `gen`
+    gen = torch.Generator(device=device).manual_seed(args.seed)
+    venv = recsim_marl.make_vec(num_envs=args.num_envs, device=device, scenario=args.scenario, validate=False, **args.env)
+    c = venv.config
+    lay = recsim_marl.observation_layout(c)
+    B, T = args.num_envs, args.num_steps
+    N = venv.num_agents
+    scripted = {
+        g: common.scripted_policy(args.users_policy if g == "users" else args.items_policy, c, g, args.seed, device)
+        for g in GROUPS if g not in groups
+    }
+    actors = nn.ModuleDict({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
+    critics = nn.ModuleDict({g: Critic(lay["state"].size, lay[g].size, args.hidden) for g in groups}).to(device)
+    vnorm = nn.ModuleDict({g: ValueNorm() for g in groups}).to(device)
+    params = list(actors.parameters()) + list(critics.parameters())
+    optim = torch.optim.Adam(params, lr=args.lr, eps=1e-5)
+    num_updates = max(1, args.total_steps // (B * T))
+
+    log_dir = Path(args.log_dir)
+    ck_path = log_dir / "checkpoint.pt"
+    env_cfg = common.config_dict(c)
+    update, global_step = 0, 0
+    obs = venv.reset(seed=args.seed)
+    if args.resume:
+        ck = common.load_checkpoint(ck_path, ALGORITHM, env_cfg)
+        if ck["args"]["learn"] != args.learn or ck["args"]["num_envs"] != B:
+            raise common.CheckpointError(f"checkpoint {ck_path} was trained with other learn/num_envs settings")
+        actors.load_state_dict(ck["actors"])
+        critics.load_state_dict(ck["critics"])
+        vnorm.load_state_dict(ck["vnorm"])
+        optim.load_state_dict(ck["optim"])
+        gen.set_state(ck["gen"])
+        for g, st in ck["scripted_gen"].items():
+            scripted[g].gen.set_state(st)
+        common.restore_state(venv, ck["env_state"])
+        obs = venv.observe()
+        update, global_step = ck["update"], ck["global_step"]
+    logger = common.RunLogger(log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
+
+    def checkpoint():
+        common.save_checkpoint(ck_path, {
+            "algorithm": ALGORITHM, "args": dataclasses.asdict(args), "env_config": env_cfg,
+            "actors": actors.state_dict(), "critics": critics.state_dict(), "vnorm": vnorm.state_dict(),
+            "optim": optim.state_dict(), "gen": gen.get_state(),
+            "scripted_gen": {g: p.gen.get_state() for g, p in scripted.items() if hasattr(p, "gen")},
+            "env_state": common.state_tensors(venv), "update": update, "global_step": global_step,
+        })
+
+    bar = None
+    if args.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=num_updates, initial=update, desc="mappo", unit="update")
+    last_return = float("nan")
+    stop = num_updates if args.stop_after_updates is None else min(num_updates, update + args.stop_after_updates)
+    while update < stop:
+        t0 = time.perf_counter()
+        frac = 1.0 - update / num_updates
+        for pg in optim.param_groups:
+            pg["lr"] = frac * args.lr
+        buf = {g: {k: [] for k in ("obs", "mask", "act", "logp", "val", "rew", "done", "valid")} for g in groups}
+        states = []
+        ep_sum = torch.zeros((), device=device)
+        ep_cnt = torch.zeros((), device=device)
+        with torch.no_grad():
+            for _ in range(T):
+                state = venv.state()
+                states.append(state)
+                actions = {}
+                for g in GROUPS:
+                    if g in groups:
+                        logits = masked_logits(actors[g](obs[g]), obs["action_mask"][g])
+                        a = sample(logits, gen)
+                        logp = torch.log_softmax(logits, -1).gather(-1, a.unsqueeze(-1)).squeeze(-1)
+                        b = buf[g]
+                        b["obs"].append(obs[g])
+                        b["mask"].append(obs["action_mask"][g])
+                        b["act"].append(a)
+                        b["logp"].append(logp)
+                        b["val"].append(critics[g](state, obs[g]))
+                        b["valid"].append(obs["active"][g])
+                        actions[g] = a
+                    else:
+                        actions[g] = checked_act(scripted[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g])
+                obs, rew, term, trunc, info = venv.step(actions)
+                final = info["final_observation"]
+                for g in groups:
+                    # a truncated agent's future is worth V(final observation): add it to the reward
+                    boot = vnorm[g].denormalize(critics[g](final["state"], final[g])) if args.value_norm \
+                        else critics[g](final["state"], final[g])
+                    r = rew[g] + args.gamma * boot * trunc[g].to(boot.dtype)
+                    done = (term[g] | trunc[g] | info["done"].unsqueeze(-1)).to(r.dtype)
+                    buf[g]["rew"].append(r)
+                    buf[g]["done"].append(done)
+                ep_sum += (info["episode"]["user_return"] * info["done"]).sum()
+                ep_cnt += info["done"].sum()
+                global_step += B
+            next_state = venv.state()
+
+        losses = {}
+        for g in groups:
+            b = {k: torch.stack(v) for k, v in buf[g].items()}  # [T, B, N, ...]
+            st = torch.stack(states)  # [T, B, S]
+            with torch.no_grad():
+                nv = critics[g](next_state, obs[g])
+                vals = b["val"]
+                if args.value_norm:  # de-normalise before GAE (on-policy #12)
+                    vals, nv = vnorm[g].denormalize(vals), vnorm[g].denormalize(nv)
+                adv, ret = gae(b["rew"], vals, nv, b["done"], args.gamma, args.gae_lambda)
+                valid = b["valid"]
+                if args.value_norm:
+                    vnorm[g].update(ret[valid])
+                    target = vnorm[g].normalize(ret)
+                else:
+                    target = ret
+                adv = normalize_advantages(adv, valid, args.adv_norm)
+            idx = torch.randperm(T * B, generator=gen, device=device)
+            flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in b.items()}
+            flat_st, flat_adv, flat_tgt = st.reshape(T * B, -1), adv.reshape(T * B, -1), target.reshape(T * B, -1)
+            mb = max(1, (T * B) // args.num_minibatches)
+            for _ in range(args.update_epochs):
+                for start in range(0, T * B, mb):
+                    j = idx[start:start + mb]
+                    v_ok = flat["valid"][j]
+                    logits = masked_logits(actors[g](flat["obs"][j]), flat["mask"][j])
+                    logp_all = torch.log_softmax(logits, -1)
+                    logp = logp_all.gather(-1, flat["act"][j].unsqueeze(-1)).squeeze(-1)
+                    ratio = torch.exp(logp - flat["logp"][j])
+                    a = flat_adv[j]
+                    pg = torch.max(-a * ratio, -a * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef))
+                    probs = logp_all.exp()
+                    entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
+                    v_new = critics[g](flat_st[j], flat["obs"][j])
+                    v_old = flat["val"][j]
+                    v_clip = v_old + (v_new - v_old).clamp(-args.clip_coef, args.clip_coef)
+                    tgt = flat_tgt[j]
+                    v_loss = 0.5 * torch.max((v_new - tgt) ** 2, (v_clip - tgt) ** 2)
+                    pg_loss, v_loss, ent = masked_mean(pg, v_ok), masked_mean(v_loss, v_ok), masked_mean(entropy, v_ok)
+                    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * ent
+                    optim.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(params, args.max_grad_norm)
+                    optim.step()
+            losses[g] = (pg_loss.item(), v_loss.item(), ent.item())
+        update += 1
+        sps = B * T / (time.perf_counter() - t0)
+        if float(ep_cnt) > 0:
+            last_return = float(ep_sum / ep_cnt)
+            logger.scalar("charts/episodic_return", last_return, global_step)
+        logger.scalar("charts/SPS", sps, global_step)
+        for g, (pl, vl, en) in losses.items():
+            logger.scalar(f"losses/{g}/policy_loss", pl, global_step)
+            logger.scalar(f"losses/{g}/value_loss", vl, global_step)
+            logger.scalar(f"losses/{g}/entropy", en, global_step)
+        if bar is not None:
+            bar.set_postfix(SPS=f"{sps:,.0f}", ret=f"{last_return:.2f}")
+            bar.update(1)
+        if update % args.checkpoint_every == 0 or update == stop:
+            checkpoint()
+    if bar is not None:
+        bar.close()
+
+    result = {"log_dir": str(log_dir), "checkpoint": str(ck_path), "global_step": global_step,
+              "updates": update, "curve": logger.curve(), "actors": actors}
+    if args.eval_episodes > 0 and update == num_updates:
+        pols = {g: LearnedPolicy(actors[g]) if g in groups else scripted[g] for g in GROUPS}
+        result["eval"] = evaluate(c, pols, episodes=args.eval_episodes, seed=10_000)
+        result["plot"] = str(logger.plot(f"MAPPO on {args.scenario} ({args.learn} learned)"))
+    logger.close()
+    return result
+
+
+def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
+    """The trained actor of ``group`` from a MAPPO checkpoint, as a deterministic Policy."""
+    ck = common.load_checkpoint(checkpoint, ALGORITHM)
+    args = Args(**{k: v for k, v in ck["args"].items()})
+    config = recsim_marl.make_config(args.scenario, **args.env)
+    if group not in learned_groups(args.learn):
+        raise ValueError(f"checkpoint {checkpoint} did not learn {group!r} (learn={args.learn!r})")
+    actor = group_head(config, group, args.hidden, args.agent_id)
+    actor.load_state_dict({k.split(".", 1)[1]: v for k, v in ck["actors"].items() if k.startswith(group + ".")})
+    return LearnedPolicy(actor.to(device))

@@ -1,0 +1,84 @@
+"""Networks shared by the learners: per-group heads that map ``obs [B, N, O]`` to ``[B, N, A]``.
+
+User agents score each candidate with the same small MLP over that candidate's features and the
+person's context (permutation-equivariant over the list, as slate recommenders do), so a network
+learns "what makes a candidate good" once instead of once per list position. Item agents use a
+plain MLP over their observation. Both can append a one-hot agent id.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from recsim_marl.core import observation_layout
+
+CANDIDATE_FIELDS = ("candidate_relevance", "candidate_familiarity", "candidate_rating", "candidate_promotion",
+                    "candidate_popularity")
+CONTEXT_FIELDS = ("estimate", "history", "progress", "click_rate")
+
+
+def mlp(inp: int, hidden: int, out: int, layers: int = 2) -> nn.Sequential:
+    mods, d = [], inp
+    for _ in range(layers):
+        mods += [nn.Linear(d, hidden), nn.Tanh()]
+        d = hidden
+    mods.append(nn.Linear(d, out))
+    return nn.Sequential(*mods)
+
+
+def _agent_ids(b: int, n: int, num_agents: int, agent_index: torch.Tensor | None, device) -> torch.Tensor:
+    """One-hot ids ``[B, N, num_agents]``: of ``agent_index [B, N]``, or of the position 0..N-1."""
+    if agent_index is None:
+        agent_index = torch.arange(n, device=device).expand(b, n)
+    return torch.nn.functional.one_hot(agent_index, num_agents).to(torch.float32)
+
+
+class CandidateScorer(nn.Module):
+    """``[B, N, O_u] -> [B, N, K]``: one score per candidate from (candidate features, context)."""
+
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False):
+        super().__init__()
+        self.lay = observation_layout(config)["users"]
+        self.k, self.d = config.num_candidates, config.embed_dim
+        self.n = config.num_users if agent_id else 0
+        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
+        self.net = mlp(self.d + len(CANDIDATE_FIELDS) + ctx + self.n, hidden, 1)
+
+    def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
+        b, n, _ = obs.shape
+        cand = [self.lay.read(obs, "candidate_content")] + [self.lay.read(obs, f).unsqueeze(-1) for f in CANDIDATE_FIELDS]
+        ctx = [obs[..., self.lay[f]] for f in CONTEXT_FIELDS]
+        if self.n:
+            ctx.append(_agent_ids(b, n, self.n, agent_index, obs.device))
+        ctx = torch.cat(ctx, -1).unsqueeze(2).expand(b, n, self.k, -1)
+        return self.net(torch.cat(cand + [ctx], -1)).squeeze(-1)
+
+
+class FlatHead(nn.Module):
+    """``[B, N, O] -> [B, N, A]`` with an MLP (item agents)."""
+
+    def __init__(self, obs_dim: int, num_actions: int, num_agents: int, hidden: int = 64, agent_id: bool = False):
+        super().__init__()
+        self.n = num_agents if agent_id else 0
+        self.net = mlp(obs_dim + self.n, hidden, num_actions)
+
+    def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n:
+            obs = torch.cat([obs, _agent_ids(obs.shape[0], obs.shape[1], self.n, agent_index, obs.device)], -1)
+        return self.net(obs)
+
+
+def group_head(config, group: str, hidden: int = 64, agent_id: bool = False) -> nn.Module:
+    """The action head (policy logits or Q-values) of a group."""
+    if group == "users":
+        return CandidateScorer(config, hidden, agent_id)
+    lay = observation_layout(config)["items"]
+    return FlatHead(lay.size, config.num_levels, config.num_items, hidden, agent_id)
+
+
+def masked_logits(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Disallowed actions get a very negative logit (finite, so an all-masked row cannot make NaNs)."""
+    if mask is None:
+        return logits
+    return logits.masked_fill(~mask, -1e8)
