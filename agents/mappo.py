@@ -23,7 +23,7 @@ from torch import nn
 import recsim_marl
 from agents import common
 from agents.networks import group_head, masked_logits, mlp
-from agents.policy import GROUPS, checked_act, evaluate
+from agents.policy import GROUPS, LearnedPolicy, checked_act, evaluate, sample
 
 ALGORITHM = "mappo"
 
@@ -169,26 +169,6 @@ def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return (x * w).sum() / w.sum().clamp_min(1.0)
 
 
-class LearnedPolicy:
-    """A trained actor as a :class:`agents.policy.Policy` (argmax of masked logits, or sampled)."""
-
-    def __init__(self, actor: nn.Module, deterministic: bool = True, generator: torch.Generator | None = None):
-        self.actor, self.deterministic, self.gen = actor, deterministic, generator
-
-    @torch.no_grad()
-    def act(self, obs, mask):
-        logits = masked_logits(self.actor(obs), mask)
-        if self.deterministic:
-            return logits.argmax(-1)
-        return sample(logits, self.gen)
-
-
-def sample(logits: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-    """Gumbel-max sampling with an explicit generator (reproducible, resumable)."""
-    u = torch.rand(logits.shape, generator=gen, device=logits.device).clamp_(1e-9, 1 - 1e-9)
-    return (logits - torch.log(-torch.log(u))).argmax(-1)
-
-
 def learned_groups(learn: str) -> tuple[str, ...]:
     if learn == "both":
         return GROUPS
@@ -209,7 +189,6 @@ def train(args: Args) -> dict:
     c = venv.config
     lay = recsim_marl.observation_layout(c)
     B, T = args.num_envs, args.num_steps
-    N = venv.num_agents
     scripted = {
         g: common.scripted_policy(args.users_policy if g == "users" else args.items_policy, c, g, args.seed, device)
         for g in GROUPS if g not in groups

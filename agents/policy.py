@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 import recsim_marl
-from recsim_marl.core import observation_layout
 
 GROUPS = ("users", "items")
 RELEVANT_AFFINITY = 0.3
@@ -42,6 +41,29 @@ def checked_act(policy: Policy, group: str, obs: torch.Tensor, mask: torch.Tenso
     if bool(((a < 0) | (a >= num_actions)).any()):
         raise ValueError(f"{name}.act for {group!r} returned actions outside 0..{num_actions - 1}")
     return a
+
+
+class LearnedPolicy:
+    """A trained network ``[B, N, O] -> [B, N, A]`` (policy logits or Q-values) as a :class:`Policy`:
+    argmax over allowed actions, or a sample from the masked softmax when not deterministic."""
+
+    def __init__(self, net: torch.nn.Module, deterministic: bool = True, generator: torch.Generator | None = None):
+        self.net, self.deterministic, self.gen = net, deterministic, generator
+
+    @torch.no_grad()
+    def act(self, obs, mask):
+        from agents.networks import masked_logits
+
+        logits = masked_logits(self.net(obs), mask)
+        if self.deterministic:
+            return logits.argmax(-1)
+        return sample(logits, self.gen)
+
+
+def sample(logits: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    """Gumbel-max sampling from ``logits [..., A]`` with an explicit generator (reproducible, resumable)."""
+    u = torch.rand(logits.shape, generator=gen, device=logits.device).clamp_(1e-9, 1 - 1e-9)
+    return (logits - torch.log(-torch.log(u))).argmax(-1)
 
 
 class DictPolicy:
@@ -177,5 +199,3 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     return {n: (float(v.mean()), float(v.std(unbiased=False))) for n, v in per_episode.items()}
 
 
-def layout_of(config) -> dict:
-    return observation_layout(config)
