@@ -1,4 +1,4 @@
-"""Command line: ``recsim-marl demo`` (and, with the learners, ``train`` / ``evaluate``)."""
+"""Command line: ``recsim-marl demo``, ``recsim-marl train {iql,mappo} ...``, ``recsim-marl evaluate --checkpoint ...``."""
 
 from __future__ import annotations
 
@@ -61,9 +61,121 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+ALGORITHMS = {"iql": "agents.iql", "mappo": "agents.mappo"}
+
+
+def _module(algorithm: str):
+    import importlib
+
+    return importlib.import_module(ALGORITHMS[algorithm])
+
+
+def _parse_override(text: str) -> tuple[str, object]:
+    import ast
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--env takes KEY=VALUE (a config field and its value), got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def field_docs(cls) -> dict[str, str]:
+    """The docstring under each field of a dataclass (CleanRL-style ``Args``), read from its source."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    return docs
+
+
+def _add_args_flags(parser: argparse.ArgumentParser, args_cls) -> None:
+    """One flag per field of a learner's Args dataclass (--total-steps, --no-value-norm, ...)."""
+    import dataclasses
+
+    docs = field_docs(args_cls)
+    for f in dataclasses.fields(args_cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        doc = docs.get(f.name, "").replace("%", "%%") + ("" if default is None else f" (default: {default})")
+        if f.name == "env":
+            parser.add_argument(flag, action="append", type=_parse_override, default=[], metavar="KEY=VALUE",
+                                help="config override of the scenario (repeatable), e.g. --env num_users=32")
+        elif isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=doc)
+        elif default is None:
+            parser.add_argument(flag, type=int, default=None, help=doc)
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=doc)
+
+
+def train_cmd(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    mod = _module(args.algorithm)
+    names = {f.name for f in dataclasses.fields(mod.Args)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    values["env"] = dict(values.get("env") or [])
+    recsim_marl.make_config(values["scenario"], **values["env"])  # fail fast on a bad scenario or key
+    result = mod.train(mod.Args(**values))
+    print(f"log dir: {result['log_dir']}\ncheckpoint: {result['checkpoint']}")
+    if "eval" in result:
+        print(f"learning curve: {result['plot']}")
+        print(format_table({args.algorithm: result["eval"]}))
+    return 0
+
+
+def evaluate_cmd(args: argparse.Namespace) -> int:
+    from agents.common import load_checkpoint, scripted_policy
+    from agents.mappo import learned_groups
+
+    ck = load_checkpoint(args.checkpoint)
+    algorithm = ck.get("algorithm")
+    if algorithm not in ALGORITHMS:
+        raise SystemExit(f"checkpoint {args.checkpoint} was written by unknown algorithm {algorithm!r}")
+    mod = _module(algorithm)
+    train_args = mod.Args(**ck["args"])
+    config = recsim_marl.make_config(train_args.scenario, **train_args.env)
+    groups = learned_groups(train_args.learn)
+    policies = {}
+    for g in ("users", "items"):
+        if g in groups:
+            policies[g] = mod.load_policy(args.checkpoint, g)
+        else:
+            policies[g] = scripted_policy(train_args.users_policy if g == "users" else train_args.items_policy, config, g)
+    rows = {f"{algorithm}": evaluate(config, policies, episodes=args.episodes, seed=args.seed)}
+    if "users" in groups:
+        items = policies["items"]
+        rows["greedy"] = evaluate(config, {"users": GreedyPolicy(config), "items": items}, episodes=args.episodes, seed=args.seed)
+        rows["random"] = evaluate(config, {"users": RandomPolicy(config.num_candidates), "items": items},
+                                  episodes=args.episodes, seed=args.seed)
+    print(f"{train_args.scenario}: {args.episodes} episodes from seed {args.seed}")
+    print(format_table(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recsim-marl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a learner on the vectorized core")
+    tsub = t.add_subparsers(dest="algorithm", required=True, metavar="{iql,mappo}")
+    for name in ALGORITHMS:
+        a = tsub.add_parser(name, help=f"train {name.upper()}")
+        _add_args_flags(a, _module(name).Args)
+        a.set_defaults(func=train_cmd, algorithm=name)
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint against greedy and random")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--episodes", type=int, default=10)
+    e.add_argument("--seed", type=int, default=10_000)
+    e.set_defaults(func=evaluate_cmd)
     d = sub.add_parser("demo", help="build a world with real MiniLM embeddings, run baselines, print metrics")
     d.add_argument("--scenario", default="default", choices=sorted(recsim_marl.SCENARIOS))
     d.add_argument("--episodes", type=int, default=5)
@@ -74,7 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, KeyError) as exc:  # bad config, checkpoint or flag value: say it plainly
+        print(f"recsim-marl: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from torch import nn
 
 import recsim_marl
 from agents import common
-from agents.networks import group_head, masked_logits
+from agents.networks import PerGroup, group_head, masked_logits
 from agents.policy import GROUPS, LearnedPolicy, checked_act, evaluate
 
 ALGORITHM = "iql"
@@ -155,7 +155,7 @@ def train(args: Args) -> dict:
         g: common.scripted_policy(args.users_policy if g == "users" else args.items_policy, c, g, args.seed, device)
         for g in GROUPS if g not in groups
     }
-    qnets = nn.ModuleDict({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
+    qnets = PerGroup({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
     targets = copy.deepcopy(qnets)
     optim = torch.optim.Adam(qnets.parameters(), lr=args.lr)
     buffers = {g: Replay(args.buffer_size, lay[g].size, venv.num_actions[g], device) for g in groups}

@@ -22,7 +22,7 @@ from torch import nn
 
 import recsim_marl
 from agents import common
-from agents.networks import group_head, masked_logits, mlp
+from agents.networks import PerGroup, group_head, masked_logits, mlp
 from agents.policy import GROUPS, LearnedPolicy, checked_act, evaluate, sample
 
 ALGORITHM = "mappo"
@@ -164,6 +164,25 @@ def normalize_advantages(adv: torch.Tensor, valid: torch.Tensor, mode: str) -> t
     return (adv - mean) / (var.sqrt() + 1e-8) * w
 
 
+def advantages_and_targets(rewards, values, next_value, dones, valid, value_norm: ValueNorm | None,
+                           gamma: float, lam: float, adv_norm: str):
+    """From a rollout ``[T, B, N]`` (critic outputs in normalised units when ``value_norm`` is given)
+    to (normalised advantages, value targets in the critic's units). Updates ``value_norm``'s stats.
+
+    The critic's outputs are de-normalised *before* GAE (on-policy #12): GAE must add rewards to
+    values in reward units; feeding it normalised values silently wrecks the advantages.
+    """
+    if value_norm is not None:
+        values, next_value = value_norm.denormalize(values), value_norm.denormalize(next_value)
+    adv, ret = gae(rewards, values, next_value, dones, gamma, lam)
+    if value_norm is not None:
+        value_norm.update(ret[valid])
+        target = value_norm.normalize(ret)
+    else:
+        target = ret
+    return normalize_advantages(adv, valid, adv_norm), target
+
+
 def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     w = valid.to(x.dtype)
     return (x * w).sum() / w.sum().clamp_min(1.0)
@@ -193,9 +212,9 @@ def train(args: Args) -> dict:
         g: common.scripted_policy(args.users_policy if g == "users" else args.items_policy, c, g, args.seed, device)
         for g in GROUPS if g not in groups
     }
-    actors = nn.ModuleDict({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
-    critics = nn.ModuleDict({g: Critic(lay["state"].size, lay[g].size, args.hidden) for g in groups}).to(device)
-    vnorm = nn.ModuleDict({g: ValueNorm() for g in groups}).to(device)
+    actors = PerGroup({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
+    critics = PerGroup({g: Critic(lay["state"].size, lay[g].size, args.hidden) for g in groups}).to(device)
+    vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
     params = list(actors.parameters()) + list(critics.parameters())
     optim = torch.optim.Adam(params, lr=args.lr, eps=1e-5)
     num_updates = max(1, args.total_steps // (B * T))
@@ -286,18 +305,10 @@ def train(args: Args) -> dict:
             b = {k: torch.stack(v) for k, v in buf[g].items()}  # [T, B, N, ...]
             st = torch.stack(states)  # [T, B, S]
             with torch.no_grad():
-                nv = critics[g](next_state, obs[g])
-                vals = b["val"]
-                if args.value_norm:  # de-normalise before GAE (on-policy #12)
-                    vals, nv = vnorm[g].denormalize(vals), vnorm[g].denormalize(nv)
-                adv, ret = gae(b["rew"], vals, nv, b["done"], args.gamma, args.gae_lambda)
-                valid = b["valid"]
-                if args.value_norm:
-                    vnorm[g].update(ret[valid])
-                    target = vnorm[g].normalize(ret)
-                else:
-                    target = ret
-                adv = normalize_advantages(adv, valid, args.adv_norm)
+                adv, target = advantages_and_targets(
+                    b["rew"], b["val"], critics[g](next_state, obs[g]), b["done"], b["valid"],
+                    vnorm[g] if args.value_norm else None, args.gamma, args.gae_lambda, args.adv_norm,
+                )
             idx = torch.randperm(T * B, generator=gen, device=device)
             flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in b.items()}
             flat_st, flat_adv, flat_tgt = st.reshape(T * B, -1), adv.reshape(T * B, -1), target.reshape(T * B, -1)

@@ -82,3 +82,19 @@ def masked_logits(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tens
     if mask is None:
         return logits
     return logits.masked_fill(~mask, -1e8)
+
+
+class PerGroup(nn.Module):
+    """Modules keyed by agent group. (``nn.ModuleDict`` cannot hold the key 'items': it is a method.)"""
+
+    def __init__(self, modules: dict[str, nn.Module]):
+        super().__init__()
+        self.groups = tuple(modules)
+        for g, m in modules.items():
+            self.add_module(g, m)
+
+    def __getitem__(self, group: str) -> nn.Module:
+        return getattr(self, group)
+
+    def __contains__(self, group: str) -> bool:
+        return group in self.groups

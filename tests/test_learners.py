@@ -1,0 +1,204 @@
+"""Learners: they learn (smoke, tiny), the three known MAPPO bugs are pinned, resume is exact,
+checkpoints are atomic and checked, and bad input is a clear error."""
+
+import os
+
+import pytest
+import torch
+
+import recsim_marl
+from agents import common, iql, mappo
+from agents.baselines import FixedLevelPolicy, RandomPolicy
+from agents.cli import main as cli_main
+from agents.networks import group_head
+from agents.policy import LearnedPolicy, checked_act, evaluate
+
+
+def initial_policy(seed, group="users", scenario="tiny"):
+    # train() seeds torch's global RNG with args.seed right before building the networks, and the
+    # actor/Q-network of the first learned group is the first module it builds
+    c = recsim_marl.make_config(scenario)
+    torch.manual_seed(seed)
+    return LearnedPolicy(group_head(c, group, 64, False)), c
+
+
+def test_mappo_improves_over_its_initial_policy(tmp_path):
+    args = mappo.Args(scenario="tiny", total_steps=16_000, num_envs=16, log_dir=str(tmp_path), progress=False,
+                      eval_episodes=8, tensorboard=False)
+    before, c = initial_policy(args.seed)
+    items = FixedLevelPolicy(0)
+    start = evaluate(c, {"users": before, "items": items}, episodes=8, seed=10_000)["user_return"][0]
+    result = mappo.train(args)
+    end = result["eval"]["user_return"][0]
+    rnd = evaluate(c, {"users": RandomPolicy(4), "items": items}, episodes=8, seed=10_000)["user_return"][0]
+    assert end > start + 1.0 and end > 1.5 * rnd, (start, end, rnd)
+    curve = result["curve"]
+    assert curve[-1][1] > curve[0][1]
+    assert os.path.exists(result["plot"]) and os.path.exists(result["checkpoint"])
+    assert (tmp_path / "scalars.csv").read_text().count("losses/users/value_loss") == result["updates"]
+
+
+def test_iql_improves_over_its_initial_policy(tmp_path):
+    args = iql.Args(scenario="tiny", total_steps=6_000, num_envs=16, learning_starts=400, log_dir=str(tmp_path),
+                    progress=False, eval_episodes=8, tensorboard=False)
+    before, c = initial_policy(args.seed)
+    items = FixedLevelPolicy(0)
+    start = evaluate(c, {"users": before, "items": items}, episodes=8, seed=10_000)["user_return"][0]
+    end = iql.train(args)["eval"]["user_return"][0]
+    rnd = evaluate(c, {"users": RandomPolicy(4), "items": items}, episodes=8, seed=10_000)["user_return"][0]
+    assert end > start + 1.0 and end > 1.5 * rnd, (start, end, rnd)
+
+
+# --- the three known MAPPO bugs ---------------------------------------------------------------------
+
+def test_gae_cuts_at_done_of_the_same_step():
+    # JaxMARL #169. T = 3, gamma = 0.5, lambda = 1; done after step 1 (index 1).
+    # t=2: delta = r2 + g*V_next - V2 = 1 + 0.5*8 - 2 = 3          ; A2 = 3
+    # t=1: done[1] = 1: delta = r1 - V1 = 1 - 4 = -3 (V2 belongs to the next episode) ; A1 = -3
+    # t=0: delta = r0 + g*V1 - V0 = 1 + 0.5*4 - 1 = 2 ; A0 = 2 + 0.5*1*A1 = 0.5
+    r = torch.tensor([1.0, 1.0, 1.0])
+    v = torch.tensor([1.0, 4.0, 2.0])
+    adv, ret = mappo.gae(r, v, torch.tensor(8.0), torch.tensor([0.0, 1.0, 0.0]), 0.5, 1.0)
+    assert adv.tolist() == [0.5, -3.0, 3.0]
+    assert ret.tolist() == [1.5, 1.0, 5.0]
+
+
+def test_value_norm_is_denormalised_before_gae():
+    # on-policy #12. True values are 100 (normalised: 0 with mean 100, std 10); rewards 1, gamma 0.5,
+    # lambda 0, no dones: A_t = r + 0.5 * 100 - 100 = -49 in reward units.
+    vn = mappo.ValueNorm()
+    vn.update(torch.tensor([90.0, 110.0]))  # mean 100, std 10
+    vals = torch.zeros(4, 1, 1)
+    adv, target = mappo.advantages_and_targets(
+        torch.ones(4, 1, 1), vals, torch.zeros(1, 1), torch.zeros(4, 1, 1), torch.ones(4, 1, 1, dtype=torch.bool),
+        vn, 0.5, 0.0, "none")
+    assert torch.allclose(adv, torch.full((4, 1, 1), -49.0))
+    # had GAE seen the normalised values (0), A would be 1: the bug this pins
+    # targets come back in the critic's normalised units: returns are 51 -> well below the old mean
+    assert (target < 0).all()
+
+
+def test_advantages_are_normalised_per_agent_and_skip_inactive_entries():
+    # BenchMARL #255: agent 0's advantages are 100x agent 1's; normalising over both mixes the scales
+    gen = torch.Generator().manual_seed(0)
+    adv = torch.randn(20, 3, 2, generator=gen)
+    adv[..., 0] *= 100.0
+    valid = torch.ones(20, 3, 2, dtype=torch.bool)
+    valid[5:, 0, 1] = False  # agent 1 of env 0 left at t = 5
+    adv[5:, 0, 1] = 1e6  # garbage where inactive: must not leak into the statistics
+    out = mappo.normalize_advantages(adv, valid, "per_agent")
+    for n in range(2):
+        x = out[..., n][valid[..., n]]
+        assert abs(float(x.mean())) < 1e-5 and abs(float(x.std(unbiased=False)) - 1) < 1e-4
+    assert (out[~valid] == 0).all()
+    mixed = mappo.normalize_advantages(adv, valid, "group")
+    assert float(mixed[..., 1][valid[..., 1]].std()) < 0.05  # the small agent's signal is crushed
+
+
+# --- resume and checkpoints --------------------------------------------------------------------------
+
+def _params(module):
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def test_mappo_resume_equals_uninterrupted_run(tmp_path):
+    kw = dict(scenario="tiny", total_steps=8 * 25 * 6, num_envs=8, progress=False, eval_episodes=0,
+              tensorboard=False, learn="both", items_policy="random")
+    full = mappo.train(mappo.Args(log_dir=str(tmp_path / "a"), **kw))
+    mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), stop_after_updates=2, checkpoint_every=1, **kw))
+    resumed = mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), resume=True, **kw))
+    assert resumed["updates"] == full["updates"] == 6
+    assert torch.equal(_params(full["actors"]), _params(resumed["actors"]))
+    assert full["curve"] == resumed["curve"]
+
+
+def test_iql_resume_equals_uninterrupted_run(tmp_path):
+    kw = dict(scenario="tiny", total_steps=8 * 60, num_envs=8, learning_starts=80, progress=False,
+              eval_episodes=0, tensorboard=False, users_policy="random", learn="items", checkpoint_every=10)
+    full = iql.train(iql.Args(log_dir=str(tmp_path / "a"), **kw))
+    iql.train(iql.Args(log_dir=str(tmp_path / "b"), stop_after_steps=25, **kw))
+    resumed = iql.train(iql.Args(log_dir=str(tmp_path / "b"), resume=True, **kw))
+    assert torch.equal(_params(full["qnets"]), _params(resumed["qnets"]))
+    assert full["curve"] == resumed["curve"]
+
+
+def test_interrupted_checkpoint_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    common.save_checkpoint(path, {"algorithm": "mappo", "step": 1})
+    real_save = torch.save
+
+    def crash(obj, f, *a, **k):
+        f.write(b"partial bytes")
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        common.save_checkpoint(path, {"algorithm": "mappo", "step": 2})
+    monkeypatch.setattr(torch, "save", real_save)
+    assert common.load_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp file left behind
+
+
+def test_bad_checkpoints_are_clear_errors(tmp_path):
+    args = mappo.Args(scenario="tiny", total_steps=200, num_envs=8, log_dir=str(tmp_path), progress=False,
+                      eval_episodes=0, tensorboard=False)
+    mappo.train(args)
+    path = tmp_path / "checkpoint.pt"
+    data = path.read_bytes()
+    with pytest.raises(common.CheckpointError, match="different world config.*num_users"):
+        mappo.train(mappo.Args(**{**args.__dict__, "env": {"num_users": 3}, "resume": True}))
+    with pytest.raises(common.CheckpointError, match="written by 'mappo', not 'iql'"):
+        common.load_checkpoint(path, "iql")
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(common.CheckpointError, match="unreadable or truncated"):
+        mappo.load_policy(path)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(common.CheckpointError):
+        common.load_checkpoint(path)
+
+
+# --- policies and CLI ---------------------------------------------------------------------------------
+
+class Bad:
+    def __init__(self, out):
+        self.out = out
+
+    def act(self, obs, mask):
+        return self.out
+
+
+def test_policy_outputs_are_checked():
+    obs = torch.zeros(2, 4, 70)
+    with pytest.raises(ValueError, match="returned shape \\(4,\\), expected \\(2, 4\\)"):
+        checked_act(Bad(torch.zeros(4, dtype=torch.long)), "users", obs, None, 4)
+    with pytest.raises(ValueError, match="outside 0..3"):
+        checked_act(Bad(torch.full((2, 4), 7)), "users", obs, None, 4)
+    with pytest.raises(TypeError, match="dtype torch.float32"):
+        checked_act(Bad(torch.zeros(2, 4)), "users", obs, None, 4)
+    with pytest.raises(TypeError, match="must return a torch.Tensor"):
+        checked_act(Bad([0, 0]), "users", obs, None, 4)
+    with pytest.raises(ValueError, match="unknown scripted policy 'smart'"):
+        common.scripted_policy("smart", recsim_marl.make_config("tiny"), "users")
+
+
+def test_cli_train_and_evaluate(tmp_path, capsys):
+    rc = cli_main(["train", "iql", "--scenario", "tiny", "--total-steps", "800", "--num-envs", "8",
+                   "--learning-starts", "160", "--log-dir", str(tmp_path), "--no-progress", "--no-tensorboard",
+                   "--eval-episodes", "2", "--env", "max_cycles=10"])
+    assert rc == 0
+    assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--episodes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "greedy" in out and "random" in out and "iql" in out
+
+
+def test_cli_bad_input(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli_main(["train", "ppo"])
+    assert e.value.code == 2 and "invalid choice: 'ppo'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli_main(["train", "mappo", "--totl-steps", "5"])
+    assert "unrecognized arguments: --totl-steps" in capsys.readouterr().err
+    assert cli_main(["train", "mappo", "--scenario", "tiniest"]) == 2
+    assert "unknown scenario 'tiniest'" in capsys.readouterr().err
+    assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
