@@ -1,0 +1,134 @@
+"""Do the learners learn? IQL and MAPPO against the baselines, on three scenarios.
+
+- ``default`` and ``boredom``: user agents learned, items do not promote (fixed level 0).
+- ``marketplace``: both groups learned; learned items are compared with fixed level 0 and fixed
+  maximal promotion under the same learned users.
+
+Each learner trains once (seed 0) on the vectorized core, then every policy is evaluated on the same
+held-out seeds (10,000 ...). Prints a table, writes JSON and a PNG of the learning curves.
+About 15 minutes on a 2-core CPU.
+
+    python -m benchmarks.learning --out benchmarks/results/learning.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import recsim_marl
+from agents import iql, mappo
+from agents.baselines import FixedLevelPolicy, GreedyPolicy, OraclePolicy, PopularityPolicy, RandomPolicy
+from agents.policy import LearnedPolicy, evaluate
+from benchmarks.common import hardware, write_json
+
+RUNS = {  # (algorithm, scenario): Args overrides, sized to keep the whole script near 15 CPU minutes
+    ("mappo", "boredom"): dict(total_steps=30_000),
+    ("iql", "boredom"): dict(total_steps=30_000),
+    ("mappo", "default"): dict(total_steps=30_000),
+    ("iql", "default"): dict(total_steps=30_000),
+    ("mappo", "marketplace"): dict(learn="both", total_steps=8_000, num_envs=8),
+    ("iql", "marketplace"): dict(learn="both", total_steps=20_000),
+}
+MODULES = {"mappo": mappo, "iql": iql}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--episodes", type=int, default=10, help="evaluation episodes (one held-out seed each)")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every run's total_steps")
+    p.add_argument("--only", nargs="*", default=None, help="scenarios to run (default: all three)")
+    p.add_argument("--out", default="benchmarks/results/learning.json")
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+    out_dir = Path(args.out).parent
+    t_all = time.perf_counter()
+    results: dict = {}
+    curves: dict = {}
+    for (algo, scenario), kw in RUNS.items():
+        if args.only and scenario not in args.only:
+            continue
+        kw = {**kw, "total_steps": int(kw["total_steps"] * args.scale)}
+        mod = MODULES[algo]
+        t = time.perf_counter()
+        res = mod.train(mod.Args(scenario=scenario, log_dir=str(out_dir / "runs" / f"{algo}_{scenario}"),
+                                 progress=False, eval_episodes=0, device=args.device, **kw))
+        nets = res["actors"] if algo == "mappo" else res["qnets"]
+        c = recsim_marl.make_config(scenario)
+        learned = {g: LearnedPolicy(nets[g]) for g in nets.groups}
+        items = learned.get("items", FixedLevelPolicy(0))
+        row = {"train_seconds": time.perf_counter() - t, "train_steps": res["global_step"], "curve": res["curve"]}
+        row[algo] = evaluate(c, {"users": learned["users"], "items": items}, episodes=args.episodes, seed=10_000)
+        if "items" in learned:  # the same learned users facing scripted providers
+            for name, level in (("items fixed 0", 0), (f"items fixed {c.num_levels - 1}", c.num_levels - 1)):
+                row[name] = evaluate(c, {"users": learned["users"], "items": FixedLevelPolicy(level)},
+                                     episodes=args.episodes, seed=10_000)
+        results[f"{algo}/{scenario}"] = row
+        curves[f"{algo}/{scenario}"] = res["curve"]
+        print(f"trained {algo} on {scenario} in {row['train_seconds']:.0f}s", flush=True)
+
+    baselines = {}
+    for scenario in sorted({k.split("/")[1] for k in results}):
+        c = recsim_marl.make_config(scenario)
+        pols = {"random": RandomPolicy(c.num_candidates), "popularity": PopularityPolicy(c),
+                "greedy": GreedyPolicy(c), "oracle*": OraclePolicy(c)}
+        baselines[scenario] = {n: evaluate(c, {"users": u, "items": FixedLevelPolicy(0)}, episodes=args.episodes,
+                                           seed=10_000) for n, u in pols.items()}
+
+    print("\nmean user return per person (mean ± std over held-out episodes); * = privileged")
+    print("| scenario | random | popularity | greedy | oracle* | MAPPO | IQL |")
+    print("|---|---|---|---|---|---|---|")
+    for scenario, base in baselines.items():
+        cells = [f"{base[n]['user_return'][0]:.2f} ± {base[n]['user_return'][1]:.2f}" for n in base]
+        for algo in ("mappo", "iql"):
+            r = results.get(f"{algo}/{scenario}")
+            cells.append(f"{r[algo]['user_return'][0]:.2f} ± {r[algo]['user_return'][1]:.2f}" if r else "-")
+        print(f"| {scenario} | " + " | ".join(cells) + " |")
+    market = [k for k in results if k.endswith("/marketplace")]
+    if market:
+        print("\nmarketplace: mean provider profit per item, same learned users")
+        print("| learner | learned items | items fixed 0 | items fixed max |")
+        print("|---|---|---|---|")
+        for k in market:
+            algo = k.split("/")[0]
+            r = results[k]
+            vals = [r[algo]] + [r[n] for n in r if n.startswith("items fixed")]
+            print(f"| {algo} | " + " | ".join(f"{v['provider_profit'][0]:.2f} ± {v['provider_profit'][1]:.2f}" for v in vals) + " |")
+    total = time.perf_counter() - t_all
+    print(f"\ntotal {total / 60:.1f} minutes on {hardware()}")
+    payload = {"hardware": hardware(), "episodes": args.episodes, "total_seconds": total,
+               "learners": results, "baselines": baselines}
+    print(f"wrote {write_json(args.out, payload)}")
+    print(f"wrote {plot(curves, baselines, out_dir / 'learning.png')}")
+    return payload
+
+
+def plot(curves: dict, baselines: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = sorted({k.split("/")[1] for k in curves})
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(5 * len(scenarios), 3.8), squeeze=False)
+    for ax, scenario in zip(axes[0], scenarios):
+        for key, pts in curves.items():
+            if key.endswith("/" + scenario) and pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key.split("/")[0].upper())
+        for name in ("random", "greedy", "oracle*"):
+            ax.axhline(baselines[scenario][name]["user_return"][0], linestyle="--", linewidth=1, label=name,
+                       color={"random": "grey", "greedy": "black", "oracle*": "green"}[name])
+        ax.set_title(scenario)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("training episode user return")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""A reference implementation of the same world, written the way RecSim-style simulators are:
+one Python object per person and per item, numpy per step, a loop over people.
+
+It exists for two reasons: it is the correctness oracle of the vectorized core (same seed and
+actions give the same trajectory, to float tolerance: ``tests/test_reference.py``), and it is the
+baseline that ``benchmarks/throughput.py`` measures the core against. It draws the same
+counter-based random numbers as the core, one person or item at a time. One world, no auto-reset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsim_marl.config import EnvConfig
+from recsim_marl.rng import _GOLDEN, _MASK32, Purpose, mix32
+
+
+def _key(seed: int, episode: int, step: int, purpose: int) -> int:
+    a = lambda v: np.array([v], dtype=np.int64)  # noqa: E731 (mix32 is written for int64 arrays)
+    k = mix32((a(seed) & _MASK32) ^ ((int(purpose) * _GOLDEN) & _MASK32))
+    k = mix32(k ^ ((a(seed) >> 32) & _MASK32))
+    k = mix32((k + (episode & _MASK32)) & _MASK32)
+    return int(mix32((k + (step & _MASK32)) & _MASK32)[0])
+
+
+def _hash(key: int, idx: np.ndarray) -> np.ndarray:
+    x = mix32((key + idx.astype(np.int64) * _GOLDEN) & _MASK32)
+    return mix32(x ^ key)
+
+
+def _uniform(key: int, idx) -> np.ndarray:
+    x = _hash(key, np.asarray(idx))
+    return (((x >> 8).astype(np.float32) + np.float32(0.5)) * np.float32(1.0 / 16777216.0)).astype(np.float32)
+
+
+def _normal(key: int, n: int, idx) -> np.ndarray:
+    """Elements ``idx`` of the core's ``rng.normal(key, (n,))`` (Box-Muller pairs in two halves)."""
+    idx = np.asarray(idx)
+    half = (n + 1) // 2
+    pair = np.where(idx < half, idx, idx - half)
+    x = _hash(key, pair)
+    u1 = ((x >> 16).astype(np.float32) + np.float32(0.5)) * np.float32(1.0 / 65536.0)
+    u2 = ((x & 0xFFFF).astype(np.float32) + np.float32(0.5)) * np.float32(1.0 / 65536.0)
+    r = np.sqrt(np.float32(-2.0) * np.log(u1))
+    theta = np.float32(2.0 * np.pi) * u2
+    return np.where(idx < half, r * np.cos(theta), r * np.sin(theta)).astype(np.float32)
+
+
+def _sigmoid(x):
+    return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
+class Person:
+    """One simulated person: hidden interest and boredom, the platform's estimate and history."""
+
+    def __init__(self, interest, estimate, budget: float, d: int):
+        self.interest = interest
+        self.estimate = estimate
+        self.boredom = np.zeros(d, np.float32)
+        self.history = np.zeros(d, np.float32)
+        self.budget = np.float32(budget)
+        self.click_rate = np.float32(0.0)
+        self.alive = True
+        self.candidates = np.zeros(0, np.int64)
+
+    def respond(self, item, c: EnvConfig, draw: float):
+        """Click, satisfaction and engagement for a recommended ``item``; updates this person."""
+        e = item.content
+        aff = np.float32(self.interest @ e) - np.float32(c.boredom_weight) * np.float32(self.boredom @ e)
+        p_click = _sigmoid(np.float32(c.click_temperature) * aff + np.float32(c.click_quality) * item.quality
+                           + np.float32(c.click_bias))
+        click = np.float32(1.0 if draw < p_click else 0.0)
+        sat = _sigmoid(np.float32(c.satisfaction_temperature) * aff + np.float32(c.satisfaction_quality) * item.quality)
+        engagement = click * sat * item.length
+        step = np.float32(c.drift_rate) * click * (np.float32(2.0) * sat - np.float32(1.0))
+        self.interest = _normalize(self.interest + step * (e - self.interest))
+        self.estimate = _normalize(np.float32(1 - c.estimate_rate) * self.estimate + np.float32(c.estimate_rate) * click * e)
+        self.boredom = np.float32(1 - c.boredom_rate) * self.boredom + np.float32(c.boredom_rate) * click * e
+        self.history = np.float32(1 - c.history_rate) * self.history + np.float32(c.history_rate) * click * e
+        self.budget = self.budget - np.float32(1.0) + np.float32(c.budget_gain) * click * (np.float32(2.0) * sat - np.float32(1.0))
+        hr = np.float32(c.history_rate)
+        self.click_rate = (np.float32(1.0) - hr) * self.click_rate + hr * click
+        self.alive = bool(self.budget > 0)
+        return click, engagement
+
+
+class Item:
+    """One item and its provider."""
+
+    def __init__(self, content, quality, length, rating, funds):
+        self.content, self.quality, self.length = content, np.float32(quality), np.float32(length)
+        self.rating, self.funds = np.float32(rating), np.float32(funds)
+        self.level = 0
+        self.impressions = self.clicks = np.float32(0.0)
+        self.impression_ma = self.click_ma = np.float32(0.0)
+
+
+class ReferenceSim:
+    """One world: ``people`` and ``items`` lists; ``step(user_actions, item_actions)``."""
+
+    def __init__(self, config: EnvConfig, content: np.ndarray, profile: np.ndarray, quality: np.ndarray,
+                 length: np.ndarray, seed: int, episode: int = 0):
+        c = self.c = config
+        self.content = content.astype(np.float32)
+        self.seed, self.episode, self.t = seed, episode, 0
+        u, i, d = c.num_users, c.num_items, c.embed_dim
+        k_int = _key(seed, episode, 0, Purpose.INTEREST_NOISE)
+        k_rat = _key(seed, episode, 0, Purpose.RATING_NOISE)
+        self.people = []
+        for p in range(u):
+            noise = _normal(k_int, u * d, np.arange(p * d, (p + 1) * d))
+            interest = _normalize(profile[p] + np.float32(c.interest_noise / d**0.5) * noise)
+            self.people.append(Person(interest, profile[p].astype(np.float32).copy(), c.initial_budget, d))
+        ratings = quality.astype(np.float32) + np.float32(c.rating_noise) * _normal(k_rat, i, np.arange(i))
+        self.items = [Item(self.content[j], quality[j], length[j], ratings[j], c.initial_funds) for j in range(i)]
+        self.retrieve()
+
+    def retrieve(self) -> None:
+        c = self.c
+        xu = _uniform(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_USER), np.arange(c.num_users))
+        yi = _uniform(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_ITEM), np.arange(c.num_items))
+        bonus = np.float32(c.promotion_boost) * np.array([it.level for it in self.items], np.float32) / np.float32(c.num_levels - 1)
+        for u, person in enumerate(self.people):
+            scores = self.content @ person.estimate + bonus
+            if c.retrieval_noise > 0:
+                v = np.clip(np.modf(xu[u] + yi)[0], 1e-7, 1 - 1e-7).astype(np.float32)
+                scores = scores + np.float32(c.retrieval_noise) * -np.log(-np.log(v))
+            person.candidates = np.argsort(-scores, kind="stable")[: c.num_candidates]
+
+    def step(self, user_actions, item_actions):
+        """Returns (user rewards [U], item rewards [I], terminated people [U], clicked [U])."""
+        c = self.c
+        draws = _uniform(_key(self.seed, self.episode, self.t, Purpose.CLICK), np.arange(c.num_users))
+        user_r = np.zeros(c.num_users, np.float32)
+        clicked = np.zeros(c.num_users, bool)
+        terminated = np.zeros(c.num_users, bool)
+        was_alive = np.array([p.alive for p in self.people])
+        clicks = np.zeros(c.num_items, np.float32)
+        impressions = np.zeros(c.num_items, np.float32)
+        for u, person in enumerate(self.people):
+            if not person.alive:
+                continue
+            r = int(person.candidates[user_actions[u]])
+            click, w = person.respond(self.items[r], c, draws[u])
+            user_r[u] = w if c.user_reward == "engagement" else click
+            clicked[u] = bool(click)
+            clicks[r] += click
+            impressions[r] += 1
+            terminated[u] = not person.alive
+        per_level = c.promotion_cost / (c.num_levels - 1)
+        item_r = np.zeros(c.num_items, np.float32)
+        for j, item in enumerate(self.items):
+            top = c.num_levels - 1 if per_level == 0 else int(min(max(np.floor(item.funds / np.float32(per_level) + 1e-6), 0), c.num_levels - 1))
+            item.level = min(int(item_actions[j]), top)
+            spend = np.float32(c.promotion_cost) * np.float32(item.level) / np.float32(c.num_levels - 1)
+            item_r[j] = np.float32(c.click_value) * clicks[j] - spend
+            item.funds = item.funds - spend + np.float32(c.click_value) * clicks[j]
+            rp = np.float32(c.popularity_rate)
+            item.impressions, item.clicks = impressions[j], clicks[j]
+            item.impression_ma = (1 - rp) * item.impression_ma + rp * impressions[j]
+            item.click_ma = (1 - rp) * item.click_ma + rp * clicks[j]
+        if c.team_mixing:  # mean over the people present at the start of the step, and over all items
+            mean_u = user_r[was_alive].mean() if was_alive.any() else 0.0
+            user_r = ((1 - c.team_mixing) * user_r + c.team_mixing * mean_u) * was_alive
+            item_r = (1 - c.team_mixing) * item_r + c.team_mixing * item_r.mean()
+        self.t += 1
+        self.retrieve()
+        return user_r, item_r, terminated, clicked
