@@ -1,55 +1,81 @@
-"""Throughput of the vectorized core (``make_vec``) and of the PettingZoo ``parallel_env``.
+"""Throughput and memory of the vectorized core, the PettingZoo env, the reference implementation,
+the learners and the embedding cache.
 
-For each num_envs, the median over repeats of the wall time of one ``VecEnv.step`` (after warm-up),
-reported as env-steps/s, user-steps/s (people simulated per second), item-steps/s and agent-steps/s
-(users + items). ``parallel_env`` is timed on one world with a prebuilt action dict, and compared
-with the B = 1 core step it wraps. Prints a table and writes JSON.
+Every figure is the median over repeats after warm-up, measured in a fresh subprocess so that its
+peak memory (RSS on CPU, allocated memory on CUDA) is its own. Sections:
 
-    python -m benchmarks.throughput                    # default scenario, CPU
-    python -m benchmarks.throughput --quick            # fewer sizes and repeats
+1. core (``make_vec``) over num_envs on one scenario: env-, user-, item- and agent-steps/s;
+2. core over scale (people x items, one world, the ``hash`` encoder so that 100,000 item texts need
+   no transformer pass; the step's cost does not depend on the encoder);
+3. ``parallel_env`` (one world, dict API) against the B = 1 core step it wraps;
+4. the reference implementation (a Python object per person, numpy per step, like RecSim) on the
+   same scenario, in the same run: the ratio is the speed-up of vectorizing;
+5. training SPS of IQL and MAPPO;
+6. text encoding rate of MiniLM against loading the same embeddings from the disk cache.
+
+Writes JSON and a log-log PNG of user-steps/s against num_envs.
+
+    python -m benchmarks.throughput                       # full, CPU (~10 minutes)
+    python -m benchmarks.throughput --quick               # fewer sizes, ~2 minutes
     python -m benchmarks.throughput --device cuda --num-envs 1 256 4096 16384
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import resource
+import time
+from pathlib import Path
 
 import torch
 
-import recsim_marl
 from benchmarks.common import hardware, median_time, write_json
 
 
-def core_row(scenario: str, num_envs: int, device: str, steps: int, repeats: int, **config) -> dict:
+def _peak_mb(device: str) -> float:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _sync(device: str):
+    return torch.cuda.synchronize if device.startswith("cuda") else None
+
+
+def core_case(scenario: str, num_envs: int, device: str, repeats: int, config: dict) -> dict:
+    import recsim_marl
+
     venv = recsim_marl.make_vec(num_envs=num_envs, device=device, scenario=scenario, validate=False, **config)
     obs = venv.reset(seed=0)
     lay = venv.layouts["users"]
-    # greedy users and unpromoted items: actions of a realistic policy, built once outside the timing
-    acts = {
+    acts = {  # greedy users, unpromoted items: a realistic action, built outside the timing
         "users": lay.read(obs["users"], "candidate_relevance").argmax(-1),
         "items": torch.zeros(num_envs, venv.num_agents["items"], dtype=torch.long, device=venv.device),
     }
-    sync = torch.cuda.synchronize if venv.device.type == "cuda" else None
+    u, i = venv.num_agents["users"], venv.num_agents["items"]
+    steps = max(1, min(20, 200_000 // (num_envs * u * max(1, i // 256))))
 
     def run():
         for _ in range(steps):
             venv.step(acts)
 
-    per_step = median_time(run, repeats=repeats, warmup=1, sync=sync) / steps
-    u, i = venv.num_agents["users"], venv.num_agents["items"]
+    per_step = median_time(run, repeats=repeats, warmup=1, sync=_sync(device)) / steps
     return {
-        "num_envs": num_envs, "users": u, "items": i, "step_ms": per_step * 1e3,
-        "env_steps_per_s": num_envs / per_step,
-        "user_steps_per_s": num_envs * u / per_step,
-        "item_steps_per_s": num_envs * i / per_step,
-        "agent_steps_per_s": num_envs * (u + i) / per_step,
+        "scenario": scenario, "num_envs": num_envs, "users": u, "items": i, "step_ms": per_step * 1e3,
+        "env_steps_per_s": num_envs / per_step, "user_steps_per_s": num_envs * u / per_step,
+        "item_steps_per_s": num_envs * i / per_step, "agent_steps_per_s": num_envs * (u + i) / per_step,
+        "peak_mb": _peak_mb(device),
     }
 
 
-def parallel_env_row(scenario: str, steps: int, repeats: int) -> dict:
-    env = recsim_marl.parallel_env(scenario=scenario, max_cycles=10**6, initial_budget=10.0**6)
+def parallel_case(scenario: str, repeats: int) -> dict:
+    import recsim_marl
+
+    env = recsim_marl.parallel_env(scenario=scenario, max_cycles=10**6, initial_budget=1e6)
     env.reset(seed=0)
     actions = {a: 0 for a in env.agents}
+    steps = 100
 
     def run():
         for _ in range(steps):
@@ -57,11 +83,91 @@ def parallel_env_row(scenario: str, steps: int, repeats: int) -> dict:
 
     per_step = median_time(run, repeats=repeats, warmup=1) / steps
     c = env.config
-    return {
-        "step_ms": per_step * 1e3,
-        "user_steps_per_s": c.num_users / per_step,
-        "agent_steps_per_s": (c.num_users + c.num_items) / per_step,
-    }
+    return {"step_ms": per_step * 1e3, "user_steps_per_s": c.num_users / per_step,
+            "agent_steps_per_s": (c.num_users + c.num_items) / per_step, "peak_mb": _peak_mb("cpu")}
+
+
+def reference_case(scenario: str, repeats: int) -> dict:
+    import numpy as np
+
+    import recsim_marl
+    from recsim_marl.reference import ReferenceSim
+
+    venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, max_cycles=10**6, initial_budget=1e6)
+    w = venv.world
+    ref = ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), 0)
+    c = venv.config
+    ua, ia = np.zeros(c.num_users, np.int64), np.zeros(c.num_items, np.int64)
+    steps = 20
+
+    def run():
+        for _ in range(steps):
+            ref.step(ua, ia)
+
+    per_step = median_time(run, repeats=repeats, warmup=1) / steps
+    return {"step_ms": per_step * 1e3, "user_steps_per_s": c.num_users / per_step,
+            "agent_steps_per_s": (c.num_users + c.num_items) / per_step, "peak_mb": _peak_mb("cpu")}
+
+
+def training_case(algorithm: str, scenario: str, device: str) -> dict:
+    import tempfile
+
+    from agents import iql, mappo
+
+    with tempfile.TemporaryDirectory() as d:
+        if algorithm == "mappo":
+            args = mappo.Args(scenario=scenario, total_steps=32 * 25 * 3, log_dir=d, progress=False,
+                              eval_episodes=0, tensorboard=False, device=device)
+            t = time.perf_counter()
+            mappo.train(args)
+        else:
+            args = iql.Args(scenario=scenario, total_steps=16 * 300, learning_starts=16 * 20, log_dir=d,
+                            progress=False, eval_episodes=0, tensorboard=False, device=device)
+            t = time.perf_counter()
+            iql.train(args)
+        dt = time.perf_counter() - t
+    import recsim_marl
+
+    c = recsim_marl.make_config(scenario)
+    return {"algorithm": algorithm, "env_steps_per_s": args.total_steps / dt,
+            "user_steps_per_s": args.total_steps * c.num_users / dt, "seconds": dt, "peak_mb": _peak_mb(device)}
+
+
+def encoding_case(num_texts: int) -> dict:
+    import tempfile
+
+    from recsim_marl.catalog import synthetic_catalog
+    from recsim_marl.embeddings import encode_cached, load_encoder, resolve_encoder
+
+    texts = synthetic_catalog(num_texts, 1, seed=123).item_texts
+    spec = resolve_encoder("all-MiniLM-L6-v2")
+    load_encoder(spec)  # model loading is not part of the encode rate
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        encode_cached(spec, texts, d)
+        encode_s = time.perf_counter() - t
+        load_s = median_time(lambda: encode_cached(spec, texts, d), repeats=5, warmup=1)
+    return {"texts": num_texts, "encode_texts_per_s": num_texts / encode_s, "encode_s": encode_s,
+            "cache_load_s": load_s, "speedup": encode_s / load_s}
+
+
+def _child(fn_name, kwargs, queue):
+    torch.set_num_threads(torch.get_num_threads())
+    try:
+        queue.put(globals()[fn_name](**kwargs))
+    except Exception as exc:  # report, do not hang the parent
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def isolated(fn_name: str, **kwargs) -> dict:
+    """Run a case in a fresh process so its peak memory is its own."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(fn_name, kwargs, q))
+    p.start()
+    out = q.get()
+    p.join()
+    return out
 
 
 def main(argv=None) -> dict:
@@ -69,34 +175,97 @@ def main(argv=None) -> dict:
     p.add_argument("--scenario", default="default")
     p.add_argument("--device", default="cpu")
     p.add_argument("--num-envs", type=int, nargs="*", default=[1, 16, 256, 1024, 4096])
-    p.add_argument("--quick", action="store_true", help="num_envs 1, 16, 256 and fewer repeats")
+    p.add_argument("--users", type=int, nargs="*", default=[64, 1024, 10_000])
+    p.add_argument("--items", type=int, nargs="*", default=[256, 10_000, 100_000])
+    p.add_argument("--quick", action="store_true", help="num_envs 1/16/256, scale 64-1024 x 256-10,000, 2 repeats")
+    p.add_argument("--skip", nargs="*", default=[], choices=["scale", "reference", "training", "encoding"])
     p.add_argument("--out", default="benchmarks/results/throughput.json")
     args = p.parse_args(argv)
-    sizes = [1, 16, 256] if args.quick else args.num_envs
-    repeats = 3 if args.quick else 5
+    if args.quick:
+        args.num_envs, args.users, args.items = [1, 16, 256], [64, 1024], [256, 10_000]
+    repeats = 2 if args.quick else 5
+    dev = args.device
+    print(f"hardware: {hardware()}\nscenario: {args.scenario}, device: {dev}\n")
 
-    print(f"hardware: {hardware()}\nscenario: {args.scenario}, device: {args.device}\n")
-    print(f"{'num_envs':>9} {'step ms':>9} {'env-steps/s':>13} {'user-steps/s':>14} {'item-steps/s':>14} {'agent-steps/s':>15}")
+    print("1. core over num_envs")
+    print(f"{'num_envs':>9} {'step ms':>9} {'env-steps/s':>12} {'user-steps/s':>13} {'item-steps/s':>13} "
+          f"{'agent-steps/s':>14} {'peak MB':>8}")
     rows = []
-    for b in sizes:
-        steps = max(2, min(50, 2000 // b))
-        r = core_row(args.scenario, b, args.device, steps, repeats)
+    for b in args.num_envs:
+        r = isolated("core_case", scenario=args.scenario, num_envs=b, device=dev, repeats=repeats, config={})
         rows.append(r)
-        print(f"{b:>9} {r['step_ms']:>9.2f} {r['env_steps_per_s']:>13,.0f} {r['user_steps_per_s']:>14,.0f} "
-              f"{r['item_steps_per_s']:>14,.0f} {r['agent_steps_per_s']:>15,.0f}")
+        print(f"{b:>9} {r['step_ms']:>9.2f} {r['env_steps_per_s']:>12,.0f} {r['user_steps_per_s']:>13,.0f} "
+              f"{r['item_steps_per_s']:>13,.0f} {r['agent_steps_per_s']:>14,.0f} {r['peak_mb']:>8,.0f}")
     best = max(rows, key=lambda r: r["user_steps_per_s"])
-    pz = parallel_env_row(args.scenario, steps=50, repeats=repeats)
-    core1 = next((r for r in rows if r["num_envs"] == 1), None) or core_row(args.scenario, 1, "cpu", 50, repeats)
-    ratio = pz["step_ms"] / core1["step_ms"]
-    print(f"\nbest core: {best['user_steps_per_s']:,.0f} user-steps/s at num_envs={best['num_envs']}")
-    print(f"parallel_env (1 world, dict API): {pz['step_ms']:.2f} ms/step, {pz['user_steps_per_s']:,.0f} user-steps/s, "
-          f"{pz['agent_steps_per_s']:,.0f} agent-steps/s; {ratio:.2f}x the B=1 core step")
-    payload = {
-        "hardware": hardware(), "scenario": args.scenario, "device": args.device,
-        "core": rows, "best_core": best, "parallel_env": pz, "parallel_env_over_core_b1": ratio,
-    }
-    print(f"wrote {write_json(args.out, payload)}")
+
+    scale = []
+    if "scale" not in args.skip:
+        print("\n2. core over scale (one world, hash encoder)")
+        print(f"{'people':>7} {'items':>8} {'step ms':>10} {'user-steps/s':>13} {'peak MB':>8}")
+        for u in args.users:
+            for i in args.items:
+                cfg = dict(num_users=u, num_items=i, encoder="hash", max_cycles=10**6, initial_budget=1e6)
+                r = isolated("core_case", scenario=args.scenario, num_envs=1, device=dev, repeats=min(repeats, 3), config=cfg)
+                scale.append(r)
+                print(f"{u:>7} {i:>8} {r['step_ms']:>10.1f} {r['user_steps_per_s']:>13,.0f} {r['peak_mb']:>8,.0f}")
+
+    print("\n3. parallel_env against the B = 1 core step")
+    pz = isolated("parallel_case", scenario=args.scenario, repeats=repeats)
+    core1 = next((r for r in rows if r["num_envs"] == 1), None) or isolated(
+        "core_case", scenario=args.scenario, num_envs=1, device="cpu", repeats=repeats, config={})
+    pz_ratio = pz["step_ms"] / core1["step_ms"]
+    print(f"parallel_env {pz['step_ms']:.2f} ms/step ({pz['user_steps_per_s']:,.0f} user-steps/s), "
+          f"core B=1 {core1['step_ms']:.2f} ms/step: parallel_env costs {pz_ratio:.2f}x")
+
+    ref, speedup = None, None
+    if "reference" not in args.skip:
+        print("\n4. reference implementation (Python object per person, numpy per step)")
+        ref = isolated("reference_case", scenario=args.scenario, repeats=repeats)
+        speedup = best["user_steps_per_s"] / ref["user_steps_per_s"]
+        print(f"reference {ref['step_ms']:.2f} ms/step = {ref['user_steps_per_s']:,.0f} user-steps/s; "
+              f"core best {best['user_steps_per_s']:,.0f} at num_envs={best['num_envs']}: {speedup:.0f}x")
+
+    training = []
+    if "training" not in args.skip:
+        print("\n5. training throughput (default learner settings)")
+        for algo in ("mappo", "iql"):
+            r = isolated("training_case", algorithm=algo, scenario=args.scenario, device=dev)
+            training.append(r)
+            print(f"{algo:>6}: {r['env_steps_per_s']:,.0f} env-steps/s = {r['user_steps_per_s']:,.0f} user-steps/s")
+
+    enc = None
+    if "encoding" not in args.skip:
+        print("\n6. MiniLM encoding vs disk cache")
+        enc = isolated("encoding_case", num_texts=256 if args.quick else 1024)
+        print(f"encode {enc['texts']} texts: {enc['encode_texts_per_s']:,.0f} texts/s ({enc['encode_s']:.2f}s); "
+              f"cache load {enc['cache_load_s'] * 1e3:.1f} ms: {enc['speedup']:,.0f}x faster")
+
+    payload = {"hardware": hardware(), "scenario": args.scenario, "device": dev, "core": rows, "best_core": best,
+               "scale": scale, "parallel_env": pz, "parallel_env_over_core_b1": pz_ratio, "reference": ref,
+               "core_over_reference": speedup, "training": training, "encoding": enc}
+    out = write_json(args.out, payload)
+    print(f"\nwrote {out}\nwrote {plot(rows, ref, Path(out).with_suffix('.png'), dev)}")
     return payload
+
+
+def plot(rows, ref, path: Path, device: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.loglog([r["num_envs"] for r in rows], [r["user_steps_per_s"] for r in rows], "o-", label=f"core ({device})")
+    if ref:
+        ax.axhline(ref["user_steps_per_s"], linestyle="--", color="grey", label="reference (per-person numpy)")
+    ax.set_xlabel("num_envs")
+    ax.set_ylabel("user-steps / s")
+    ax.set_title(f"throughput, {rows[0]['scenario']} scenario")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ episode keyed by ``episode + 1``); what they looked like at the end is in ``info
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import fields
 
@@ -122,6 +123,17 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     return nxt, rewards, terminated, truncated, extras
 
 
+def advance(world: World, config: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
+    """A whole step as one pure function of tensors (what ``compile=True`` hands to torch.compile):
+    the transition, the reset of finished envs into their next episode, and the next retrieval.
+    Returns (terminal state, next state, rewards, terminated, truncated, extras)."""
+    nxt, rewards, terminated, truncated, extras = transition(world, config, s, user_action, item_action)
+    fresh = initial_state(world, config, nxt.seed, nxt.episode + 1)
+    mixed = nxt.where(extras["done"], fresh)
+    mixed.candidates = retrieve_candidates(world, config, mixed)
+    return nxt, mixed, rewards, terminated, truncated, extras
+
+
 class LazyGroups(Mapping):
     """A read-only mapping whose values are computed on first access (then kept)."""
 
@@ -152,7 +164,8 @@ class VecEnv:
     Agents that are not active (people who left) may be given any action in range; it is ignored.
     """
 
-    def __init__(self, config: EnvConfig, num_envs: int, device: str | torch.device = "cpu", validate: bool = True):
+    def __init__(self, config: EnvConfig, num_envs: int, device: str | torch.device = "cpu", validate: bool = True,
+                 compile: bool = False):
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} is invalid: must be a positive int")
         self.config = config
@@ -166,6 +179,11 @@ class VecEnv:
         self.num_actions = {"users": config.num_candidates, "items": config.num_levels}
         self.num_agents = {"users": config.num_users, "items": config.num_items}
         self._state: State | None = None
+        # compile=True: torch.compile the whole step on CUDA, where kernel fusion and launch overhead
+        # dominate; on CPU the eager step is used (same results), and `compiled` says which one runs
+        self.compiled = bool(compile) and self.device.type == "cuda"
+        step_fn = functools.partial(advance, self.world, self.config)  # static parts closed over
+        self._advance = torch.compile(step_fn, dynamic=False) if self.compiled else step_fn
 
     # --- public API --------------------------------------------------------------------------------
     def reset(self, seed: int | list[int] = 0, episode: int = 0) -> dict:
@@ -195,7 +213,8 @@ class VecEnv:
             raise RuntimeError("step() called before reset(); call venv.reset(seed=...) first")
         ua, ia = self._check_actions(actions)
         s = self._state
-        nxt, rewards, terminated, truncated, extras = transition(self.world, self.config, s, ua, ia)
+        nxt, mixed, rewards, terminated, truncated, extras = self._advance(s, ua, ia)
+        extras = dict(extras)
         done = extras.pop("done")
         w, c, lay = self.world, self.config, self.layouts
         final_obs = LazyGroups({  # nxt and s are never written again, so computing later is exact
@@ -209,9 +228,6 @@ class VecEnv:
             "hidden": lambda: nxt,
         })
         episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
-        fresh = initial_state(self.world, self.config, nxt.seed, nxt.episode + 1)
-        mixed = nxt.where(done, fresh)
-        mixed.candidates = retrieve_candidates(self.world, self.config, mixed)
         self._state = mixed
         info = {
             "done": done,
@@ -303,10 +319,12 @@ class VecEnv:
         return out[0], out[1]
 
 
-def make_vec(num_envs: int = 1, device: str | torch.device = "cpu", scenario: str = "default", validate: bool = True, **config) -> VecEnv:
+def make_vec(num_envs: int = 1, device: str | torch.device = "cpu", scenario: str = "default", validate: bool = True,
+             compile: bool = False, **config) -> VecEnv:
     """A :class:`VecEnv` of ``num_envs`` worlds of ``scenario`` (with config overrides) on ``device``.
 
     ``validate=True`` checks action values (one host read per step); learners that build actions from
     masks can pass ``validate=False`` to keep ``step`` free of host-device synchronisation.
+    ``compile=True`` compiles the step with ``torch.compile`` on CUDA and falls back to eager on CPU.
     """
-    return VecEnv(make_config(scenario, **config), num_envs, device, validate)
+    return VecEnv(make_config(scenario, **config), num_envs, device, validate, compile)
