@@ -181,3 +181,15 @@ def test_config_variants_run(kw):
         obs, rew, *_ = venv.step(greedy(venv, obs))
     if kw.get("user_reward") == "click":
         assert set(rew["users"].unique().tolist()) <= {0.0, 1.0}
+
+
+def test_compile_falls_back_to_the_eager_step_on_cpu():
+    plain = recsim_marl.make_vec(num_envs=2, scenario="tiny")
+    comp = recsim_marl.make_vec(num_envs=2, scenario="tiny", compile=True)
+    assert comp.compiled is False  # torch.compile is used on CUDA only
+    a, b = plain.reset(seed=4), comp.reset(seed=4)
+    for _ in range(5):
+        acts = greedy(plain, a)
+        a, ra, *_ = plain.step(acts)
+        b, rb, *_ = comp.step(acts)
+        assert torch.equal(a["users"], b["users"]) and torch.equal(ra["users"], rb["users"])
