@@ -1,6 +1,8 @@
 """PettingZoo's own test utilities on every registered scenario (the test walks the registry)."""
 
 import importlib
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -38,9 +40,14 @@ def test_render(scenario):
     render_test(lambda render_mode=None: recsim_marl.env(scenario=scenario, render_mode=render_mode, **SMALL.get(scenario, {})))
 
 
-def test_max_cycles():
-    # max_cycles_test needs a module with parallel_env() and env(); recsim_marl.env names the function,
-    # so take the module from the import system
+def test_max_cycles(scenario):
+    # max_cycles_test calls mod.parallel_env(max_cycles=...) and mod.env(max_cycles=...)
+    kw = {"scenario": scenario, **SMALL.get(scenario, {})}
+    max_cycles_test(SimpleNamespace(parallel_env=partial(recsim_marl.parallel_env, **kw), env=partial(recsim_marl.env, **kw)))
+
+
+def test_max_cycles_on_the_module():
+    # the env module itself, as PettingZoo's own envs are tested (recsim_marl.env names the function)
     max_cycles_test(importlib.import_module("recsim_marl.env"))
 
 
