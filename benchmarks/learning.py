@@ -41,6 +41,8 @@ def main(argv=None) -> dict:
     p.add_argument("--only", nargs="*", default=None, help="scenarios to run (default: all three)")
     p.add_argument("--out", default="benchmarks/results/learning.json")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="training seeds per learner; with more than one, the table shows mean ± std across seeds")
     args = p.parse_args(argv)
     out_dir = Path(args.out).parent
     t_all = time.perf_counter()
@@ -51,21 +53,29 @@ def main(argv=None) -> dict:
             continue
         kw = {**kw, "total_steps": int(kw["total_steps"] * args.scale)}
         mod = MODULES[algo]
-        t = time.perf_counter()
-        res = mod.train(mod.Args(scenario=scenario, log_dir=str(out_dir / "runs" / f"{algo}_{scenario}"),
-                                 progress=False, eval_episodes=0, device=args.device, **kw))
-        nets = res["actors"] if algo == "mappo" else res["qnets"]
         c = recsim_marl.make_config(scenario)
-        learned = {g: LearnedPolicy(nets[g]) for g in nets.groups}
-        items = learned.get("items", FixedLevelPolicy(0))
-        row = {"train_seconds": time.perf_counter() - t, "train_steps": res["global_step"], "curve": res["curve"]}
-        row[algo] = evaluate(c, {"users": learned["users"], "items": items}, episodes=args.episodes, seed=10_000)
-        if "items" in learned:  # the same learned users facing scripted providers
-            for name, level in (("items fixed 0", 0), (f"items fixed {c.num_levels - 1}", c.num_levels - 1)):
-                row[name] = evaluate(c, {"users": learned["users"], "items": FixedLevelPolicy(level)},
-                                     episodes=args.episodes, seed=10_000)
+        row = {"train_seconds": 0.0, "per_seed": []}
+        for seed in range(args.seeds):
+            t = time.perf_counter()
+            res = mod.train(mod.Args(scenario=scenario, seed=seed, progress=False, eval_episodes=0, device=args.device,
+                                     log_dir=str(out_dir / "runs" / f"{algo}_{scenario}_seed{seed}"), **kw))
+            row["train_seconds"] += time.perf_counter() - t
+            nets = res["actors"] if algo == "mappo" else res["qnets"]
+            learned = {g: LearnedPolicy(nets[g]) for g in nets.groups}
+            items = learned.get("items", FixedLevelPolicy(0))
+            one = {"train_steps": res["global_step"], "curve": res["curve"],
+                   algo: evaluate(c, {"users": learned["users"], "items": items}, episodes=args.episodes, seed=10_000)}
+            if "items" in learned:  # the same learned users facing scripted providers
+                for name, level in (("items fixed 0", 0), (f"items fixed {c.num_levels - 1}", c.num_levels - 1)):
+                    one[name] = evaluate(c, {"users": learned["users"], "items": FixedLevelPolicy(level)},
+                                         episodes=args.episodes, seed=10_000)
+            row["per_seed"].append(one)
+        for key in row["per_seed"][0]:
+            if isinstance(row["per_seed"][0][key], dict):  # metrics: across seeds when there are several
+                row[key] = across_seeds([one[key] for one in row["per_seed"]])
+        row["curve"] = row["per_seed"][0]["curve"]
         results[f"{algo}/{scenario}"] = row
-        curves[f"{algo}/{scenario}"] = res["curve"]
+        curves[f"{algo}/{scenario}"] = row["curve"]
         print(f"trained {algo} on {scenario} in {row['train_seconds']:.0f}s", flush=True)
 
     baselines = {}
@@ -76,7 +86,8 @@ def main(argv=None) -> dict:
         baselines[scenario] = {n: evaluate(c, {"users": u, "items": FixedLevelPolicy(0)}, episodes=args.episodes,
                                            seed=10_000) for n, u in pols.items()}
 
-    print("\nmean user return per person (mean ± std over held-out episodes); * = privileged")
+    spread = "over held-out episodes" if args.seeds == 1 else f"across {args.seeds} training seeds"
+    print(f"\nmean user return per person (mean ± std {spread}; baselines over episodes); * = privileged")
     print("| scenario | random | popularity | greedy | oracle* | MAPPO | IQL |")
     print("|---|---|---|---|---|---|---|")
     for scenario, base in baselines.items():
@@ -100,8 +111,17 @@ def main(argv=None) -> dict:
     payload = {"hardware": hardware(), "episodes": args.episodes, "total_seconds": total,
                "learners": results, "baselines": baselines}
     print(f"wrote {write_json(args.out, payload)}")
-    print(f"wrote {plot(curves, baselines, out_dir / 'learning.png')}")
+    print(f"wrote {plot(curves, baselines, Path(args.out).with_suffix('.png'))}")
     return payload
+
+
+def across_seeds(evals: list[dict]) -> dict:
+    """One training seed: its (mean, std over episodes). Several: (mean, std) of the per-seed means."""
+    if len(evals) == 1:
+        return evals[0]
+    import statistics
+
+    return {m: (statistics.mean(e[m][0] for e in evals), statistics.pstdev(e[m][0] for e in evals)) for m in evals[0]}
 
 
 def plot(curves: dict, baselines: dict, path: Path) -> Path:
