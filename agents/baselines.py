@@ -93,3 +93,13 @@ class FixedLevelPolicy:
             allowed = mask & (levels <= self.level)
             a = torch.where(allowed, levels, -1).amax(-1).clamp_min(0)
         return a
+
+
+def user_baselines(config, seed: int = 0) -> dict:
+    """The scripted user policies every comparison reports, by name ('oracle*' is privileged)."""
+    return {
+        "random": RandomPolicy(config.num_candidates, seed=seed),
+        "popularity": PopularityPolicy(config),
+        "greedy": GreedyPolicy(config),
+        "oracle*": OraclePolicy(config),
+    }

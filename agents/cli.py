@@ -7,7 +7,7 @@ import sys
 import time
 
 import recsim_marl
-from agents.baselines import FixedLevelPolicy, GreedyPolicy, OraclePolicy, PopularityPolicy, RandomPolicy
+from agents.baselines import FixedLevelPolicy, GreedyPolicy, RandomPolicy, user_baselines
 from agents.policy import DictPolicy, evaluate
 from recsim_marl.embeddings import CacheStats, default_cache_dir
 
@@ -44,12 +44,7 @@ def demo(args: argparse.Namespace) -> int:
     print(f"one PettingZoo episode, greedy users: {steps} steps, mean user return {total / c.num_users:.3f}")
     print(env.render(), "\n")
 
-    users = {
-        "random": RandomPolicy(c.num_candidates, seed=args.seed),
-        "popularity": PopularityPolicy(c),
-        "greedy": GreedyPolicy(c),
-        "oracle*": OraclePolicy(c),
-    }
+    users = user_baselines(c, seed=args.seed)
     rows = {
         name: evaluate(c, {"users": p, "items": FixedLevelPolicy(0)}, episodes=args.episodes, seed=args.seed)
         for name, p in users.items()
@@ -85,15 +80,16 @@ def _parse_override(text: str) -> tuple[str, object]:
 def field_docs(cls) -> dict[str, str]:
     """The docstring under each field of a dataclass (CleanRL-style ``Args``), read from its source."""
     import ast
+    import dataclasses
     import inspect
     import textwrap
 
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body
     docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):  # subclasses win
+        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+        for node, nxt in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                docs[node.target.id] = " ".join(str(nxt.value.value).split())
     return docs
 
 
@@ -134,8 +130,7 @@ def train_cmd(args: argparse.Namespace) -> int:
 
 
 def evaluate_cmd(args: argparse.Namespace) -> int:
-    from agents.common import load_checkpoint, scripted_policy
-    from agents.mappo import learned_groups
+    from agents.common import learned_groups, load_checkpoint, scripted_policy
 
     ck = load_checkpoint(args.checkpoint)
     algorithm = ck.get("algorithm")

@@ -13,13 +13,127 @@ import csv
 import dataclasses
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+import recsim_marl
 from agents.baselines import FixedLevelPolicy, GreedyPolicy, PopularityPolicy, RandomPolicy
+from agents.policy import GROUPS, LearnedPolicy, evaluate
 
 CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class RunArgs:
+    """The options every learner shares; each learner's ``Args`` adds its algorithm's own."""
+
+    scenario: str = "boredom"
+    """Scenario to train on (``recsim_marl.SCENARIOS``)."""
+    env: dict = field(default_factory=dict)
+    """Config overrides of the scenario, e.g. ``{"num_users": 32}`` (CLI: ``--env key=value``)."""
+    learn: str = "users"
+    """Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below."""
+    users_policy: str = "greedy"
+    """Scripted user policy when users are not learned: random, greedy, popularity."""
+    items_policy: str = "fixed:0"
+    """Scripted item policy when items are not learned: random or fixed:LEVEL."""
+    total_steps: int = 30_000
+    """Environment steps summed over all envs (each moves every agent once)."""
+    num_envs: int = 16
+    """Worlds simulated in parallel."""
+    hidden: int = 64
+    """Hidden units of the networks."""
+    agent_id: bool = False
+    """Append a one-hot agent id to the policy / Q-network input."""
+    seed: int = 0
+    """Seeds the envs (env b gets seed + b), the networks and every sample the learner draws."""
+    device: str = "cpu"
+    """'cpu' or 'cuda'."""
+    log_dir: str = "runs/learner"
+    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
+    resume: bool = False
+    """Continue from ``log_dir/checkpoint.pt``; the result equals an uninterrupted run's."""
+    eval_episodes: int = 5
+    """Episodes (seeds 10_000 + i) of the final deterministic evaluation; 0 skips it."""
+    tensorboard: bool = True
+    """Write TensorBoard event files (the CSV is always written)."""
+    progress: bool = True
+    """Show a progress bar with SPS and return."""
+
+
+def learned_groups(learn: str) -> tuple[str, ...]:
+    if learn == "both":
+        return GROUPS
+    if learn in GROUPS:
+        return (learn,)
+    raise ValueError(f"learn={learn!r} is invalid: use 'users', 'items' or 'both'")
+
+
+class Run:
+    """What a learner sets up before its algorithm: the env batch, the scripted groups, the
+    generator every sample comes from, and the bookkeeping that makes checkpoints resume exactly."""
+
+    def __init__(self, args: RunArgs, algorithm: str):
+        self.args, self.algorithm = args, algorithm
+        self.groups = learned_groups(args.learn)
+        self.device = torch.device(args.device)
+        torch.manual_seed(args.seed)  # network initialisation only; every sample below uses `gen`
+        self.gen = torch.Generator(device=self.device).manual_seed(args.seed)
+        self.venv = recsim_marl.make_vec(num_envs=args.num_envs, device=self.device, scenario=args.scenario,
+                                         validate=False, **args.env)
+        self.config = self.venv.config
+        self.scripted = {
+            g: scripted_policy(args.users_policy if g == "users" else args.items_policy, self.config, g,
+                               args.seed, self.device)
+            for g in GROUPS if g not in self.groups
+        }
+        self.log_dir = Path(args.log_dir)
+        self.checkpoint_path = self.log_dir / "checkpoint.pt"
+        self.env_config = config_dict(self.config)
+
+    def save(self, payload: dict) -> None:
+        """Checkpoint the learner's ``payload`` plus everything of the run's own state."""
+        save_checkpoint(self.checkpoint_path, {
+            "algorithm": self.algorithm, "args": dataclasses.asdict(self.args), "env_config": self.env_config,
+            "gen": self.gen.get_state(), "env_state": state_tensors(self.venv),
+            "scripted_gen": {g: p.gen.get_state() for g, p in self.scripted.items() if hasattr(p, "gen")},
+            **payload,
+        })
+
+    def restore(self) -> dict:
+        """Load this run's checkpoint, put the run's own state back and return it for the learner."""
+        ck = load_checkpoint(self.checkpoint_path, self.algorithm, self.env_config)
+        if ck["args"]["learn"] != self.args.learn or ck["args"]["num_envs"] != self.args.num_envs:
+            raise CheckpointError(f"checkpoint {self.checkpoint_path} was trained with other learn/num_envs settings")
+        self.gen.set_state(ck["gen"])
+        for g, st in ck["scripted_gen"].items():
+            self.scripted[g].gen.set_state(st)
+        restore_state(self.venv, ck["env_state"])
+        return ck
+
+    def finish(self, nets, logger: RunLogger, result: dict, title: str) -> dict:
+        """Deterministic evaluation of the learned groups (held-out seeds) and the learning curve."""
+        if self.args.eval_episodes > 0:
+            pols = {g: LearnedPolicy(nets[g]) if g in self.groups else self.scripted[g] for g in GROUPS}
+            result["eval"] = evaluate(self.config, pols, episodes=self.args.eval_episodes, seed=10_000)
+            result["plot"] = str(logger.plot(title))
+        return result
+
+
+def load_group_policy(checkpoint, algorithm: str, args_cls, nets_key: str, group: str, device="cpu") -> LearnedPolicy:
+    """The network of ``group`` stored under ``nets_key`` in a learner's checkpoint, as a
+    deterministic Policy (argmax over allowed actions)."""
+    from agents.networks import group_head
+
+    ck = load_checkpoint(checkpoint, algorithm)
+    args = args_cls(**ck["args"])
+    if group not in learned_groups(args.learn):
+        raise ValueError(f"checkpoint {checkpoint} did not learn {group!r} (learn={args.learn!r})")
+    net = group_head(recsim_marl.make_config(args.scenario, **args.env), group, args.hidden, args.agent_id)
+    net.load_state_dict({k.split(".", 1)[1]: v for k, v in ck[nets_key].items() if k.startswith(group + ".")})
+    return LearnedPolicy(net.to(device))
 
 
 def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):

@@ -9,9 +9,8 @@ agent bootstraps from its final observation, a terminated one (a person who left
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,27 +19,15 @@ from torch import nn
 import recsim_marl
 from agents import common
 from agents.networks import PerGroup, group_head, masked_logits
-from agents.policy import GROUPS, LearnedPolicy, checked_act, evaluate
+from agents.policy import GROUPS, LearnedPolicy, checked_act
 
 ALGORITHM = "iql"
 
 
 @dataclass
-class Args:
-    scenario: str = "boredom"
-    """Scenario to train on (``recsim_marl.SCENARIOS``)."""
-    env: dict = field(default_factory=dict)
-    """Config overrides of the scenario (CLI: ``--env key=value``)."""
-    learn: str = "users"
-    """Groups to learn: 'users', 'items' or 'both'."""
-    users_policy: str = "greedy"
-    """Scripted user policy when users are not learned."""
-    items_policy: str = "fixed:0"
-    """Scripted item policy when items are not learned."""
-    total_steps: int = 30_000
-    """Environment steps summed over all envs."""
-    num_envs: int = 16
-    """Worlds simulated in parallel."""
+class Args(common.RunArgs):
+    log_dir: str = "runs/iql"
+    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
     buffer_size: int = 100_000
     """Replay capacity in agent transitions (per group), kept on the device."""
     batch_size: int = 512
@@ -63,28 +50,10 @@ class Args:
     """Environment steps (over all envs) before the first gradient step."""
     gradient_steps: int = 1
     """Gradient steps per vectorised env step."""
-    hidden: int = 64
-    """Hidden units of the Q-network."""
-    agent_id: bool = False
-    """Append a one-hot agent id to the Q-network's input."""
-    seed: int = 0
-    """Seeds the envs, the networks, exploration and replay sampling."""
-    device: str = "cpu"
-    """'cpu' or 'cuda'."""
-    log_dir: str = "runs/iql"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
     checkpoint_every: int = 500
     """Write the checkpoint (replay buffer included) every this many vectorised steps and at the end."""
-    resume: bool = False
-    """Continue from ``log_dir/checkpoint.pt``; the result equals an uninterrupted run's."""
     stop_after_steps: int | None = None
     """Stop early after this many vectorised steps (for tests of resuming)."""
-    eval_episodes: int = 5
-    """Episodes (seeds 10_000 + i) of the final greedy evaluation; 0 skips it."""
-    tensorboard: bool = True
-    """Write TensorBoard event files (the CSV is always written)."""
-    progress: bool = True
-    """Show a progress bar with SPS and return."""
 
 
 class Replay:
@@ -141,56 +110,32 @@ def epsilon(args: Args, step: int, total: int) -> float:
 
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths."""
-    from agents.mappo import learned_groups
-
-    groups = learned_groups(args.learn)
-    device = torch.device(args.device)
-    torch.manual_seed(args.seed)  # network initialisation only
-    gen = torch.Generator(device=device).manual_seed(args.seed)
-    venv = recsim_marl.make_vec(num_envs=args.num_envs, device=device, scenario=args.scenario, validate=False, **args.env)
-    c = venv.config
+    run = common.Run(args, ALGORITHM)
+    venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
     B = args.num_envs
-    scripted = {
-        g: common.scripted_policy(args.users_policy if g == "users" else args.items_policy, c, g, args.seed, device)
-        for g in GROUPS if g not in groups
-    }
     qnets = PerGroup({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
     targets = copy.deepcopy(qnets)
     optim = torch.optim.Adam(qnets.parameters(), lr=args.lr)
     buffers = {g: Replay(args.buffer_size, lay[g].size, venv.num_actions[g], device) for g in groups}
     total_iters = max(1, args.total_steps // B)
 
-    log_dir = Path(args.log_dir)
-    ck_path = log_dir / "checkpoint.pt"
-    env_cfg = common.config_dict(c)
     it, grad_steps = 0, 0
     obs = venv.reset(seed=args.seed)
     if args.resume:
-        ck = common.load_checkpoint(ck_path, ALGORITHM, env_cfg)
-        if ck["args"]["learn"] != args.learn or ck["args"]["num_envs"] != B:
-            raise common.CheckpointError(f"checkpoint {ck_path} was trained with other learn/num_envs settings")
+        ck = run.restore()
         qnets.load_state_dict(ck["qnets"])
         targets.load_state_dict(ck["targets"])
         optim.load_state_dict(ck["optim"])
-        gen.set_state(ck["gen"])
-        for g, st in ck["scripted_gen"].items():
-            scripted[g].gen.set_state(st)
         for g in groups:
             buffers[g].load_state_dict(ck["buffers"][g])
-        common.restore_state(venv, ck["env_state"])
         obs = venv.observe()
         it, grad_steps = ck["iteration"], ck["grad_steps"]
-    logger = common.RunLogger(log_dir, resume_step=it * B if args.resume else None, tensorboard=args.tensorboard)
+    logger = common.RunLogger(run.log_dir, resume_step=it * B if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
-        common.save_checkpoint(ck_path, {
-            "algorithm": ALGORITHM, "args": dataclasses.asdict(args), "env_config": env_cfg,
-            "qnets": qnets.state_dict(), "targets": targets.state_dict(), "optim": optim.state_dict(),
-            "gen": gen.get_state(), "buffers": {g: buffers[g].state_dict() for g in groups},
-            "scripted_gen": {g: p.gen.get_state() for g, p in scripted.items() if hasattr(p, "gen")},
-            "env_state": common.state_tensors(venv), "iteration": it, "grad_steps": grad_steps,
-        })
+        run.save({"qnets": qnets.state_dict(), "targets": targets.state_dict(), "optim": optim.state_dict(),
+                  "buffers": {g: buffers[g].state_dict() for g in groups}, "iteration": it, "grad_steps": grad_steps})
 
     bar = None
     if args.progress:
@@ -269,25 +214,14 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    result = {"log_dir": str(log_dir), "checkpoint": str(ck_path), "global_step": it * B,
+    result = {"log_dir": str(run.log_dir), "checkpoint": str(run.checkpoint_path), "global_step": it * B,
               "curve": logger.curve(), "qnets": qnets}
-    if args.eval_episodes > 0 and it == total_iters:
-        pols = {g: LearnedPolicy(qnets[g]) if g in groups else scripted[g] for g in GROUPS}
-        result["eval"] = evaluate(c, pols, episodes=args.eval_episodes, seed=10_000)
-        result["plot"] = str(logger.plot(f"IQL on {args.scenario} ({args.learn} learned)"))
+    if it == total_iters:
+        run.finish(qnets, logger, result, f"IQL on {args.scenario} ({args.learn} learned)")
     logger.close()
     return result
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The greedy policy of ``group``'s Q-network from an IQL checkpoint."""
-    from agents.mappo import learned_groups
-
-    ck = common.load_checkpoint(checkpoint, ALGORITHM)
-    args = Args(**ck["args"])
-    config = recsim_marl.make_config(args.scenario, **args.env)
-    if group not in learned_groups(args.learn):
-        raise ValueError(f"checkpoint {checkpoint} did not learn {group!r} (learn={args.learn!r})")
-    net = group_head(config, group, args.hidden, args.agent_id)
-    net.load_state_dict({k.split(".", 1)[1]: v for k, v in ck["qnets"].items() if k.startswith(group + ".")})
-    return LearnedPolicy(net.to(device))
+    return common.load_group_policy(checkpoint, ALGORITHM, Args, "qnets", group, device)

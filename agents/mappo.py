@@ -12,9 +12,8 @@ Known bugs this implementation is tested against:
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,27 +22,19 @@ from torch import nn
 import recsim_marl
 from agents import common
 from agents.networks import PerGroup, group_head, masked_logits, mlp
-from agents.policy import GROUPS, LearnedPolicy, checked_act, evaluate, sample
+from agents.policy import GROUPS, LearnedPolicy, checked_act, sample
 
 ALGORITHM = "mappo"
 
 
 @dataclass
-class Args:
-    scenario: str = "boredom"
-    """Scenario to train on (``recsim_marl.SCENARIOS``)."""
-    env: dict = field(default_factory=dict)
-    """Config overrides of the scenario, e.g. ``{"num_users": 32}`` (CLI: ``--env key=value``)."""
-    learn: str = "users"
-    """Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below."""
-    users_policy: str = "greedy"
-    """Scripted user policy when users are not learned: random, greedy, popularity."""
-    items_policy: str = "fixed:0"
-    """Scripted item policy when items are not learned: random or fixed:LEVEL."""
+class Args(common.RunArgs):
     total_steps: int = 100_000
     """Environment steps summed over all envs (each moves every agent once)."""
     num_envs: int = 32
     """Worlds simulated in parallel."""
+    log_dir: str = "runs/mappo"
+    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
     num_steps: int = 25
     """Rollout length per update."""
     lr: float = 1e-3
@@ -68,28 +59,10 @@ class Args:
     """Normalise value targets with running statistics (de-normalised for GAE)."""
     adv_norm: str = "per_agent"
     """Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'."""
-    hidden: int = 64
-    """Hidden units of actor and critic MLPs."""
-    agent_id: bool = False
-    """Append a one-hot agent id to the actor's input."""
-    seed: int = 0
-    """Seeds the envs (env b gets seed + b), the networks and the action sampling."""
-    device: str = "cpu"
-    """'cpu' or 'cuda'."""
-    log_dir: str = "runs/mappo"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
     checkpoint_every: int = 10
     """Write the checkpoint every this many updates (and at the end)."""
-    resume: bool = False
-    """Continue from ``log_dir/checkpoint.pt``; the result equals an uninterrupted run's."""
     stop_after_updates: int | None = None
     """Stop early after this many updates (for tests of resuming); None runs to total_steps."""
-    eval_episodes: int = 5
-    """Episodes (seeds 10_000 + i) of the final deterministic evaluation; 0 skips it."""
-    tensorboard: bool = True
-    """Write TensorBoard event files (the CSV is always written)."""
-    progress: bool = True
-    """Show a progress bar with SPS and return."""
 
 
 class Critic(nn.Module):
@@ -195,30 +168,14 @@ def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return (x * w).sum() / w.sum().clamp_min(1.0)
 
 
-def learned_groups(learn: str) -> tuple[str, ...]:
-    if learn == "both":
-        return GROUPS
-    if learn in GROUPS:
-        return (learn,)
-    raise ValueError(f"learn={learn!r} is invalid: use 'users', 'items' or 'both'")
-
-
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths. See ``Args`` for every option."""
-    groups = learned_groups(args.learn)
     if args.adv_norm not in ("per_agent", "group", "none"):
         raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
-    device = torch.device(args.device)
-    torch.manual_seed(args.seed)  # network initialisation only; every sample below uses `gen`
-    gen = torch.Generator(device=device).manual_seed(args.seed)
-    venv = recsim_marl.make_vec(num_envs=args.num_envs, device=device, scenario=args.scenario, validate=False, **args.env)
-    c = venv.config
+    run = common.Run(args, ALGORITHM)
+    venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
     B, T = args.num_envs, args.num_steps
-    scripted = {
-        g: common.scripted_policy(args.users_policy if g == "users" else args.items_policy, c, g, args.seed, device)
-        for g in GROUPS if g not in groups
-    }
     actors = PerGroup({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
     critics = PerGroup({g: Critic(lay["state"].size, lay[g].size, args.hidden) for g in groups}).to(device)
     vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
@@ -226,35 +183,21 @@ def train(args: Args) -> dict:
     optim = torch.optim.Adam(params, lr=args.lr, eps=1e-5)
     num_updates = max(1, args.total_steps // (B * T))
 
-    log_dir = Path(args.log_dir)
-    ck_path = log_dir / "checkpoint.pt"
-    env_cfg = common.config_dict(c)
     update, global_step = 0, 0
     obs = venv.reset(seed=args.seed)
     if args.resume:
-        ck = common.load_checkpoint(ck_path, ALGORITHM, env_cfg)
-        if ck["args"]["learn"] != args.learn or ck["args"]["num_envs"] != B:
-            raise common.CheckpointError(f"checkpoint {ck_path} was trained with other learn/num_envs settings")
+        ck = run.restore()
         actors.load_state_dict(ck["actors"])
         critics.load_state_dict(ck["critics"])
         vnorm.load_state_dict(ck["vnorm"])
         optim.load_state_dict(ck["optim"])
-        gen.set_state(ck["gen"])
-        for g, st in ck["scripted_gen"].items():
-            scripted[g].gen.set_state(st)
-        common.restore_state(venv, ck["env_state"])
         obs = venv.observe()
         update, global_step = ck["update"], ck["global_step"]
-    logger = common.RunLogger(log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
+    logger = common.RunLogger(run.log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
-        common.save_checkpoint(ck_path, {
-            "algorithm": ALGORITHM, "args": dataclasses.asdict(args), "env_config": env_cfg,
-            "actors": actors.state_dict(), "critics": critics.state_dict(), "vnorm": vnorm.state_dict(),
-            "optim": optim.state_dict(), "gen": gen.get_state(),
-            "scripted_gen": {g: p.gen.get_state() for g, p in scripted.items() if hasattr(p, "gen")},
-            "env_state": common.state_tensors(venv), "update": update, "global_step": global_step,
-        })
+        run.save({"actors": actors.state_dict(), "critics": critics.state_dict(), "vnorm": vnorm.state_dict(),
+                  "optim": optim.state_dict(), "update": update, "global_step": global_step})
 
     bar = None
     if args.progress:
@@ -362,23 +305,14 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    result = {"log_dir": str(log_dir), "checkpoint": str(ck_path), "global_step": global_step,
+    result = {"log_dir": str(run.log_dir), "checkpoint": str(run.checkpoint_path), "global_step": global_step,
               "updates": update, "curve": logger.curve(), "actors": actors}
-    if args.eval_episodes > 0 and update == num_updates:
-        pols = {g: LearnedPolicy(actors[g]) if g in groups else scripted[g] for g in GROUPS}
-        result["eval"] = evaluate(c, pols, episodes=args.eval_episodes, seed=10_000)
-        result["plot"] = str(logger.plot(f"MAPPO on {args.scenario} ({args.learn} learned)"))
+    if update == num_updates:
+        run.finish(actors, logger, result, f"MAPPO on {args.scenario} ({args.learn} learned)")
     logger.close()
     return result
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The trained actor of ``group`` from a MAPPO checkpoint, as a deterministic Policy."""
-    ck = common.load_checkpoint(checkpoint, ALGORITHM)
-    args = Args(**{k: v for k, v in ck["args"].items()})
-    config = recsim_marl.make_config(args.scenario, **args.env)
-    if group not in learned_groups(args.learn):
-        raise ValueError(f"checkpoint {checkpoint} did not learn {group!r} (learn={args.learn!r})")
-    actor = group_head(config, group, args.hidden, args.agent_id)
-    actor.load_state_dict({k.split(".", 1)[1]: v for k, v in ck["actors"].items() if k.startswith(group + ".")})
-    return LearnedPolicy(actor.to(device))
+    return common.load_group_policy(checkpoint, ALGORITHM, Args, "actors", group, device)

@@ -13,7 +13,7 @@ import argparse
 import time
 
 import recsim_marl
-from agents.baselines import FixedLevelPolicy, GreedyPolicy, OraclePolicy, PopularityPolicy, RandomPolicy
+from agents.baselines import FixedLevelPolicy, user_baselines
 from agents.policy import evaluate
 from benchmarks.common import hardware, write_json
 
@@ -32,12 +32,7 @@ def main(argv=None) -> dict:
     for scenario in args.scenarios:
         c = recsim_marl.make_config(scenario)
         t = time.perf_counter()
-        pols = {
-            "random": RandomPolicy(c.num_candidates, seed=args.seed),
-            "popularity": PopularityPolicy(c),
-            "greedy": GreedyPolicy(c),
-            "oracle": OraclePolicy(c),
-        }
+        pols = user_baselines(c, seed=args.seed)
         row = {
             name: evaluate(c, {"users": pol, "items": FixedLevelPolicy(0)}, episodes=args.episodes, seed=args.seed)
             for name, pol in pols.items()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import recsim_marl
 from agents import iql, mappo
-from agents.baselines import FixedLevelPolicy, GreedyPolicy, OraclePolicy, PopularityPolicy, RandomPolicy
+from agents.baselines import FixedLevelPolicy, user_baselines
 from agents.policy import LearnedPolicy, evaluate
 from benchmarks.common import hardware, write_json
 
@@ -45,6 +45,9 @@ def main(argv=None) -> dict:
                    help="training seeds per learner; with more than one, the table shows mean ± std across seeds")
     args = p.parse_args(argv)
     out_dir = Path(args.out).parent
+    known = {scenario for _, scenario in RUNS}
+    if args.only and not set(args.only) <= known:
+        p.error(f"--only takes scenarios among {sorted(known)}, got {args.only}")
     t_all = time.perf_counter()
     results: dict = {}
     curves: dict = {}
@@ -81,8 +84,7 @@ def main(argv=None) -> dict:
     baselines = {}
     for scenario in sorted({k.split("/")[1] for k in results}):
         c = recsim_marl.make_config(scenario)
-        pols = {"random": RandomPolicy(c.num_candidates), "popularity": PopularityPolicy(c),
-                "greedy": GreedyPolicy(c), "oracle*": OraclePolicy(c)}
+        pols = user_baselines(c)
         baselines[scenario] = {n: evaluate(c, {"users": u, "items": FixedLevelPolicy(0)}, episodes=args.episodes,
                                            seed=10_000) for n, u in pols.items()}
 
