@@ -130,15 +130,21 @@ class HFEncoder:
 
     def __init__(self, spec: EncoderSpec, batch_size: int = 64, device: str = "cpu"):
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         self.spec = spec
         self.batch_size = batch_size
         self.device = torch.device(device)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a local load needs no progress bar; restored below
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(spec.path, local_files_only=True)
             self.model = AutoModel.from_pretrained(spec.path, local_files_only=True).to(self.device)
         except (OSError, ValueError) as exc:
             raise ModelNotAvailableError(f"could not load model from {spec.path}: {exc}") from exc
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         self.model.eval()
         if self.tokenizer.pad_token is None:
             # decoder LLMs often ship without a pad token; last-token pooling reads the mask, not pads
