@@ -2,6 +2,10 @@ import os
 
 import pytest
 
+# the suite must pass offline: make any accidental hub access fail fast instead of waiting on the network
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _embedding_cache(tmp_path_factory):
