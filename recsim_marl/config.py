@@ -66,7 +66,7 @@ class EnvConfig:
     """tau: click logit = tau * affinity + zeta * quality + c0."""
     click_quality: float = 0.5
     """zeta: weight of item quality in the click logit."""
-    click_bias: float = -2.0
+    click_bias: float = -4.0
     """c0: click logit offset."""
     satisfaction_temperature: float = 6.0
     """tau_w: satisfaction q = sigmoid(tau_w * affinity + zeta_w * quality)."""

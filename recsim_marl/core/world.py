@@ -80,7 +80,7 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
             f"dimension {h}; use embed_dim <= {h}"
         )
     if config.embed_dim < h:
-        mean, comps = fit_pca(torch.cat([items, profiles_raw]), config.embed_dim)
+        mean, comps = fit_pca(items, config.embed_dim)  # the content space; people are projected into it
         content, profile = project(items, mean, comps), project(profiles_raw, mean, comps)
     else:
         content, profile = items, profiles_raw
