@@ -113,12 +113,16 @@ class Run:
         restore_state(self.venv, ck["env_state"])
         return ck
 
-    def finish(self, nets, logger: RunLogger, result: dict, title: str) -> dict:
-        """Deterministic evaluation of the learned groups (held-out seeds) and the learning curve."""
-        if self.args.eval_episodes > 0:
+    def finish(self, nets, logger: RunLogger, completed: bool, title: str, **result) -> dict:
+        """The learner's result: paths, learning curve and, once training is complete, a deterministic
+        evaluation of the learned groups on held-out seeds and the learning-curve PNG."""
+        result = {"log_dir": str(self.log_dir), "checkpoint": str(self.checkpoint_path), "curve": logger.curve(),
+                  **result}
+        if completed and self.args.eval_episodes > 0:
             pols = {g: LearnedPolicy(nets[g]) if g in self.groups else self.scripted[g] for g in GROUPS}
             result["eval"] = evaluate(self.config, pols, episodes=self.args.eval_episodes, seed=10_000)
             result["plot"] = str(logger.plot(title))
+        logger.close()
         return result
 
 

@@ -214,12 +214,8 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    result = {"log_dir": str(run.log_dir), "checkpoint": str(run.checkpoint_path), "global_step": it * B,
-              "curve": logger.curve(), "qnets": qnets}
-    if it == total_iters:
-        run.finish(qnets, logger, result, f"IQL on {args.scenario} ({args.learn} learned)")
-    logger.close()
-    return result
+    return run.finish(qnets, logger, it == total_iters, f"IQL on {args.scenario} ({args.learn} learned)",
+                      global_step=it * B, qnets=qnets)
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:

@@ -305,12 +305,8 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    result = {"log_dir": str(run.log_dir), "checkpoint": str(run.checkpoint_path), "global_step": global_step,
-              "updates": update, "curve": logger.curve(), "actors": actors}
-    if update == num_updates:
-        run.finish(actors, logger, result, f"MAPPO on {args.scenario} ({args.learn} learned)")
-    logger.close()
-    return result
+    return run.finish(actors, logger, update == num_updates, f"MAPPO on {args.scenario} ({args.learn} learned)",
+                      global_step=global_step, updates=update, actors=actors)
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:

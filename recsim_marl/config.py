@@ -121,13 +121,6 @@ class EnvConfig:
         check_keys(changes)
         return dataclasses.replace(self, **_normalise(changes))
 
-    @property
-    def obs_dims(self) -> dict[str, int]:
-        """Observation sizes per group (see :func:`recsim_marl.core.observation.observation_layout`)."""
-        from recsim_marl.core.observation import observation_layout
-
-        return {g: lay.size for g, lay in observation_layout(self).items()}
-
 
 FIELDS = tuple(f.name for f in dataclasses.fields(EnvConfig))
 

@@ -164,7 +164,6 @@ class RecSimParallelEnv(ParallelEnv):
             "recommended": info["recommended"][0].numpy(),
             "clicked": info["clicked"][0].numpy(),
             "levels": info["levels"][0].numpy(),
-            "metrics": {k: float(v[0]) for k, v in info["metrics"].items()},
         }
         if self.render_mode == "human":
             self.render()

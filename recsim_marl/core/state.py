@@ -52,12 +52,6 @@ class State:
             out[f.name] = torch.where(m, b, a)
         return State(**out)
 
-    def index(self, idx) -> State:
-        """The sub-batch ``idx`` (an int keeps the batch dim)."""
-        if isinstance(idx, int):
-            idx = slice(idx, idx + 1)
-        return State(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
-
     def clone(self) -> State:
         return State(**{f.name: getattr(self, f.name).clone() for f in fields(self)})
 
