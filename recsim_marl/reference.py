@@ -33,6 +33,10 @@ def _uniform(key: int, idx) -> np.ndarray:
     return (((x >> 8).astype(np.float32) + np.float32(0.5)) * np.float32(1.0 / 16777216.0)).astype(np.float32)
 
 
+def _bits16(key: int, idx) -> np.ndarray:
+    return _hash(key, np.asarray(idx)) >> 16
+
+
 def _normal(key: int, n: int, idx) -> np.ndarray:
     """Elements ``idx`` of the core's ``rng.normal(key, (n,))`` (Box-Muller pairs in two halves)."""
     idx = np.asarray(idx)
@@ -121,14 +125,14 @@ class ReferenceSim:
 
     def retrieve(self) -> None:
         c = self.c
-        xu = _uniform(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_USER), np.arange(c.num_users))
-        yi = _uniform(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_ITEM), np.arange(c.num_items))
+        xu = _bits16(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_USER), np.arange(c.num_users))
+        yi = _bits16(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_ITEM), np.arange(c.num_items))
         bonus = np.float32(c.promotion_boost) * np.array([it.level for it in self.items], np.float32) / np.float32(c.num_levels - 1)
         for u, person in enumerate(self.people):
             scores = self.content @ person.estimate + bonus
-            if c.retrieval_noise > 0:
-                v = np.clip(np.modf(xu[u] + yi)[0], 1e-7, 1 - 1e-7).astype(np.float32)
-                scores = scores + np.float32(c.retrieval_noise) * -np.log(-np.log(v))
+            if c.retrieval_noise > 0:  # Gumbel quantile number (x_u + y_i) mod 2**16
+                q = ((xu[u] + yi) & 0xFFFF).astype(np.float64)
+                scores = scores + (c.retrieval_noise * -np.log(-np.log((q + 0.5) / 65536.0))).astype(np.float32)
             person.candidates = np.argsort(-scores, kind="stable")[: c.num_candidates]
 
     def step(self, user_actions, item_actions):

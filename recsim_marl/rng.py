@@ -66,6 +66,17 @@ def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return u.reshape(key.shape[0], *shape)
 
 
+def bits16(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Uniform 16-bit integers, int32 ``[B, *shape]`` in [0, 2**16) (the hash's high half)."""
+    n = 1
+    for s in shape:
+        n *= s
+    idx = torch.arange(n, device=key.device, dtype=torch.int64)
+    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
+    x = mix32(x ^ key[:, None])
+    return (x >> 16).to(torch.int32).reshape(key.shape[0], *shape)
+
+
 def normal(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Standard normal float32 ``[B, *shape]`` by the Box-Muller transform.
 

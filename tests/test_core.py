@@ -8,6 +8,7 @@ import torch
 import recsim_marl
 from recsim_marl import rng
 from recsim_marl.core.observation import observation_layout
+from recsim_marl.models import _kernels
 
 
 def greedy(venv, obs):
@@ -38,14 +39,61 @@ def forbid_host_sync():
             setattr(torch.Tensor, n, f)
 
 
-def test_step_makes_no_host_sync_even_across_auto_reset():
+def test_step_makes_no_host_sync_even_across_auto_reset(monkeypatch):
+    # the torch retrieval is what runs on CUDA; the CPU kernel reads CPU tensors through .numpy(),
+    # which is a view of host memory, not a sync
+    monkeypatch.setattr(_kernels, "available", lambda: False)
     venv = recsim_marl.make_vec(num_envs=3, scenario="tiny", validate=False)
+    venv.host_reads = False  # what a CUDA env does: every env's next first state, selected by `where`
     obs = venv.reset(seed=0)
     acts = greedy(venv, obs)
     with forbid_host_sync():
         for _ in range(venv.config.max_cycles + 2):
             obs, rew, term, trunc, info = venv.step(acts)
     assert (venv.current.episode >= 1).all()  # every env went through an auto-reset
+
+
+def test_cpu_reset_of_finished_envs_only_equals_the_sync_free_reset():
+    # CPU envs build first states only for finished envs; CUDA envs build them all and select:
+    # the trajectories must be identical, across auto-resets at different steps
+    runs = []
+    for host_reads in (True, False):
+        venv = recsim_marl.make_vec(num_envs=4, scenario="tiny", initial_budget=3.0)
+        venv.host_reads = host_reads
+        obs = venv.reset(seed=[5, 6, 7, 8])
+        gen = torch.Generator().manual_seed(0)
+        trace = []
+        for _ in range(40):
+            acts = {"users": torch.randint(0, 4, (4, 4), generator=gen),
+                    "items": torch.randint(0, 4, (4, 12), generator=gen)}
+            obs, rew, term, trunc, info = venv.step(acts)
+            trace.append((obs["users"], rew["users"], rew["items"], info["done"], venv.current.episode))
+        runs.append(trace)
+    assert sum(int(step[3].sum()) for step in runs[0]) > 4  # several resets, not all at once
+    for a, b in zip(*runs):
+        for x, y in zip(a, b):
+            assert torch.equal(x, y)
+
+
+@pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+def test_user_observation_kernel_equals_torch():
+    from recsim_marl.core import observation as obs_mod
+
+    venv = recsim_marl.make_vec(num_envs=3, scenario="default", num_users=9, num_items=40, promotion_cost=0.3)
+    obs = venv.reset(seed=3)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(6):
+        acts = {"users": torch.randint(0, 10, (3, 9), generator=gen), "items": torch.randint(0, 4, (3, 40), generator=gen)}
+        obs, *_ = venv.step(acts)
+    s, lay = venv.current, venv.layouts["users"]
+    assert s.clicks.sum() > 0 and s.promotion.sum() > 0 and s.history.abs().sum() > 0
+    fast = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, lay, backend="kernel")
+    slow = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, lay, backend="torch")
+    assert fast.shape == slow.shape == (3, 9, lay.size)
+    dots = ("candidate_relevance", "candidate_familiarity")  # float32 sums in another order
+    for name in lay.fields:
+        a, b = lay.read(fast, name), lay.read(slow, name)
+        assert torch.allclose(a, b, atol=1e-6) if name in dots else torch.equal(a, b), name
 
 
 def test_observation_fields_are_what_the_layout_says():

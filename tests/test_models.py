@@ -2,9 +2,10 @@
 
 import math
 
+import pytest
 import torch
 
-from recsim_marl.models import market, retrieval
+from recsim_marl.models import _kernels, market, retrieval
 from recsim_marl.models import user as um
 
 
@@ -92,35 +93,92 @@ def test_item_reward_and_team_mixing():
     assert close(mixed, [[5.5, 0.0]])
 
 
-def test_retrieval_ranks_by_estimate_plus_promotion():
+BACKENDS = ["torch"] + (["kernel"] if _kernels.available() else [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_retrieval_ranks_by_estimate_plus_promotion(backend):
     # one person p_hat = (1, 0); items e0 = (1, 0), e1 = (0.8, 0.6), e2 = (0, 1)
     # scores without promotion: 1.0, 0.8, 0.0 ; a bonus of 0.3 on item 1 makes it 1.1 > 1.0
     est = t(1, 0).reshape(1, 1, 2)
     content_t = t(1, 0.8, 0, 0, 0.6, 1).reshape(2, 3)
-    u = torch.full((1, 1), 0.5)
-    iu = torch.full((1, 3), 0.5)
+    ub = torch.zeros(1, 1, dtype=torch.int32)
+    ib = torch.zeros(1, 3, dtype=torch.int32)
     no_bonus = torch.zeros(1, 3)
-    assert retrieval.retrieve(est, content_t, no_bonus, u, iu, 2, 0.0, 1.0).tolist() == [[[0, 1]]]
+    assert retrieval.retrieve(est, content_t, no_bonus, ub, ib, None, 2, 1.0, backend).tolist() == [[[0, 1]]]
     bonus = t(0, 0.3, 0)[None]
-    assert retrieval.retrieve(est, content_t, bonus, u, iu, 2, 0.0, 1.0).tolist() == [[[1, 0]]]
+    assert retrieval.retrieve(est, content_t, bonus, ub, ib, None, 2, 1.0, backend).tolist() == [[[1, 0]]]
+    # noise: quantile number (a_u + b_i) mod 2**16 of item 2 is the largest one, which lifts it to the top
+    table = retrieval.noise_table(0.2)
+    ib = torch.tensor([[0, 0, 2**16 - 1]], dtype=torch.int32)
+    assert float(table[-1]) > 2.0
+    assert retrieval.retrieve(est, content_t, no_bonus, ub, ib, table, 2, 1.0, backend).tolist() == [[[2, 0]]]
 
 
 def test_retrieval_noise_is_gumbel():
-    # frac(x + y) of independent uniforms is uniform, so the pair noise has the Gumbel mean 0.5772
-    # and variance pi^2 / 6 = 1.6449
+    # (a + b) mod 2**16 of independent 16-bit uniforms is uniform, so the pair noise has the Gumbel
+    # mean 0.5772 and variance pi^2 / 6 = 1.6449
+    table = retrieval.noise_table(1.0)
+    assert abs(float(table.double().mean()) - 0.5772) < 1e-3
+    assert abs(float(table.double().var()) - math.pi**2 / 6) < 1e-2
     gen = torch.Generator().manual_seed(0)
-    g = retrieval.gumbel_pairs(torch.rand(1, 300, generator=gen), torch.rand(1, 300, generator=gen))
+    bits = lambda n: torch.randint(0, 2**16, (1, n), generator=gen, dtype=torch.int32)  # noqa: E731
+    g = retrieval.pair_noise(bits(300), bits(300), table)
+    assert g.shape == (1, 300, 300)
     assert abs(float(g.mean()) - 0.5772) < 0.05
     assert abs(float(g.var()) - math.pi**2 / 6) < 0.15
+    assert retrieval.noise_table(0.5).data_ptr() == retrieval.noise_table(0.5).data_ptr()  # made once
 
 
-def test_chunked_retrieval_equals_unchunked():
-    gen = torch.Generator().manual_seed(1)
-    est = torch.nn.functional.normalize(torch.randn(3, 50, 8, generator=gen), dim=-1)
-    content_t = torch.nn.functional.normalize(torch.randn(400, 8, generator=gen), dim=-1).T.contiguous()
-    bonus = torch.rand(3, 400, generator=gen)
-    uu, iu = torch.rand(3, 50, generator=gen), torch.rand(3, 400, generator=gen)
-    whole = retrieval.retrieve(est, content_t, bonus, uu, iu, 7, 0.1, 1000.0)
+def _retrieval_case(seed, b=3, u=50, i=400, d=8):
+    gen = torch.Generator().manual_seed(seed)
+    est = torch.nn.functional.normalize(torch.randn(b, u, d, generator=gen), dim=-1)
+    content_t = torch.nn.functional.normalize(torch.randn(i, d, generator=gen), dim=-1).T.contiguous()
+    bonus = torch.rand(b, i, generator=gen)
+    ub = torch.randint(0, 2**16, (b, u), generator=gen, dtype=torch.int32)
+    ib = torch.randint(0, 2**16, (b, i), generator=gen, dtype=torch.int32)
+    return est, content_t, bonus, ub, ib
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_chunked_retrieval_equals_unchunked(backend):
+    est, content_t, bonus, ub, ib = _retrieval_case(1)
+    table = retrieval.noise_table(0.1)
+    whole = retrieval.retrieve(est, content_t, bonus, ub, ib, table, 7, 1000.0, backend)
     assert retrieval.num_chunks(3, 50, 400, 0.05) > 3
-    chunked = retrieval.retrieve(est, content_t, bonus, uu, iu, 7, 0.1, 0.05)
+    chunked = retrieval.retrieve(est, content_t, bonus, ub, ib, table, 7, 0.05, backend)
     assert torch.equal(whole, chunked)
+
+
+@pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+@pytest.mark.parametrize("noise", [0.0, 0.05, 1.0])
+@pytest.mark.parametrize("k", [1, 7, 40])
+def test_compiled_kernel_gives_the_torch_lists(noise, k):
+    for seed in range(3):
+        est, content_t, bonus, ub, ib = _retrieval_case(10 + seed)
+        table = retrieval.noise_table(noise) if noise > 0 else None
+        fast = retrieval.retrieve(est, content_t, bonus, ub, ib, table, k, 1000.0, "kernel")
+        slow = retrieval.retrieve(est, content_t, bonus, ub, ib, table, k, 1000.0, "torch")
+        assert torch.equal(fast, slow)
+        # a hint (last step's lists) only changes the speed: the true lists, random items with
+        # repeats, all one item
+        gen = torch.Generator().manual_seed(seed)
+        for hint in (slow, torch.randint(0, 400, (3, 50, 9), generator=gen), torch.zeros(3, 50, 5, dtype=torch.long)):
+            hinted = retrieval.retrieve(est, content_t, bonus, ub, ib, table, k, 0.1, "kernel", hint=hint)
+            assert torch.equal(hinted, slow)
+
+
+@pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+def test_compiled_kernel_ranks_equal_scores_by_index_whatever_the_hint():
+    # 6 items with 3 distinct scores, no noise: (1: 0.9, 4: 0.9), (0: 0.5, 2: 0.5, 5: 0.5), (3: 0.1)
+    scores = torch.tensor([[[0.5, 0.9, 0.5, 0.1, 0.9, 0.5]]])
+    zero_b, ub, ib = torch.zeros(1, 6), torch.zeros(1, 1, dtype=torch.int32), torch.zeros(1, 6, dtype=torch.int32)
+    for hint in (None, torch.tensor([[[5, 4, 2]]]), torch.tensor([[[3, 3, 5, 4, 2, 0]]])):
+        top = _kernels.noisy_topk(scores, zero_b, ub, ib, None, 4, hint)
+        assert top.tolist() == [[[1, 4, 0, 2]]]
+
+
+def test_retrieval_backend_errors_are_clear():
+    est, content_t, bonus, ub, ib = _retrieval_case(0)
+    with pytest.raises(ValueError, match="backend must be"):
+        retrieval.retrieve(est, content_t, bonus, ub, ib, None, 3, 1.0, "gpu")

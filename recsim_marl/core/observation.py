@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from recsim_marl.config import EnvConfig
+from recsim_marl.models import _kernels
 
 INF = math.inf
 
@@ -129,26 +130,34 @@ def popularity(click_ma: torch.Tensor) -> torch.Tensor:
     return click_ma / click_ma.amax(-1, keepdim=True).clamp_min(1e-6)
 
 
-def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay: Layout) -> torch.Tensor:
+def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay: Layout,
+                     backend: str = "auto") -> torch.Tensor:
     """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``.
 
     Values are kept inside the layout's bounds where they are made (dot products of unit vectors can
     round to 1 + 1e-7), not by clipping the whole, mostly content, observation afterwards.
+    ``backend``: ``"auto"`` (the compiled kernel on CPU when numba is installed), ``"torch"``, ``"kernel"``.
     """
     b, u, k = candidates.shape
     l1 = config.num_levels - 1
+    promotion = s.promotion.to(torch.float32) / l1
+    pop = popularity(s.click_ma)
+    progress = s.t.to(torch.float32) / config.max_cycles
+    if _kernels.use(backend, candidates.device):
+        return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
+                                         progress, s.click_rate, lay.size)
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
     relevance = torch.einsum("bukd,bud->buk", cont, s.estimate).clamp_(-1.0, 1.0)
     familiarity = torch.einsum("bukd,bud->buk", cont, s.history).clamp_(-1.0, 1.0)
     flat = candidates.reshape(b, u * k)
     rating = torch.gather(s.rating, 1, flat).reshape(b, u, k)
-    promo = torch.gather(s.promotion, 1, flat).reshape(b, u, k).to(torch.float32) / l1
-    pop = torch.gather(popularity(s.click_ma), 1, flat).reshape(b, u, k)
-    progress = (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1, 1).expand(b, u, 1)
+    promo = torch.gather(promotion, 1, flat).reshape(b, u, k)
+    pop = torch.gather(pop, 1, flat).reshape(b, u, k)
     return torch.cat(
         [
             s.estimate.clamp(-1.0, 1.0), s.history.clamp(-1.0, 1.0), cont.reshape(b, u, -1), relevance,
-            familiarity, rating, promo, pop, progress, s.click_rate.clamp(0.0, 1.0).unsqueeze(-1),
+            familiarity, rating, promo, pop, progress.reshape(b, 1, 1).expand(b, u, 1),
+            s.click_rate.clamp(0.0, 1.0).unsqueeze(-1),
         ],
         dim=-1,
     )

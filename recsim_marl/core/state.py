@@ -52,6 +52,10 @@ class State:
             out[f.name] = torch.where(m, b, a)
         return State(**out)
 
+    def replace_rows(self, rows: torch.Tensor, other: State) -> State:
+        """A new state: env ``rows[j]`` taken from env ``j`` of ``other``, the others from self."""
+        return State(**{f.name: getattr(self, f.name).index_copy(0, rows, getattr(other, f.name)) for f in fields(self)})
+
     def clone(self) -> State:
         return State(**{f.name: getattr(self, f.name).clone() for f in fields(self)})
 

@@ -8,6 +8,7 @@ episode keyed by ``episode + 1``); what they looked like at the end is in ``info
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import fields
@@ -27,12 +28,13 @@ GROUPS = ("users", "items")
 
 def retrieve_candidates(world: World, config: EnvConfig, s: State) -> torch.Tensor:
     """Next candidate lists ``[B, U, K]`` from the platform's estimate, promotion and seeded noise."""
-    user_u = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_USER), (config.num_users,))
-    item_u = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_ITEM), (config.num_items,))
+    user_bits = rng.bits16(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_USER), (config.num_users,))
+    item_bits = rng.bits16(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_ITEM), (config.num_items,))
     bonus = config.promotion_boost * s.promotion.to(torch.float32) / (config.num_levels - 1)
+    table = retrieval.noise_table(config.retrieval_noise, world.device) if config.retrieval_noise > 0 else None
     return retrieval.retrieve(
-        s.estimate, world.content_t, bonus, user_u, item_u, config.num_candidates,
-        config.retrieval_noise, config.retrieval_memory_mb,
+        s.estimate, world.content_t, bonus, user_bits, item_bits, table, config.num_candidates,
+        config.retrieval_memory_mb, hint=s.candidates,
     )
 
 
@@ -123,13 +125,28 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     return nxt, rewards, terminated, truncated, extras
 
 
-def advance(world: World, config: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
+def advance(world: World, config: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
+            host_reads: bool = False):
     """A whole step as one pure function of tensors (what ``compile=True`` hands to torch.compile):
     the transition, the reset of finished envs into their next episode, and the next retrieval.
-    Returns (terminal state, next state, rewards, terminated, truncated, extras)."""
+    Returns (terminal state, next state, rewards, terminated, truncated, extras).
+
+    ``host_reads=False`` builds every env's next first state and selects with ``where``, so nothing is
+    read on the host (the CUDA path). ``host_reads=True`` (the CPU path, where reading ``done`` costs
+    nothing) builds the first states of the finished envs only. Both give the same state: a first
+    state depends only on its env's seed and episode.
+    """
     nxt, rewards, terminated, truncated, extras = transition(world, config, s, user_action, item_action)
-    fresh = initial_state(world, config, nxt.seed, nxt.episode + 1)
-    mixed = nxt.where(extras["done"], fresh)
+    done = extras["done"]
+    if host_reads:
+        mixed = dataclasses.replace(nxt)
+        rows = done.nonzero().squeeze(-1)
+        if rows.numel():
+            fresh = initial_state(world, config, nxt.seed[rows], nxt.episode[rows] + 1)
+            mixed = nxt.replace_rows(rows, fresh)
+    else:
+        fresh = initial_state(world, config, nxt.seed, nxt.episode + 1)
+        mixed = nxt.where(done, fresh)
     mixed.candidates = retrieve_candidates(world, config, mixed)
     return nxt, mixed, rewards, terminated, truncated, extras
 
@@ -182,6 +199,8 @@ class VecEnv:
         # compile=True: torch.compile the whole step on CUDA, where kernel fusion and launch overhead
         # dominate; on CPU the eager step is used (same results), and `compiled` says which one runs
         self.compiled = bool(compile) and self.device.type == "cuda"
+        # on the CPU a tensor value is already on the host: only finished envs build a first state
+        self.host_reads = self.device.type == "cpu"
         step_fn = functools.partial(advance, self.world, self.config)  # static parts closed over
         self._advance = torch.compile(step_fn, dynamic=False) if self.compiled else step_fn
 
@@ -213,7 +232,7 @@ class VecEnv:
             raise RuntimeError("step() called before reset(); call venv.reset(seed=...) first")
         ua, ia = self._check_actions(actions)
         s = self._state
-        nxt, mixed, rewards, terminated, truncated, extras = self._advance(s, ua, ia)
+        nxt, mixed, rewards, terminated, truncated, extras = self._advance(s, ua, ia, self.host_reads)
         extras = dict(extras)
         done = extras.pop("done")
         w, c, lay = self.world, self.config, self.layouts

@@ -1,0 +1,192 @@
+"""Compiled CPU kernels (numba) of the two costliest parts of a step: retrieval and user observations.
+
+Retrieval: noise + promotion bonus + top-K of a score chunk in one pass.
+
+``torch.topk`` on CPU copies each row into a buffer of (value, index) pairs and runs ``nth_element``;
+with K = 10 of 256 items that is 40% of a whole simulation step. Here each row is read once: its noisy
+score is formed in registers and kept only if it beats the K-th best so far (an insertion into a
+sorted list of K), so most items cost one add, one table read and one compare. Rows run in parallel
+on as many threads as torch uses. numba is optional: without it :mod:`recsim_marl.models.retrieval`
+uses torch operations, which give the same lists.
+
+User observations: ``[B, U, 2D + K(D + 5) + 2]`` floats, most of them the K x D candidate contents;
+torch gathers the contents, takes two batched dot products and concatenates ten pieces (three passes
+over the largest tensor of the step); the kernel writes each row once. Same values up to the
+summation order of the two dot products (float32 rounding).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled():
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(inline="always")
+    def ahead(v, i, vals, idxs, j):
+        # (score, index) order: higher score first, lower index first among equal scores
+        return v > vals[j] or (v == vals[j] and i < idxs[j])
+
+    @numba.njit(inline="always")
+    def insert(v, i, vals, idxs, k):
+        # put (v, i) into the sorted lists unless i is there already; the last entry drops out
+        for j in range(k):
+            if idxs[j] == i:
+                return
+        j = k - 1
+        while j > 0 and ahead(v, i, vals, idxs, j - 1):
+            vals[j] = vals[j - 1]
+            idxs[j] = idxs[j - 1]
+            j -= 1
+        vals[j] = v
+        idxs[j] = i
+
+    @numba.njit(parallel=True, nogil=True, cache=True, boundscheck=False)
+    def noisy_topk_rows(scores, bonus, user_bits, item_bits, table, noisy, k, hint, out, parts):
+        rows, n = scores.shape
+        users = user_bits.shape[1]
+        per = (rows + parts - 1) // parts
+        for part in numba.prange(parts):  # one block of rows per thread: scratch allocated once
+            vals = np.empty(k, np.float32)
+            idxs = np.empty(k, np.int64)
+            for r in range(part * per, min(rows, (part + 1) * per)):
+                b = r // users
+                x = user_bits[b, r - b * users]
+                for j in range(k):
+                    vals[j] = -np.inf
+                    idxs[j] = n  # past every item: any real item is ahead of an empty slot
+                # warm start from the hinted items (last step's list): the running K-th best starts
+                # high, so few of the n items below get past the first compare
+                for c in range(hint.shape[1]):
+                    i = hint[r, c]
+                    v = scores[r, i] + bonus[b, i]
+                    if noisy:
+                        v = v + table[(x + item_bits[b, i]) & 0xFFFF]
+                    if ahead(v, i, vals, idxs, k - 1):
+                        insert(v, i, vals, idxs, k)
+                for i in range(n):
+                    v = scores[r, i] + bonus[b, i]
+                    if noisy:
+                        v = v + table[(x + item_bits[b, i]) & 0xFFFF]
+                    if v >= vals[k - 1] and ahead(v, i, vals, idxs, k - 1):
+                        insert(v, i, vals, idxs, k)
+                for j in range(k):
+                    out[r, j] = idxs[j]
+
+    @numba.njit(parallel=True, nogil=True, cache=True, boundscheck=False)
+    def user_obs_rows(content, cand, est, hist, rating, promo, pop, progress, click_rate, users, out):
+        rows, k = cand.shape
+        d = content.shape[1]
+        for r in numba.prange(rows):
+            b = r // users
+            o = out[r]
+            for j in range(d):
+                o[j] = min(max(est[r, j], np.float32(-1.0)), np.float32(1.0))
+                o[d + j] = min(max(hist[r, j], np.float32(-1.0)), np.float32(1.0))
+            base = 2 * d
+            tail = base + k * d
+            for c in range(k):
+                i = cand[r, c]
+                rel = np.float32(0.0)
+                fam = np.float32(0.0)
+                for j in range(d):
+                    e = content[i, j]
+                    o[base + c * d + j] = e
+                    rel += e * est[r, j]
+                    fam += e * hist[r, j]
+                o[tail + c] = min(max(rel, np.float32(-1.0)), np.float32(1.0))
+                o[tail + k + c] = min(max(fam, np.float32(-1.0)), np.float32(1.0))
+                o[tail + 2 * k + c] = rating[b, i]
+                o[tail + 3 * k + c] = promo[b, i]
+                o[tail + 4 * k + c] = pop[b, i]
+            o[tail + 5 * k] = progress[b]
+            o[tail + 5 * k + 1] = min(max(click_rate[r], np.float32(0.0)), np.float32(1.0))
+
+    return numba, noisy_topk_rows, user_obs_rows
+
+
+def available() -> bool:
+    """True when numba is installed (the kernel compiles on first use and is cached on disk)."""
+    return _compiled() is not None
+
+
+def use(backend: str, device: torch.device) -> bool:
+    """Whether a caller asked for ``backend`` ("auto", "torch" or "kernel") runs the compiled kernel on ``device``."""
+    if backend not in ("auto", "torch", "kernel"):
+        raise ValueError(f"backend must be 'auto', 'torch' or 'kernel', got {backend!r}")
+    on_cpu = torch.device(device).type == "cpu"
+    if backend == "kernel" and not (on_cpu and available()):
+        raise RuntimeError(
+            "the compiled kernels need numba (pip install numba) and CPU tensors; "
+            f"numba available: {available()}, device: {device}"
+        )
+    return backend == "kernel" or (backend == "auto" and on_cpu and available())
+
+
+_EMPTY_TABLE = np.zeros(1, np.float32)
+_NO_HINT = np.zeros((1, 0), np.int64)
+
+
+def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tensor, item_bits: torch.Tensor,
+               table: torch.Tensor | None, k: int, hint: torch.Tensor | None = None) -> torch.Tensor:
+    """Top-``k`` item indices ``[B, u, k]`` of ``(scores + bonus) + table[(a_u + b_i) mod 2**16]``, best
+    first, the lower index first among equal scores.
+
+    scores ``[B, u, I]`` float32; bonus ``[B, I]`` float32; user_bits ``[B, u]`` and item_bits ``[B, I]``
+    int32; all on the CPU. ``table=None``: no noise. ``hint [B, u, h]``: items likely to be near the top
+    (valid indices); they make the pass faster and never change the result.
+    """
+    numba, kernel, _ = _compiled()
+    b, u, n = scores.shape
+    if not 1 <= k <= n:
+        raise ValueError(f"cannot take the top {k} of {n} items")
+    threads = _use_torch_threads(numba)
+    out = torch.empty(b, u, k, dtype=torch.int64)
+    kernel(
+        scores.reshape(b * u, n).contiguous().numpy(),
+        bonus.contiguous().numpy(),
+        user_bits.contiguous().numpy(),
+        item_bits.contiguous().numpy(),
+        _EMPTY_TABLE if table is None else table.contiguous().numpy(),
+        table is not None,
+        k,
+        (_NO_HINT if hint is None else hint.reshape(b * u, -1).contiguous().numpy()),
+        out.view(b * u, k).numpy(),
+        threads,
+    )
+    return out
+
+
+def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: torch.Tensor, history: torch.Tensor,
+                     rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, progress: torch.Tensor,
+                     click_rate: torch.Tensor, size: int) -> torch.Tensor:
+    """The user observations ``[B, U, size]`` in the layout of :mod:`recsim_marl.core.observation`,
+    written in one pass (candidate contents gathered, their dot products taken while copying).
+
+    content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
+    (level / (L - 1)), pop ``[B, I]``; progress ``[B]``; click_rate ``[B, U]``; all float32 on the CPU.
+    """
+    numba, _, kernel = _compiled()
+    b, u, k = candidates.shape
+    _use_torch_threads(numba)
+    out = torch.empty(b, u, size, dtype=torch.float32)
+    flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
+    kernel(content.contiguous().numpy(), flat(candidates), flat(estimate), flat(history), rating.contiguous().numpy(),
+           promo.contiguous().numpy(), pop.contiguous().numpy(), progress.contiguous().numpy(),
+           click_rate.reshape(b * u).contiguous().numpy(), u, out.view(b * u, size).numpy())
+    return out
+
+
+def _use_torch_threads(numba) -> int:
+    """Run numba's threads as torch's (a user who limits torch to one thread limits the kernels too)."""
+    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(n)
+    return n
