@@ -68,6 +68,10 @@ class EnvConfig:
     """zeta: weight of item quality in the click logit."""
     click_bias: float = -4.0
     """c0: click logit offset."""
+    click_promotion: float = 0.0
+    """xi: click logit + xi * a / (L - 1) for the promotion level a shown with the recommended item
+    (bought last step: a sponsored highlight that draws attention). 0 keeps DESIGN §4's click model;
+    ``marketplace`` sets it, so that promotion can create clicks instead of only moving exposure."""
     satisfaction_temperature: float = 6.0
     """tau_w: satisfaction q = sigmoid(tau_w * affinity + zeta_w * quality)."""
     satisfaction_quality: float = 0.5
@@ -179,7 +183,7 @@ def _validate(c: EnvConfig) -> None:
     for name in (
         "click_temperature", "satisfaction_temperature", "budget_gain", "interest_noise",
         "rating_noise", "retrieval_noise", "promotion_boost", "promotion_cost", "click_value",
-        "initial_funds", "boredom_weight",
+        "initial_funds", "boredom_weight", "click_promotion",
     ):
         if getattr(c, name) < 0:
             raise bad(name, "must be >= 0")
@@ -212,7 +216,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "default": {},
     "tiny": dict(num_users=4, num_items=12, num_candidates=4, embed_dim=8, max_cycles=25),
     "boredom": dict(boredom_rate=0.5, boredom_weight=1.5, drift_rate=0.1),
-    "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.5, initial_funds=5.0),
+    "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.2, initial_funds=5.0, click_promotion=3.0),
     "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682),
 }
 """Named presets: overrides of :class:`EnvConfig` defaults. Add a scenario by adding an entry."""

@@ -75,8 +75,9 @@ class Person:
         """Click, satisfaction and engagement for a recommended ``item``; updates this person."""
         e = item.content
         aff = np.float32(self.interest @ e) - np.float32(c.boredom_weight) * np.float32(self.boredom @ e)
+        shown = np.float32(item.level) / np.float32(c.num_levels - 1)  # the level bought last step
         p_click = _sigmoid(np.float32(c.click_temperature) * aff + np.float32(c.click_quality) * item.quality
-                           + np.float32(c.click_bias))
+                           + np.float32(c.click_bias) + np.float32(c.click_promotion) * shown)
         click = np.float32(1.0 if draw < p_click else 0.0)
         sat = _sigmoid(np.float32(c.satisfaction_temperature) * aff + np.float32(c.satisfaction_quality) * item.quality)
         engagement = click * sat * item.length

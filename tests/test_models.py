@@ -30,6 +30,8 @@ def test_affinity_is_interest_minus_weighted_boredom():
 def test_click_probability():
     # tau = 8, s = 0.25, zeta = 0.5, z = 1, c0 = -2 : logit = 2 + 0.5 - 2 = 0.5 ; sigmoid(0.5) = 0.622459
     assert close(um.click_probability(t(0.25), t(1.0), 8.0, 0.5, -2.0), 0.6224593)
+    # a promotion shown at level 2 of 3 with xi = 1.5: logit 0.5 + 1.5 * 2/3 = 1.5 ; sigmoid(1.5) = 0.817574
+    assert close(um.click_probability(t(0.25), t(1.0), 8.0, 0.5, -2.0, t(2 / 3), 1.5), 0.8175745)
 
 
 def test_satisfaction_and_engagement():

@@ -16,7 +16,7 @@ def reference_for(venv, seed):
 @pytest.mark.parametrize("scenario, kw", [
     ("tiny", {}),
     ("tiny", dict(num_users=8, num_items=40, num_candidates=6, embed_dim=16, promotion_cost=0.4, initial_funds=1.0,
-                  promotion_boost=0.3, team_mixing=0.3, initial_budget=6.0)),
+                  promotion_boost=0.3, team_mixing=0.3, initial_budget=6.0, click_promotion=2.0)),
     ("default", dict(num_users=16, max_cycles=12)),
 ])
 def test_core_follows_the_reference_trajectory(scenario, kw):

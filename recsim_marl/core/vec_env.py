@@ -56,7 +56,9 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     e = world.content[rec]  # [B, U, D]
     z = world.quality[rec]
     aff = um.affinity(s.interest, s.boredom, e, c.boredom_weight)
-    p_click = um.click_probability(aff, z, c.click_temperature, c.click_quality, c.click_bias)
+    shown_level = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
+    p_click = um.click_probability(aff, z, c.click_temperature, c.click_quality, c.click_bias, shown_level,
+                                   c.click_promotion)
     draw = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.CLICK), (c.num_users,))
     click = (draw < p_click).to(torch.float32) * alive_f
     sat = um.satisfaction(aff, z, c.satisfaction_temperature, c.satisfaction_quality)

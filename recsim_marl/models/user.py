@@ -15,9 +15,10 @@ def affinity(interest: torch.Tensor, boredom: torch.Tensor, content: torch.Tenso
     return (interest * content).sum(-1) - boredom_weight * (boredom * content).sum(-1)
 
 
-def click_probability(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float, bias: float) -> torch.Tensor:
-    """P(click) = sigmoid(tau * s + zeta * z + c0)."""
-    return torch.sigmoid(temperature * aff + quality_weight * quality + bias)
+def click_probability(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float, bias: float,
+                      promotion: torch.Tensor | float = 0.0, promotion_weight: float = 0.0) -> torch.Tensor:
+    """P(click) = sigmoid(tau * s + zeta * z + c0 + xi * promotion), promotion = level / (L - 1) in [0, 1]."""
+    return torch.sigmoid(temperature * aff + quality_weight * quality + bias + promotion_weight * promotion)
 
 
 def satisfaction(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float) -> torch.Tensor:
