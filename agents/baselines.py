@@ -7,6 +7,7 @@
 | PopularityPolicy | users | the candidate with the highest click moving average |
 | OraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
 | FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
+| PromoteWhenShownPolicy | items | promote (at a given level) only after being recommended last step |
 """
 
 from __future__ import annotations
@@ -70,13 +71,13 @@ class OraclePolicy:
     def act(self, obs, mask):
         if self.venv is None:
             raise RuntimeError("OraclePolicy reads hidden state: call policy.bind(venv) first (evaluate() does)")
-        c, s, w = self.config, self.venv.current, self.venv.world
+        c, s, w, m = self.config, self.venv.current, self.venv.world, self.venv.user_model
         e = w.content[s.candidates]  # [B, U, K, D]
-        aff = torch.einsum("bukd,bud->buk", e, s.interest) - c.boredom_weight * torch.einsum("bukd,bud->buk", e, s.boredom)
+        aff = m.affinity(c, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)  # [B, U, K]
         z = w.quality[s.candidates]
-        p = torch.sigmoid(c.click_temperature * aff + c.click_quality * z + c.click_bias)
-        q = torch.sigmoid(c.satisfaction_temperature * aff + c.satisfaction_quality * z)
-        value = p * q * w.length[s.candidates] if c.user_reward == "engagement" else p
+        shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
+        p = m.click_probability(c, aff, z, shown)
+        value = m.engagement(c, p, m.satisfaction(c, aff, z), w.length[s.candidates]) if c.user_reward == "engagement" else p
         return value.argmax(-1)
 
 
@@ -92,6 +93,25 @@ class FixedLevelPolicy:
             levels = torch.arange(mask.shape[-1], device=obs.device)
             allowed = mask & (levels <= self.level)
             a = torch.where(allowed, levels, -1).amax(-1).clamp_min(0)
+        return a
+
+
+class PromoteWhenShownPolicy:
+    """Promote at ``level`` (clamped to funds) when the item was recommended last step, else not.
+
+    A scripted provider for scenarios where promotion draws clicks (``click_promotion > 0``): people
+    who were shown an item tend to be shown it again, so paying only then wastes little."""
+
+    def __init__(self, config, level: int | None = None):
+        self.slice = observation_layout(config)["items"]["impression_share"]
+        self.level = config.num_levels - 1 if level is None else level
+
+    def act(self, obs, mask):
+        shown = obs[..., self.slice].squeeze(-1) > 0
+        a = torch.where(shown, self.level, 0)
+        if mask is not None:
+            levels = torch.arange(mask.shape[-1], device=obs.device)
+            a = torch.minimum(a, torch.where(mask, levels, 0).amax(-1))
         return a
 
 

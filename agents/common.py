@@ -260,7 +260,11 @@ def load_checkpoint(path: str | Path, algorithm: str | None = None, env_config: 
 
 
 def config_dict(config) -> dict:
-    return {k: v for k, v in dataclasses.asdict(config).items()}
+    """The config as plain data (a user model instance by its class path), for checkpoints."""
+    out = {k: v for k, v in dataclasses.asdict(config).items()}
+    if not isinstance(config.user_model, str):
+        out["user_model"] = f"{type(config.user_model).__module__}.{type(config.user_model).__qualname__}"
+    return out
 
 
 def state_tensors(venv) -> dict:

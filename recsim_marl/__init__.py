@@ -9,14 +9,17 @@ from recsim_marl.config import SCENARIOS, EnvConfig, make_config
 from recsim_marl.core import VecEnv, make_vec, observation_layout
 from recsim_marl.embeddings import ModelNotAvailableError
 from recsim_marl.env import RecSimParallelEnv, env, parallel_env, raw_env
+from recsim_marl.models.user import USER_MODELS, UserModel
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SCENARIOS",
+    "USER_MODELS",
     "EnvConfig",
     "ModelNotAvailableError",
     "RecSimParallelEnv",
+    "UserModel",
     "VecEnv",
     "env",
     "make_config",

@@ -62,6 +62,10 @@ class EnvConfig:
     """Embedding disk cache; None means $RECSIM_MARL_CACHE or ~/.cache/recsim_marl."""
 
     # --- user model (DESIGN §4) ----------------------------------------------------------------------
+    user_model: Any = "default"
+    """Who the simulated people are: a name in ``recsim_marl.USER_MODELS`` or a ``recsim_marl.UserModel``
+    instance (subclass it to change the click, satisfaction, drift, boredom or budget model). The
+    constants below are the default model's."""
     click_temperature: float = 8.0
     """tau: click logit = tau * affinity + zeta * quality + c0."""
     click_quality: float = 0.5
@@ -166,6 +170,8 @@ def _validate(c: EnvConfig) -> None:
         raise bad("pooling", f"must be one of {POOLINGS}")
     if c.user_reward not in USER_REWARDS:
         raise bad("user_reward", f"must be one of {USER_REWARDS}")
+    if isinstance(c.user_model, str) and not c.user_model or isinstance(c.user_model, (bool, int, float)):
+        raise bad("user_model", "must be a name in recsim_marl.USER_MODELS or a recsim_marl.UserModel instance")
     if not isinstance(c.encoder, str) or not c.encoder:
         raise bad("encoder", "must be 'all-MiniLM-L6-v2', 'hash' or a local model directory")
     if not isinstance(c.catalog_seed, int) or c.catalog_seed < 0:

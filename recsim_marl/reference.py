@@ -110,6 +110,8 @@ class ReferenceSim:
     def __init__(self, config: EnvConfig, content: np.ndarray, profile: np.ndarray, quality: np.ndarray,
                  length: np.ndarray, seed: int, episode: int = 0):
         c = self.c = config
+        if c.user_model != "default":
+            raise ValueError(f"the reference implements DESIGN's user model only, not user_model={c.user_model!r}")
         self.content = content.astype(np.float32)
         self.seed, self.episode, self.t = seed, episode, 0
         u, i, d = c.num_users, c.num_items, c.embed_dim

@@ -221,6 +221,27 @@ def test_greedy_beats_random_on_every_scenario_sized_for_tests():
         assert g > 1.15 * r, (scenario, g, r)
 
 
+def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion():
+    # the scenario must make the item agents' task worth learning: a scripted provider that promotes
+    # only after being shown earns more than never promoting, and always promoting loses money
+    from agents.baselines import FixedLevelPolicy, GreedyPolicy, PromoteWhenShownPolicy
+    from agents.policy import evaluate
+
+    c = recsim_marl.make_config("marketplace")
+    users = GreedyPolicy(c)
+    profit = {
+        name: evaluate(c, {"users": users, "items": items}, episodes=4, seed=0)["provider_profit"][0]
+        for name, items in (("none", FixedLevelPolicy(0)), ("max", FixedLevelPolicy(c.num_levels - 1)),
+                            ("when shown", PromoteWhenShownPolicy(c)))
+    }
+    assert profit["when shown"] > 1.2 * profit["none"] > 0 > profit["max"], profit
+    # without the attention effect promotion only moves exposure, and pays nowhere
+    flat = recsim_marl.make_config("marketplace", click_promotion=0.0)
+    none = evaluate(flat, {"users": users, "items": FixedLevelPolicy(0)}, episodes=4, seed=0)["provider_profit"][0]
+    shown = evaluate(flat, {"users": users, "items": PromoteWhenShownPolicy(flat)}, episodes=4, seed=0)
+    assert shown["provider_profit"][0] < none
+
+
 @pytest.mark.parametrize("kw", [dict(retrieval_noise=0.0), dict(user_reward="click"), dict(team_mixing=0.5)])
 def test_config_variants_run(kw):
     venv = recsim_marl.make_vec(num_envs=2, scenario="tiny", **kw)

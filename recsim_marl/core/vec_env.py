@@ -50,21 +50,21 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
     Returns (next state without new candidates, rewards, terminated, truncated, extras).
     """
+    m = um.resolve_user_model(c.user_model)
     alive = s.alive
     alive_f = alive.to(torch.float32)
     rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
     e = world.content[rec]  # [B, U, D]
     z = world.quality[rec]
-    aff = um.affinity(s.interest, s.boredom, e, c.boredom_weight)
+    aff = m.affinity(c, s.interest, s.boredom, e)
     shown_level = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
-    p_click = um.click_probability(aff, z, c.click_temperature, c.click_quality, c.click_bias, shown_level,
-                                   c.click_promotion)
+    p_click = m.click_probability(c, aff, z, shown_level)
     draw = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.CLICK), (c.num_users,))
     click = (draw < p_click).to(torch.float32) * alive_f
-    sat = um.satisfaction(aff, z, c.satisfaction_temperature, c.satisfaction_quality)
-    w = um.engagement(click, sat, world.length[rec])
+    sat = m.satisfaction(c, aff, z)
+    w = m.engagement(c, click, sat, world.length[rec])
 
-    budget = torch.where(alive, um.update_budget(s.budget, click, sat, c.budget_gain), s.budget)
+    budget = torch.where(alive, m.update_budget(c, s.budget, click, sat), s.budget)
     alive_next = alive & (budget > 0)
 
     level, spend = market.pay_for_promotion(item_action, s.funds, c.num_levels, c.promotion_cost)
@@ -84,9 +84,9 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
         seed=s.seed,
         episode=s.episode,
         t=t_next,
-        interest=um.drift_interest(s.interest, e, click, sat, c.drift_rate),
+        interest=m.drift_interest(c, s.interest, e, click, sat),
         estimate=um.update_estimate(s.estimate, e, click, c.estimate_rate),
-        boredom=um.update_boredom(s.boredom, e, click, c.boredom_rate),
+        boredom=m.update_boredom(c, s.boredom, e, click),
         history=um.update_boredom(s.history, e, click, c.history_rate),
         budget=budget,
         click_rate=torch.where(alive, (1 - c.history_rate) * s.click_rate + c.history_rate * click, s.click_rate),
@@ -193,6 +193,7 @@ class VecEnv:
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'")
         self.validate = validate
+        self.user_model = um.resolve_user_model(config.user_model)  # an unknown name fails here, not in step
         self.world = build_world(config, self.device)
         self.layouts = obs_mod.observation_layout(config)
         self.num_actions = {"users": config.num_candidates, "items": config.num_levels}

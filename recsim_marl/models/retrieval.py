@@ -50,12 +50,12 @@ def _device_table(noise_scale: float, device: str) -> torch.Tensor:
 
 def pair_noise(user_bits: torch.Tensor, item_bits: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """``[B, u]`` and ``[B, I]`` 16-bit ints -> ``[B, u, I]`` noise ``table[(a_u + b_i) mod 2**16]``."""
-    idx = (user_bits.unsqueeze(-1) + item_bits.unsqueeze(-2)) & NOISE_MASK
-    return table[idx.long()]
+    idx = (user_bits.unsqueeze(-1) + item_bits.unsqueeze(-2)) & NOISE_MASK  # int32
+    return table[idx]
 
 
 def chunk_size(num_envs: int, num_users: int, num_items: int, memory_mb: float) -> int:
-    """People per chunk so that a chunk's scores and noise (3 float32 buffers) fit ``memory_mb``."""
+    """People per chunk so that a chunk's scores, noise indices and noise (3 4-byte buffers) fit ``memory_mb``."""
     per_user = num_envs * num_items * 4 * 3
     return max(1, min(num_users, int(memory_mb * 2**20 // per_user)))
 

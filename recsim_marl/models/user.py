@@ -1,10 +1,13 @@
-"""The user model of DESIGN §4 steps 2-8: pure tensor functions, batched over any leading dims.
+"""The user model of DESIGN §4 steps 2-8: pure tensor functions, batched over any leading dims, and
+the :class:`UserModel` object (with its registry ``USER_MODELS``) through which the core calls them.
 
 Shapes: vectors ``[..., D]``, scalars per person ``[...]``. ``click`` is float 0/1 so that it can
 multiply. None of these functions draws random numbers or keeps state.
 """
 
 from __future__ import annotations
+
+import difflib
 
 import torch
 from torch.nn.functional import normalize
@@ -50,3 +53,63 @@ def update_budget(budget: torch.Tensor, click: torch.Tensor, sat: torch.Tensor, 
 def update_estimate(estimate: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
     """p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e): the platform learns from clicks."""
     return normalize((1.0 - rate) * estimate + rate * click.unsqueeze(-1) * content, dim=-1)
+
+
+class UserModel:
+    """The simulated people of DESIGN §4 steps 2-7 as one object: the core calls these methods.
+
+    Each method gets the :class:`~recsim_marl.EnvConfig` (for its constants) and batched tensors.
+    To simulate other people, subclass and override what changes, then pass an instance whole
+    (``make_vec(user_model=MyModel())``) or register it by name (``USER_MODELS["mine"] = MyModel()``,
+    then ``user_model="mine"``). Keep the methods pure tensor functions: no host reads, no state,
+    no random numbers (the core draws the click from ``click_probability``).
+    """
+
+    def affinity(self, c, interest, boredom, content):
+        """``[B, U]`` how much each person likes the recommended item now."""
+        return affinity(interest, boredom, content, c.boredom_weight)
+
+    def click_probability(self, c, aff, quality, shown_level):
+        """``[B, U]`` P(click); ``shown_level`` is the promotion level shown with the item, / (L - 1)."""
+        return click_probability(aff, quality, c.click_temperature, c.click_quality, c.click_bias, shown_level,
+                                 c.click_promotion)
+
+    def satisfaction(self, c, aff, quality):
+        """``[B, U]`` q in (0, 1)."""
+        return satisfaction(aff, quality, c.satisfaction_temperature, c.satisfaction_quality)
+
+    def engagement(self, c, click, sat, length):
+        """``[B, U]`` the user agent's reward (with ``user_reward="engagement"``)."""
+        return engagement(click, sat, length)
+
+    def drift_interest(self, c, interest, content, click, sat):
+        """``[B, U, D]`` the next true interest (unit rows)."""
+        return drift_interest(interest, content, click, sat, c.drift_rate)
+
+    def update_boredom(self, c, boredom, content, click):
+        """``[B, U, D]`` the next boredom."""
+        return update_boredom(boredom, content, click, c.boredom_rate)
+
+    def update_budget(self, c, budget, click, sat):
+        """``[B, U]`` the next budget (a person leaves when it reaches 0)."""
+        return update_budget(budget, click, sat, c.budget_gain)
+
+
+USER_MODELS: dict[str, UserModel] = {"default": UserModel()}
+"""Named user models; ``EnvConfig.user_model`` names one (or is an instance). Add yours here."""
+
+
+def resolve_user_model(spec) -> UserModel:
+    """The :class:`UserModel` a config's ``user_model`` names (a registered name or an instance)."""
+    if isinstance(spec, UserModel):
+        return spec
+    if isinstance(spec, str) and spec in USER_MODELS:
+        return USER_MODELS[spec]
+    if isinstance(spec, str):
+        close = difflib.get_close_matches(spec, USER_MODELS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown user_model {spec!r}.{hint} Registered: {', '.join(USER_MODELS)}; register yours with "
+            "recsim_marl.USER_MODELS[name] = model, or pass a UserModel instance"
+        )
+    raise TypeError(f"user_model must be a registered name or a recsim_marl.UserModel instance, got {type(spec).__name__}")
