@@ -30,12 +30,20 @@ def _compiled():
     except ImportError:
         return None
 
-    @numba.njit(inline="always")
+    def njit(**kw):
+        def wrap(fn):
+            try:
+                return numba.njit(**kw)(fn)
+            except RuntimeError:  # cache=True with no writable cache location: compile in memory instead
+                return numba.njit(**{**kw, "cache": False})(fn)
+        return wrap
+
+    @njit(inline="always")
     def ahead(v, i, vals, idxs, j):
         # (score, index) order: higher score first, lower index first among equal scores
         return v > vals[j] or (v == vals[j] and i < idxs[j])
 
-    @numba.njit(inline="always")
+    @njit(inline="always")
     def insert(v, i, vals, idxs, k):
         # put (v, i) into the sorted lists unless i is there already; the last entry drops out
         for j in range(k):
@@ -49,7 +57,7 @@ def _compiled():
         vals[j] = v
         idxs[j] = i
 
-    @numba.njit(parallel=True, nogil=True, cache=True, boundscheck=False)
+    @njit(parallel=True, nogil=True, cache=True, boundscheck=False)
     def noisy_topk_rows(scores, bonus, user_bits, item_bits, table, noisy, k, hint, out, parts):
         rows, n = scores.shape
         users = user_bits.shape[1]
@@ -81,7 +89,7 @@ def _compiled():
                 for j in range(k):
                     out[r, j] = idxs[j]
 
-    @numba.njit(parallel=True, nogil=True, cache=True, boundscheck=False)
+    @njit(parallel=True, nogil=True, cache=True, boundscheck=False)
     def user_obs_rows(content, cand, est, hist, rating, promo, pop, progress, click_rate, users, out):
         rows, k = cand.shape
         d = content.shape[1]
