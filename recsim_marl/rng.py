@@ -49,18 +49,27 @@ def stream_key(
     return mix32((k + (step & _MASK32)) & _MASK32)
 
 
+def _hashes(key: torch.Tensor, n: int) -> torch.Tensor:
+    """``[B, n]`` int64 32-bit hashes; element ``(b, j)`` depends only on ``key[b]`` and ``j``."""
+    idx = torch.arange(n, device=key.device, dtype=torch.int64)
+    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
+    return mix32(x ^ key[:, None])
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
 def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Uniform float32 numbers in the open interval (0, 1).
 
     key: int64 ``[B]`` from :func:`stream_key`. Returns ``[B, *shape]``; element ``(b, j)`` depends only
     on ``key[b]`` and the flat index ``j``.
     """
-    n = 1
-    for s in shape:
-        n *= s
-    idx = torch.arange(n, device=key.device, dtype=torch.int64)
-    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
-    x = mix32(x ^ key[:, None])
+    x = _hashes(key, _numel(shape))
     # 24 high bits -> exactly representable float32 in (0, 1)
     u = ((x >> 8).to(torch.float32) + 0.5) * (1.0 / 16777216.0)
     return u.reshape(key.shape[0], *shape)
@@ -68,13 +77,7 @@ def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
 
 def bits16(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Uniform 16-bit integers, int32 ``[B, *shape]`` in [0, 2**16) (the hash's high half)."""
-    n = 1
-    for s in shape:
-        n *= s
-    idx = torch.arange(n, device=key.device, dtype=torch.int64)
-    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
-    x = mix32(x ^ key[:, None])
-    return (x >> 16).to(torch.int32).reshape(key.shape[0], *shape)
+    return (_hashes(key, _numel(shape)) >> 16).to(torch.int32).reshape(key.shape[0], *shape)
 
 
 def normal(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -83,13 +86,8 @@ def normal(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     One 32-bit hash per *pair* of normals: its two 16-bit halves are the two uniforms (radius and
     angle), so the tails are cut at 4.9 sigma, which is plenty for noise on profiles and ratings.
     """
-    n = 1
-    for s in shape:
-        n *= s
-    half = (n + 1) // 2
-    idx = torch.arange(half, device=key.device, dtype=torch.int64)
-    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
-    x = mix32(x ^ key[:, None])
+    n = _numel(shape)
+    x = _hashes(key, (n + 1) // 2)
     u1 = ((x >> 16).to(torch.float32) + 0.5) * (1.0 / 65536.0)
     u2 = ((x & 0xFFFF).to(torch.float32) + 0.5) * (1.0 / 65536.0)
     r = torch.sqrt(-2.0 * torch.log(u1))
