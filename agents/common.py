@@ -102,8 +102,10 @@ class Run:
             **payload,
         })
 
-    def restore(self) -> dict:
-        """Load this run's checkpoint, put the run's own state back and return it for the learner."""
+    def restore(self, **modules) -> dict:
+        """Load this run's checkpoint, put the run's own state back, load each of ``modules`` (networks,
+        optimisers: anything with ``load_state_dict``) from the entry of the same name, and return the
+        checkpoint for the rest of the learner's state."""
         ck = load_checkpoint(self.checkpoint_path, self.algorithm, self.env_config)
         if ck["args"]["learn"] != self.args.learn or ck["args"]["num_envs"] != self.args.num_envs:
             raise CheckpointError(f"checkpoint {self.checkpoint_path} was trained with other learn/num_envs settings")
@@ -111,6 +113,8 @@ class Run:
         for g, st in ck["scripted_gen"].items():
             self.scripted[g].gen.set_state(st)
         restore_state(self.venv, ck["env_state"])
+        for name, module in modules.items():
+            module.load_state_dict(ck[name])
         return ck
 
     def finish(self, nets, logger: RunLogger, completed: bool, title: str, **result) -> dict:

@@ -123,10 +123,7 @@ def train(args: Args) -> dict:
     it, grad_steps = 0, 0
     obs = venv.reset(seed=args.seed)
     if args.resume:
-        ck = run.restore()
-        qnets.load_state_dict(ck["qnets"])
-        targets.load_state_dict(ck["targets"])
-        optim.load_state_dict(ck["optim"])
+        ck = run.restore(qnets=qnets, targets=targets, optim=optim)
         for g in groups:
             buffers[g].load_state_dict(ck["buffers"][g])
         obs = venv.observe()

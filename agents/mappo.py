@@ -186,11 +186,7 @@ def train(args: Args) -> dict:
     update, global_step = 0, 0
     obs = venv.reset(seed=args.seed)
     if args.resume:
-        ck = run.restore()
-        actors.load_state_dict(ck["actors"])
-        critics.load_state_dict(ck["critics"])
-        vnorm.load_state_dict(ck["vnorm"])
-        optim.load_state_dict(ck["optim"])
+        ck = run.restore(actors=actors, critics=critics, vnorm=vnorm, optim=optim)
         obs = venv.observe()
         update, global_step = ck["update"], ck["global_step"]
     logger = common.RunLogger(run.log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
