@@ -124,7 +124,8 @@ class Run:
                   **result}
         if completed and self.args.eval_episodes > 0:
             pols = {g: LearnedPolicy(nets[g]) if g in self.groups else self.scripted[g] for g in GROUPS}
-            result["eval"] = evaluate(self.config, pols, episodes=self.args.eval_episodes, seed=10_000)
+            result["eval"] = evaluate(self.config, pols, episodes=self.args.eval_episodes, seed=10_000,
+                                      device=self.device)
             result["plot"] = str(logger.plot(title))
         logger.close()
         return result

@@ -102,11 +102,12 @@ def _gini(x: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: int = 0,
-             relevant_affinity: float = RELEVANT_AFFINITY) -> dict[str, tuple[float, float]]:
+             relevant_affinity: float = RELEVANT_AFFINITY, device=None) -> dict[str, tuple[float, float]]:
     """Run ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and return ``{metric: (mean, std)}``.
 
     ``env_or_vec``: a scenario name, an ``EnvConfig``, a ``parallel_env`` or a ``VecEnv`` (only its
-    config is used: evaluation runs all episodes side by side in a fresh ``VecEnv`` on its device).
+    config is used: evaluation runs all episodes side by side in a fresh ``VecEnv`` on ``device``,
+    by default the given env's device, else the CPU; the policies must accept tensors there).
     Metrics per episode: user_return (per person), ctr, engagement (per person), churn (share of
     people who left), coverage (share of items recommended at least once), exposure_gini,
     provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
@@ -114,12 +115,14 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     truly relevant items (hidden affinity >= ``relevant_affinity``).
     """
     if isinstance(env_or_vec, str):
-        config, device = recsim_marl.make_config(env_or_vec), "cpu"
+        config = recsim_marl.make_config(env_or_vec)
     elif isinstance(env_or_vec, recsim_marl.EnvConfig):
-        config, device = env_or_vec, "cpu"
+        config = env_or_vec
     else:
         base = env_or_vec.unwrapped if hasattr(env_or_vec, "unwrapped") else env_or_vec
-        config, device = base.config, getattr(base, "device", "cpu")
+        config, dev = base.config, getattr(base, "device", "cpu")
+        device = dev if device is None else device
+    device = "cpu" if device is None else device
     for g in GROUPS:
         if g not in policies:
             raise KeyError(f"evaluate needs a policy for group {g!r}; got {sorted(policies)}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import queue
 import resource
 import time
 from pathlib import Path
@@ -43,10 +44,11 @@ def _sync(device: str):
     return torch.cuda.synchronize if device.startswith("cuda") else None
 
 
-def core_case(scenario: str, num_envs: int, device: str, repeats: int, config: dict) -> dict:
+def core_case(scenario: str, num_envs: int, device: str, repeats: int, config: dict, compile: bool = False) -> dict:
     import recsim_marl
 
-    venv = recsim_marl.make_vec(num_envs=num_envs, device=device, scenario=scenario, validate=False, **config)
+    venv = recsim_marl.make_vec(num_envs=num_envs, device=device, scenario=scenario, validate=False,
+                                compile=compile, **config)
     obs = venv.reset(seed=0)
     lay = venv.layouts["users"]
     acts = {  # greedy users, unpromoted items: a realistic action, built outside the timing
@@ -65,14 +67,14 @@ def core_case(scenario: str, num_envs: int, device: str, repeats: int, config: d
         "scenario": scenario, "num_envs": num_envs, "users": u, "items": i, "step_ms": per_step * 1e3,
         "env_steps_per_s": num_envs / per_step, "user_steps_per_s": num_envs * u / per_step,
         "item_steps_per_s": num_envs * i / per_step, "agent_steps_per_s": num_envs * (u + i) / per_step,
-        "peak_mb": _peak_mb(device),
+        "peak_mb": _peak_mb(device), "compiled": venv.compiled,
     }
 
 
-def parallel_case(scenario: str, repeats: int) -> dict:
+def parallel_case(scenario: str, repeats: int, config: dict) -> dict:
     import recsim_marl
 
-    env = recsim_marl.parallel_env(scenario=scenario, max_cycles=10**6, initial_budget=1e6)
+    env = recsim_marl.parallel_env(scenario=scenario, **{**config, "max_cycles": 10**6, "initial_budget": 1e6})
     env.reset(seed=0)
     actions = {a: 0 for a in env.agents}
     steps = 100
@@ -87,13 +89,13 @@ def parallel_case(scenario: str, repeats: int) -> dict:
             "agent_steps_per_s": (c.num_users + c.num_items) / per_step, "peak_mb": _peak_mb("cpu")}
 
 
-def reference_case(scenario: str, repeats: int) -> dict:
+def reference_case(scenario: str, repeats: int, config: dict) -> dict:
     import numpy as np
 
     import recsim_marl
     from recsim_marl.reference import ReferenceSim
 
-    venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, max_cycles=10**6, initial_budget=1e6)
+    venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, **{**config, "max_cycles": 10**6, "initial_budget": 1e6})
     w = venv.world
     ref = ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), 0)
     c = venv.config
@@ -168,7 +170,14 @@ def isolated(fn_name: str, **kwargs) -> dict:
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(fn_name, kwargs, q))
     p.start()
-    out = q.get()
+    while True:  # a child that dies without reporting (killed for memory, a crash) must not hang the run
+        try:
+            out = q.get(timeout=5)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                out = {"error": f"the case's process died with exit code {p.exitcode}"}
+                break
     p.join()
     return out
 
@@ -181,9 +190,15 @@ def main(argv=None) -> dict:
     p.add_argument("--users", type=int, nargs="*", default=[64, 1024, 10_000])
     p.add_argument("--items", type=int, nargs="*", default=[256, 10_000, 100_000])
     p.add_argument("--quick", action="store_true", help="num_envs 1/16/256, scale 64-1024 x 256-10,000, 2 repeats")
-    p.add_argument("--skip", nargs="*", default=[], choices=["scale", "reference", "training", "encoding"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["scale", "parallel", "reference", "training", "encoding"])
+    p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="config overrides for every case, e.g. --env encoder=hash (the step does not depend on the encoder)")
+    p.add_argument("--compile", action="store_true", help="make_vec(compile=True) in section 1 (torch.compile on CUDA)")
     p.add_argument("--out", default="benchmarks/results/throughput.json")
     args = p.parse_args(argv)
+    from agents.cli import _parse_override
+
+    env_cfg = dict(_parse_override(kv) for kv in args.env)
     if args.quick:
         args.num_envs, args.users, args.items = [1, 16, 256], [64, 1024], [256, 10_000]
     repeats = 2 if args.quick else 5
@@ -195,10 +210,16 @@ def main(argv=None) -> dict:
           f"{'agent-steps/s':>14} {'peak MB':>8}")
     rows = []
     for b in args.num_envs:
-        r = isolated("core_case", scenario=args.scenario, num_envs=b, device=dev, repeats=repeats, config={})
+        r = isolated("core_case", scenario=args.scenario, num_envs=b, device=dev, repeats=repeats, config=env_cfg,
+                     compile=args.compile)
+        if "error" in r:  # e.g. out of memory at a large batch: report it and measure the rest
+            print(f"{b:>9} failed: {r['error']}")
+            continue
         rows.append(r)
         print(f"{b:>9} {r['step_ms']:>9.2f} {r['env_steps_per_s']:>12,.0f} {r['user_steps_per_s']:>13,.0f} "
               f"{r['item_steps_per_s']:>13,.0f} {r['agent_steps_per_s']:>14,.0f} {r['peak_mb']:>8,.0f}")
+    if not rows:
+        raise SystemExit("every core case failed; see above")
     best = max(rows, key=lambda r: r["user_steps_per_s"])
 
     scale = []
@@ -207,23 +228,28 @@ def main(argv=None) -> dict:
         print(f"{'people':>7} {'items':>8} {'step ms':>10} {'user-steps/s':>13} {'peak MB':>8}")
         for u in args.users:
             for i in args.items:
-                cfg = dict(num_users=u, num_items=i, encoder="hash", max_cycles=10**6, initial_budget=1e6)
+                cfg = dict(env_cfg, num_users=u, num_items=i, encoder="hash", max_cycles=10**6, initial_budget=1e6)
                 r = isolated("core_case", scenario=args.scenario, num_envs=1, device=dev, repeats=min(repeats, 3), config=cfg)
+                if "error" in r:
+                    print(f"{u:>7} {i:>8} failed: {r['error']}")
+                    continue
                 scale.append(r)
                 print(f"{u:>7} {i:>8} {r['step_ms']:>10.1f} {r['user_steps_per_s']:>13,.0f} {r['peak_mb']:>8,.0f}")
 
-    print("\n3. parallel_env against the B = 1 core step")
-    pz = isolated("parallel_case", scenario=args.scenario, repeats=repeats)
-    core1 = next((r for r in rows if r["num_envs"] == 1), None) or isolated(
-        "core_case", scenario=args.scenario, num_envs=1, device="cpu", repeats=repeats, config={})
-    pz_ratio = pz["step_ms"] / core1["step_ms"]
-    print(f"parallel_env {pz['step_ms']:.2f} ms/step ({pz['user_steps_per_s']:,.0f} user-steps/s), "
-          f"core B=1 {core1['step_ms']:.2f} ms/step: parallel_env costs {pz_ratio:.2f}x")
+    pz, pz_ratio = None, None
+    if "parallel" not in args.skip:
+        print("\n3. parallel_env against the B = 1 core step")
+        pz = isolated("parallel_case", scenario=args.scenario, repeats=repeats, config=env_cfg)
+        core1 = next((r for r in rows if r["num_envs"] == 1 and dev == "cpu"), None) or isolated(
+            "core_case", scenario=args.scenario, num_envs=1, device="cpu", repeats=repeats, config=env_cfg)
+        pz_ratio = pz["step_ms"] / core1["step_ms"]
+        print(f"parallel_env {pz['step_ms']:.2f} ms/step ({pz['user_steps_per_s']:,.0f} user-steps/s), "
+              f"core B=1 {core1['step_ms']:.2f} ms/step: parallel_env costs {pz_ratio:.2f}x")
 
     ref, speedup = None, None
     if "reference" not in args.skip:
         print("\n4. reference implementation (Python object per person, numpy per step)")
-        ref = isolated("reference_case", scenario=args.scenario, repeats=repeats)
+        ref = isolated("reference_case", scenario=args.scenario, repeats=repeats, config=env_cfg)
         speedup = best["user_steps_per_s"] / ref["user_steps_per_s"]
         print(f"reference {ref['step_ms']:.2f} ms/step = {ref['user_steps_per_s']:,.0f} user-steps/s; "
               f"core best {best['user_steps_per_s']:,.0f} at num_envs={best['num_envs']}: {speedup:.0f}x")
@@ -243,7 +269,8 @@ def main(argv=None) -> dict:
         print(f"encode {enc['texts']} texts: {enc['encode_texts_per_s']:,.0f} texts/s ({enc['encode_s']:.2f}s); "
               f"cache load {enc['cache_load_s'] * 1e3:.1f} ms: {enc['speedup']:,.0f}x faster")
 
-    payload = {"hardware": hardware(), "scenario": args.scenario, "device": dev, "core": rows, "best_core": best,
+    payload = {"hardware": hardware(), "scenario": args.scenario, "env": env_cfg, "compile": args.compile,
+               "device": dev, "core": rows, "best_core": best,
                "scale": scale, "parallel_env": pz, "parallel_env_over_core_b1": pz_ratio, "reference": ref,
                "core_over_reference": speedup, "training": training, "encoding": enc}
     out = write_json(args.out, payload)

@@ -18,6 +18,10 @@ import torch
 _MASK32 = 0xFFFFFFFF
 _MUL = 0x45D9F3B  # < 2**27: (x < 2**32) * _MUL < 2**59, no int64 overflow
 _GOLDEN = 0x9E3779B1  # odd, < 2**32: Weyl increment between element indices
+# the same increment modulo 2**32, as a value that fits int32: compiled kernels (torch.compile with
+# Triton) may hold the element index in int32 and cannot take a larger constant; every use is masked
+# to 32 bits, where (j * _GOLDEN_I32) and (j * _GOLDEN) agree
+_GOLDEN_I32 = _GOLDEN - 2**32
 
 
 class Purpose(IntEnum):
@@ -52,7 +56,7 @@ def stream_key(
 def _hashes(key: torch.Tensor, n: int) -> torch.Tensor:
     """``[B, n]`` int64 32-bit hashes; element ``(b, j)`` depends only on ``key[b]`` and ``j``."""
     idx = torch.arange(n, device=key.device, dtype=torch.int64)
-    x = mix32((key[:, None] + idx * _GOLDEN) & _MASK32)
+    x = mix32((key[:, None] + idx * _GOLDEN_I32) & _MASK32)
     return mix32(x ^ key[:, None])
 
 

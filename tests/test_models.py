@@ -180,6 +180,22 @@ def test_compiled_kernel_ranks_equal_scores_by_index_whatever_the_hint():
         assert top.tolist() == [[[1, 4, 0, 2]]]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_both_backends_rank_equal_scores_by_index(backend):
+    # exact ties happen (items with the same text; noise from a table): every backend, on every device,
+    # must put the lower index first, as torch.topk alone does not promise. Negative scores and
+    # +0.0 / -0.0 (equal) included; items that tie straddle the cut at k = 4.
+    vals = [0.5, 0.9, 0.5, -0.25, 0.9, 0.5, -0.0, 0.0, -0.25, -3.0]
+    scores = torch.tensor(vals).reshape(1, 1, 10)
+    est = torch.ones(1, 1, 1)
+    content_t = scores.reshape(1, 10)  # score = 1 * content
+    zero_b, ub, ib = torch.zeros(1, 10), torch.zeros(1, 1, dtype=torch.int32), torch.zeros(1, 10, dtype=torch.int32)
+    for k, want in ((4, [1, 4, 0, 2]), (7, [1, 4, 0, 2, 5, 6, 7]), (10, [1, 4, 0, 2, 5, 6, 7, 3, 8, 9])):
+        got = retrieval.retrieve(est, content_t, zero_b, ub, ib, None, k, 1.0, backend)
+        assert got.tolist() == [[want]]
+    assert retrieval.ranked_topk(scores, 6).tolist() == [[[1, 4, 0, 2, 5, 6]]]
+
+
 def test_retrieval_backend_errors_are_clear():
     est, content_t, bonus, ub, ib = _retrieval_case(0)
     with pytest.raises(ValueError, match="backend must be"):

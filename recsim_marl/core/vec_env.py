@@ -192,6 +192,9 @@ class VecEnv:
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'")
+        if self.device.type == "cuda" and self.device.index is None:
+            # 'cuda' means the current GPU; with its index the device equals the one tensors report
+            self.device = torch.device("cuda", torch.cuda.current_device())
         self.validate = validate
         self.user_model = um.resolve_user_model(config.user_model)  # an unknown name fails here, not in step
         self.world = build_world(config, self.device)

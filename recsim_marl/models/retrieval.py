@@ -55,13 +55,31 @@ def pair_noise(user_bits: torch.Tensor, item_bits: torch.Tensor, table: torch.Te
 
 
 def chunk_size(num_envs: int, num_users: int, num_items: int, memory_mb: float) -> int:
-    """People per chunk so that a chunk's scores, noise indices and noise (3 4-byte buffers) fit ``memory_mb``."""
-    per_user = num_envs * num_items * 4 * 3
+    """People per chunk so that a chunk's buffers fit ``memory_mb``: scores, noise indices, noise and the
+    ranking key of :func:`ranked_topk` (int32 and int64), six 4-byte words per pair."""
+    per_user = num_envs * num_items * 4 * 6
     return max(1, min(num_users, int(memory_mb * 2**20 // per_user)))
 
 
 def num_chunks(num_envs: int, num_users: int, num_items: int, memory_mb: float) -> int:
     return math.ceil(num_users / chunk_size(num_envs, num_users, num_items, memory_mb))
+
+
+def ranked_topk(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the ``k`` largest ``scores`` along the last dim, best first, the lower index first
+    among equal scores: the order of the compiled kernel, on any device.
+
+    ``torch.topk`` leaves the order of equal values unspecified (and CPU and CUDA differ), and exact ties
+    do occur: items with the same text have the same content, and the noise comes from a table. So
+    each score is made a unique int64 key: the float's bits mapped to an int32 of the same order
+    (+0.0 and -0.0 equal), shifted up, with ``I - 1 - index`` below it.
+    """
+    bits = scores.contiguous().view(torch.int32)
+    ordered = torch.where(bits < 0, -(bits & 0x7FFFFFFF), bits)  # same order as the floats
+    n = scores.shape[-1]
+    rank_of_index = torch.arange(n - 1, -1, -1, device=scores.device, dtype=torch.int64)
+    key = (ordered.to(torch.int64) << 32) | rank_of_index
+    return torch.topk(key, k, dim=-1, sorted=True).indices
 
 
 def retrieve(
@@ -100,5 +118,5 @@ def retrieve(
         scores += bonus.unsqueeze(1)
         if table is not None:
             scores += pair_noise(bits, item_bits, table)
-        out.append(torch.topk(scores, k, dim=-1, sorted=True).indices)
+        out.append(ranked_topk(scores, k))
     return out[0] if len(out) == 1 else torch.cat(out, dim=1)
