@@ -130,7 +130,7 @@ def compiled_vs_eager(scenario: str, env_cfg: dict, num_envs: int = 1024, steps:
 
 def learners(env_cfg: dict) -> dict:
     from agents import iql, mappo
-    
+
     out = {}
     with tempfile.TemporaryDirectory() as d:
         for name, mod, extra in (("mappo", mappo, {"num_steps": 10}), ("iql", iql, {"learning_starts": 40})):
