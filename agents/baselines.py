@@ -5,7 +5,9 @@
 | RandomPolicy | any | uniform over allowed actions |
 | GreedyPolicy | users | argmax relevance <p_hat, e> (myopic, what a plain ranker does) |
 | PopularityPolicy | users | the candidate with the highest click moving average |
-| OraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
+| ModelBasedPolicy | users | one step ahead with the world's own formulas on what the platform observes |
+| MyopicOraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
+| RolloutPlannerPolicy | users | **privileged**: simulates each candidate's future on the true model (planning reference) |
 | FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
 | PromoteWhenShownPolicy | items | promote (at a given level) only after being recommended last step |
 """
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import torch
 
-from recsim_marl.core import observation_layout
+from recsim_marl import rng
+from recsim_marl.core import VecEnv, observation_layout
+from recsim_marl.core.state import State
 
 
 class RandomPolicy:
@@ -54,12 +58,8 @@ class PopularityPolicy(_FieldArgmax):
     field = "candidate_popularity"
 
 
-class OraclePolicy:
-    """PRIVILEGED upper reference: reads the hidden interest and boredom of the env it is bound to and
-    picks the candidate with the highest expected immediate engagement P(click) * q * length.
-    Not available to a real platform; use it only as a ceiling."""
-
-    privileged = True
+class _Bound:
+    """A policy that reads the env it is bound to (``evaluate`` binds every policy with ``bind``)."""
 
     def __init__(self, config):
         self.config = config
@@ -68,17 +68,119 @@ class OraclePolicy:
     def bind(self, venv) -> None:
         self.venv = venv
 
-    def act(self, obs, mask):
+    def _env(self):
         if self.venv is None:
-            raise RuntimeError("OraclePolicy reads hidden state: call policy.bind(venv) first (evaluate() does)")
-        c, s, w, m = self.config, self.venv.current, self.venv.world, self.venv.user_model
+            raise RuntimeError(f"{type(self).__name__} reads the env it acts in: call policy.bind(venv) first "
+                               "(agents.policy.evaluate does)")
+        return self.venv
+
+
+def expected_value(c, m, aff, quality, shown, length):
+    """The user agent's expected reward now for each candidate: P(click) [* q * length for engagement]."""
+    p = m.click_probability(c, aff, quality, shown)
+    return m.engagement(c, p, m.satisfaction(c, aff, quality), length) if c.user_reward == "engagement" else p
+
+
+class ModelBasedPolicy(_Bound):
+    """One step ahead with the world's own formulas (the env's user model) applied to what the platform
+    observes: affinity from its estimate and the person's click history in place of the hidden interest
+    and boredom, the noisy rating in place of quality, the promotion shown; picks the candidate with the
+    highest expected reward now. It reads two things that are not in the observation but that any
+    platform knows: which items it retrieved and their catalogue length. Not privileged: nothing hidden
+    about the person is read. The strongest simple myopic policy a learner must beat."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.lay = observation_layout(config)["users"]
+
+    def act(self, obs, mask):
+        venv, c, lay = self._env(), self.config, self.lay
+        content = lay.read(obs, "candidate_content")  # [B, U, K, D]
+        aff = venv.user_model.affinity(c, lay.read(obs, "estimate").unsqueeze(-2),
+                                       lay.read(obs, "history").unsqueeze(-2), content)
+        length = venv.world.length[venv.current.candidates]
+        return expected_value(c, venv.user_model, aff, lay.read(obs, "candidate_rating"),
+                              lay.read(obs, "candidate_promotion"), length).argmax(-1)
+
+
+class MyopicOraclePolicy(_Bound):
+    """PRIVILEGED myopic reference: reads the hidden interest and boredom of the env it is bound to and
+    picks the candidate with the highest expected reward now (P(click) * q * length for engagement).
+    It looks one step ahead only, so it is no ceiling: a policy that plans can beat it
+    (:class:`RolloutPlannerPolicy`). Not available to a real platform."""
+
+    privileged = True
+
+    def values(self) -> torch.Tensor:
+        """``[B, U, K]`` the true expected reward now of each candidate of each person."""
+        venv, c = self._env(), self.config
+        s, w, m = venv.current, venv.world, venv.user_model
         e = w.content[s.candidates]  # [B, U, K, D]
         aff = m.affinity(c, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)  # [B, U, K]
         z = w.quality[s.candidates]
         shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
-        p = m.click_probability(c, aff, z, shown)
-        value = m.engagement(c, p, m.satisfaction(c, aff, z), w.length[s.candidates]) if c.user_reward == "engagement" else p
-        return value.argmax(-1)
+        return expected_value(c, m, aff, z, shown, w.length[s.candidates])
+
+    def act(self, obs, mask):
+        return self.values().argmax(-1)
+
+
+_PLANNER_STREAM = 101  # a purpose tag that no stream of the simulator uses
+
+
+class RolloutPlannerPolicy(_Bound):
+    """PRIVILEGED planning reference: for every person and candidate, simulate the future on the true
+    model and recommend the candidate with the best mean return over the horizon.
+
+    From a copy of the bound env's full state (``get_state``), each of the K candidates is tried by all
+    people at once, followed by ``horizon - 1`` steps of :class:`MyopicOraclePolicy`, items keeping their
+    current promotion levels; ``samples`` futures per candidate are averaged. Each step of a future
+    counts the true *expected* reward of what was recommended (clicks are still drawn to move the
+    state on), which removes the click's own noise from the comparison. The futures use seeds of
+    their own (``2**40`` and up, hashed from the env's seed, step and sample number), so the planner does
+    not see the real future's random draws; candidates share those seeds (common random numbers), so
+    they are compared on the same luck. A rollout stops counting at the end of its episode. Costs
+    ``K * samples`` copies of the batch stepped ``horizon`` times per decision."""
+
+    privileged = True
+
+    def __init__(self, config, horizon: int = 8, samples: int = 4, discount: float = 1.0):
+        super().__init__(config)
+        if horizon < 1 or samples < 1 or not 0 < discount <= 1:
+            raise ValueError(f"horizon={horizon} and samples={samples} must be >= 1, discount={discount} in (0, 1]")
+        self.horizon, self.samples, self.discount = horizon, samples, discount
+        self.sim = None
+        self.inner = MyopicOraclePolicy(config)
+
+    def act(self, obs, mask):
+        venv, c = self._env(), self.config
+        k, m = c.num_candidates, self.samples
+        s = venv.get_state()
+        b = s.seed.shape[0]
+        n = b * k * m  # copy (env, candidate, sample), sample fastest
+        if self.sim is None or self.sim.num_envs != n or self.sim.device != venv.device:
+            self.sim = VecEnv(c, n, venv.device, validate=False)
+            self.inner.bind(self.sim)
+        rep = State(**{f: getattr(s, f).repeat_interleave(k * m, 0) for f in s.__dataclass_fields__})
+        sample = torch.arange(m, device=venv.device).repeat(b * k)
+        key = rng.stream_key(rep.seed, rep.episode, rep.t, _PLANNER_STREAM)  # 32 bits of (seed, episode, t)
+        rep.seed = 2**40 + rng.mix32((key + sample) & 0xFFFFFFFF)
+        self.sim.set_state(rep)
+        first = torch.arange(k, device=venv.device).repeat_interleave(m).repeat(b)  # [n]
+        users = first[:, None].expand(n, c.num_users).contiguous()
+        items = rep.promotion.clone()
+        total = torch.zeros(n, c.num_users, device=venv.device)
+        live = torch.ones(n, dtype=torch.bool, device=venv.device)
+        for h in range(self.horizon):
+            now = self.inner.values()  # [n, U, K]
+            if h > 0:
+                users = now.argmax(-1)
+            expected = now.gather(2, users.unsqueeze(-1)).squeeze(-1) * self.sim.current.alive
+            total += (self.discount**h) * expected * live[:, None]
+            _, _, _, _, info = self.sim.step({"users": users, "items": items})
+            live &= ~info["done"]
+        value = total.view(b, k, m, c.num_users).mean(2)  # [B, K, U]
+        return value.argmax(1)
 
 
 class FixedLevelPolicy:
@@ -115,11 +217,17 @@ class PromoteWhenShownPolicy:
         return a
 
 
-def user_baselines(config, seed: int = 0) -> dict:
-    """The scripted user policies every comparison reports, by name ('oracle*' is privileged)."""
-    return {
+def user_baselines(config, seed: int = 0, planner: bool = False) -> dict:
+    """The scripted user policies every comparison reports, by name (a trailing '*' marks privileged
+    ones, which read hidden state). ``planner=True`` adds the rollout planner (costly: K * samples
+    copies of the batch stepped horizon times per decision)."""
+    pols = {
         "random": RandomPolicy(config.num_candidates, seed=seed),
         "popularity": PopularityPolicy(config),
         "greedy": GreedyPolicy(config),
-        "oracle*": OraclePolicy(config),
+        "model-based": ModelBasedPolicy(config),
+        "myopic oracle*": MyopicOraclePolicy(config),
     }
+    if planner:
+        pols["planner*"] = RolloutPlannerPolicy(config)
+    return pols

@@ -15,10 +15,10 @@ DEMO_METRICS = ("user_return", "ctr", "churn", "ndcg", "coverage", "exposure_gin
 
 
 def format_table(rows: dict[str, dict[str, tuple[float, float]]], metrics=DEMO_METRICS) -> str:
-    head = f"{'policy':<12}" + "".join(f"{m:>18}" for m in metrics)
+    head = f"{'policy':<15}" + "".join(f"{m:>18}" for m in metrics)
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
-        lines.append(f"{name:<12}" + "".join(f"{r[m][0]:>11.3f} ±{r[m][1]:>5.2f}" for m in metrics))
+        lines.append(f"{name:<15}" + "".join(f"{r[m][0]:>11.3f} ±{r[m][1]:>5.2f}" for m in metrics))
     return "\n".join(lines)
 
 
@@ -52,7 +52,7 @@ def demo(args: argparse.Namespace) -> int:
     print(f"baselines over {args.episodes} episodes (seeds {args.seed}..{args.seed + args.episodes - 1}), "
           "items not promoting; mean ± std per episode:")
     print(format_table(rows))
-    print("* oracle reads the hidden interest and boredom: a privileged upper reference, not a platform policy")
+    print("* privileged: reads the hidden interest and boredom (a reference, not a platform policy; it looks one step ahead)")
     return 0
 
 

@@ -112,7 +112,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     people who left), coverage (share of items recommended at least once), exposure_gini,
     provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
-    truly relevant items (hidden affinity >= ``relevant_affinity``).
+    truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
+    (``venv.user_model.affinity``), so a custom model gets its own ground truth.
     """
     if isinstance(env_or_vec, str):
         config = recsim_marl.make_config(env_or_vec)
@@ -134,6 +135,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     b, u, i, k = episodes, config.num_users, config.num_items, config.num_candidates
     dev = venv.device
     content = venv.world.content
+    model = venv.user_model
+    chunk = max(1, 2**22 // (b * u * config.embed_dim))
     finished = torch.zeros(b, dtype=torch.bool, device=dev)
     acc = {n: torch.zeros(b, device=dev) for n in (
         "clicks", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
@@ -146,10 +149,9 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         live = (~finished).to(torch.float32)
         alive = s.alive & ~finished[:, None]
         alive_f = alive.to(torch.float32)
-        # ground truth from the hidden state, for metrics only
+        # ground truth from the hidden state through the env's user model, for metrics only
         cand_e = content[s.candidates]  # [B, U, K, D]
-        true_aff = torch.einsum("bukd,bud->buk", cand_e, s.interest) - config.boredom_weight * torch.einsum(
-            "bukd,bud->buk", cand_e, s.boredom)
+        true_aff = model.affinity(config, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), cand_e)
         ideal = torch.sort(true_aff, dim=-1, descending=True).values
         # NDCG of the retrieved order against the true order, gains shifted to be >= 0
         lo = true_aff.amin(-1, keepdim=True)
@@ -160,9 +162,9 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         sim = torch.einsum("bukd,buld->bukl", cand_e, cand_e)
         div = 1.0 - (sim.sum((-1, -2)) - k) / (k * (k - 1))
         acc["div"] += (div * alive_f).sum(-1)
-        all_aff = torch.einsum("bud,id->bui", s.interest, content) - config.boredom_weight * torch.einsum(
-            "bud,id->bui", s.boredom, content)
-        relevant = all_aff >= relevant_affinity
+        relevant = torch.cat([  # [B, U, I], items in chunks so that [B, U, chunk, D] stays small
+            model.affinity(config, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), content[j:j + chunk]) >= relevant_affinity
+            for j in range(0, i, chunk)], dim=-1)
 
         actions = {}
         for g in GROUPS:

@@ -1,8 +1,9 @@
 """Is every scenario learnable? Baselines on each registered scenario over several seeds.
 
 Prints a markdown table (mean ± std over episodes, one seed per episode) of mean user return for
-random, popularity, greedy-by-relevance and the privileged oracle, with greedy's margin over random,
-and writes JSON.
+random, popularity, greedy-by-relevance, the one-step model-based policy and the privileged myopic
+oracle (``--planner`` adds the privileged rollout planner), with greedy's margin over random, and
+writes JSON.
 
     python benchmarks/baselines.py --episodes 10 --out benchmarks/results/baselines.json
 """
@@ -23,16 +24,18 @@ def main(argv=None) -> dict:
     p.add_argument("--episodes", type=int, default=10, help="episodes (= seeds) per policy and scenario")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scenarios", nargs="*", default=sorted(recsim_marl.SCENARIOS))
+    p.add_argument("--planner", action="store_true", help="also the rollout planner (slow: K x samples copies)")
     p.add_argument("--out", default="benchmarks/results/baselines.json")
     args = p.parse_args(argv)
 
     results = {}
-    print("| scenario | random | popularity | greedy | oracle (privileged) | greedy / random |")
-    print("|---|---|---|---|---|---|")
+    names = list(user_baselines(recsim_marl.make_config("tiny"), planner=args.planner))
+    print(f"| scenario | {' | '.join(names)} | greedy / random |")
+    print("|---|" + "---|" * (len(names) + 1))
     for scenario in args.scenarios:
         c = recsim_marl.make_config(scenario)
         t = time.perf_counter()
-        pols = user_baselines(c, seed=args.seed)
+        pols = user_baselines(c, seed=args.seed, planner=args.planner)
         row = {
             name: evaluate(c, {"users": pol, "items": FixedLevelPolicy(0)}, episodes=args.episodes, seed=args.seed)
             for name, pol in pols.items()

@@ -92,8 +92,9 @@ def main(argv=None) -> dict:
     ms = lambda v, m: f"{v[m][0]:.2f} ± {v[m][1]:.2f}"  # noqa: E731
     print(f"\nmean user return per person (mean ± std {spread}; baselines over episodes); * = privileged;")
     print("every column with items at fixed level 0 (learned users of a both-learned run included)")
-    print("| scenario | random | popularity | greedy | oracle* | MAPPO | IQL |")
-    print("|---|---|---|---|---|---|---|")
+    first = next(iter(baselines.values()))
+    print(f"| scenario | {' | '.join(first)} | MAPPO | IQL |")
+    print("|---|" + "---|" * (len(first) + 2))
     for scenario, base in baselines.items():
         cells = [ms(base[n], "user_return") for n in base]
         for algo in ("mappo", "iql"):
@@ -140,9 +141,10 @@ def plot(curves: dict, baselines: dict, path: Path) -> Path:
         for key, pts in curves.items():
             if key.endswith("/" + scenario) and pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key.split("/")[0].upper())
-        for name in ("random", "greedy", "oracle*"):
+        colors = {"random": "grey", "greedy": "black", "model-based": "blue", "myopic oracle*": "green"}
+        for name, color in colors.items():
             ax.axhline(baselines[scenario][name]["user_return"][0], linestyle="--", linewidth=1, label=name,
-                       color={"random": "grey", "greedy": "black", "oracle*": "green"}[name])
+                       color=color)
         ax.set_title(scenario)
         ax.set_xlabel("env steps")
         ax.set_ylabel("training episode user return")
