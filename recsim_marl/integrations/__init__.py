@@ -1,0 +1,5 @@
+"""Doors to other frameworks over the batched core. Each module imports its framework lazily and
+says what to install when it is missing:
+
+- :mod:`recsim_marl.integrations.torchrl`: ``RecSimEnv``, a TorchRL ``EnvBase`` (``pip install torchrl``).
+"""
