@@ -1,0 +1,57 @@
+"""The BenchMARL door: every scenario is a task, and BenchMARL's algorithms train on it with no glue."""
+
+import tempfile
+
+import pytest
+import torch
+
+import recsim_marl
+
+pytest.importorskip("benchmarl")
+from benchmarl.algorithms import IqlConfig, MappoConfig  # noqa: E402
+from benchmarl.experiment import Experiment, ExperimentConfig  # noqa: E402
+from benchmarl.models.mlp import MlpConfig  # noqa: E402
+
+from recsim_marl.integrations.benchmarl import RecSimTask, scenario_of  # noqa: E402
+
+
+def test_every_scenario_is_a_task():
+    assert {scenario_of(t.name) for t in RecSimTask} == set(recsim_marl.SCENARIOS)
+
+
+def test_unknown_override_fails_by_name():
+    with pytest.raises(TypeError, match="num_userz"):
+        RecSimTask.TINY.get_task({"num_userz": 3}).get_env_fun(2, False, 0, "cpu")
+
+
+def _config(on_policy: bool) -> ExperimentConfig:
+    cfg = ExperimentConfig.get_from_yaml()
+    cfg.sampling_device = cfg.train_device = "cpu"
+    cfg.max_n_frames = 400
+    cfg.on_policy_collected_frames_per_batch = cfg.off_policy_collected_frames_per_batch = 200
+    cfg.on_policy_n_envs_per_worker = cfg.off_policy_n_envs_per_worker = 8
+    cfg.on_policy_minibatch_size = cfg.off_policy_train_batch_size = 100
+    cfg.on_policy_n_minibatch_iters = 1
+    cfg.off_policy_n_optimizer_steps = 4
+    cfg.off_policy_init_random_frames = 0
+    cfg.evaluation = False
+    cfg.loggers = []
+    cfg.create_json = False
+    cfg.checkpoint_interval = 0
+    cfg.save_folder = tempfile.mkdtemp()
+    return cfg
+
+
+@pytest.mark.parametrize("algorithm", [MappoConfig, IqlConfig], ids=["mappo", "iql"])
+def test_benchmarl_trains_both_groups(algorithm):
+    exp = Experiment(task=RecSimTask.TINY.get_task(), algorithm_config=algorithm.get_from_yaml(),
+                     model_config=MlpConfig.get_from_yaml(), critic_model_config=MlpConfig.get_from_yaml(), seed=0,
+                     config=_config(algorithm is MappoConfig))
+    before = {k: v.detach().clone() for k, v in exp.policy.named_parameters()}
+    exp.run()
+    assert exp.total_frames == 400
+    assert set(exp.group_map) == {"users", "items"}
+    changed = [k for k, v in exp.policy.named_parameters() if not torch.equal(v, before[k])]
+    nets = {k.split(".")[1] for k in before}  # the policy holds one network per group: module.0, module.1
+    assert len(nets) == 2
+    assert {k.split(".")[1] for k in changed} == nets  # and training moved both
