@@ -6,7 +6,8 @@ Seeding reaches the simulator: ``PPO(..., seed=s)`` calls ``seed(s)`` and the ne
 world ``b`` with ``s + b * agents`` (SuperSuit's SB3 wrapper drops seeds; this one does not).
 
 A person who leaves reports ``done=True`` once (with ``terminal_observation``); until their world
-resets, their row keeps a constant observation and reward 0. Truncation sets
+resets, their row keeps a constant observation and reward 0, and its action mask allows only action 0.
+sb3-contrib's ``MaskablePPO`` reads the masks through ``env_method("action_masks")``. Truncation sets
 ``info["TimeLimit.truncated"]`` so SB3 bootstraps from the terminal observation.
 """
 
@@ -94,7 +95,12 @@ class GroupVecEnv(VecEnv):
         setattr(self, attr_name, value)
 
     def env_method(self, method_name, *args, indices=None, **kwargs):
-        raise NotImplementedError(f"GroupVecEnv has no per-env methods (asked for {method_name!r})")
+        """Per-env results of a method: only ``action_masks`` (what sb3-contrib's MaskablePPO asks for)."""
+        if method_name != "action_masks":
+            raise NotImplementedError(
+                f"GroupVecEnv has one per-env method, 'action_masks' (for MaskablePPO); asked for {method_name!r}")
+        masks = self.action_masks()
+        return [masks[i] for i in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class, indices=None):
         return [False] * len(list(self._get_indices(indices)))

@@ -36,3 +36,23 @@ def test_sb3_ppo_improves_user_agents_over_random():
     learned = evaluate(c, {"users": SB3Policy(model), "items": items}, episodes=8, seed=10_000)["user_return"][0]
     rnd = evaluate(c, {"users": RandomPolicy(4), "items": items}, episodes=8, seed=10_000)["user_return"][0]
     assert learned > 1.5 * rnd, (learned, rnd)
+
+
+def test_maskable_ppo_trains_and_respects_the_masks():
+    from sb3_contrib import MaskablePPO
+    from sb3_contrib.common.maskable.utils import get_action_masks
+
+    env = GroupVecEnv("boredom", num_worlds=2, num_users=8, num_items=40, encoder="hash")
+    model = MaskablePPO("MlpPolicy", env, seed=0, n_steps=16, batch_size=64, verbose=0)
+    model.learn(512)
+    env.seed(3)
+    obs = env.reset()
+    saw_gone = False
+    for _ in range(40):
+        masks = get_action_masks(env)
+        assert masks.shape == (16, env.action_space.n)
+        actions, _ = model.predict(obs, action_masks=masks, deterministic=False)
+        assert masks[np.arange(16), actions].all()  # never an action the mask forbids
+        saw_gone |= bool((masks.sum(-1) == 1).any())  # people who left: only action 0 allowed
+        obs, _, _, _ = env.step(actions)
+    assert saw_gone
