@@ -156,9 +156,11 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
     b, u, n = scores.shape
     if not 1 <= k <= n:
         raise ValueError(f"cannot take the top {k} of {n} items")
-    threads = _use_torch_threads(numba)
     out = torch.empty(b, u, k, dtype=torch.int64)
-    kernel(
+    _launch(
+        numba,
+        kernel,
+        b * u * n,
         scores.reshape(b * u, n).contiguous().numpy(),
         bonus.contiguous().numpy(),
         user_bits.contiguous().numpy(),
@@ -168,7 +170,7 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
         k,
         (_NO_HINT if hint is None else hint.reshape(b * u, -1).contiguous().numpy()),
         out.view(b * u, k).numpy(),
-        threads,
+        pass_threads=True,  # the kernel splits its rows into one block per thread
     )
     return out
 
@@ -184,17 +186,35 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: 
     """
     numba, _, kernel = _compiled()
     b, u, k = candidates.shape
-    _use_torch_threads(numba)
     out = torch.empty(b, u, size, dtype=torch.float32)
     flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
-    kernel(content.contiguous().numpy(), flat(candidates), flat(estimate), flat(history), rating.contiguous().numpy(),
-           promo.contiguous().numpy(), pop.contiguous().numpy(), progress.contiguous().numpy(),
-           click_rate.reshape(b * u).contiguous().numpy(), u, out.view(b * u, size).numpy())
+    _launch(numba, kernel, b * u * size, content.contiguous().numpy(), flat(candidates), flat(estimate),
+            flat(history), rating.contiguous().numpy(), promo.contiguous().numpy(), pop.contiguous().numpy(),
+            progress.contiguous().numpy(), click_rate.reshape(b * u).contiguous().numpy(), u,
+            out.view(b * u, size).numpy())
     return out
 
 
-def _use_torch_threads(numba) -> int:
-    """Run numba's threads as torch's (a user who limits torch to one thread limits the kernels too)."""
-    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+# below this many element operations a launch is too small to share: the kernel runs on one thread,
+# so a one-world step never waits for a second thread that another process has taken
+SERIAL_WORK = 1 << 16
+
+
+def _use_torch_threads(numba, work: int) -> int:
+    """Run numba's threads as torch's (a user who limits torch to one thread limits the kernels too),
+    one thread for small launches."""
+    n = 1 if work < SERIAL_WORK else max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(n)
     return n
+
+
+def _launch(numba, kernel, work: int, *args, pass_threads: bool = False) -> None:
+    """Run a kernel and leave torch's thread count as the user had it: numba's OpenMP layer starts by
+    setting the process's OpenMP thread count to its own, which torch would then report and use."""
+    torch_threads = torch.get_num_threads()
+    n = _use_torch_threads(numba, work)
+    try:
+        kernel(*args, n) if pass_threads else kernel(*args)
+    finally:
+        if torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
