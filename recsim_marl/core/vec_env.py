@@ -112,7 +112,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     extras = {
         "recommended": rec,
         "clicked": click.bool(),
-        "levels": level,
+        "levels": level.clone(),  # level is also the next state's promotion
         "done": nobody | time_up,
         "metrics": {
             "clicks": click.sum(-1),
@@ -250,9 +250,11 @@ class VecEnv:
                 "users": obs_mod.user_mask(nxt.alive, c.num_candidates),
                 "items": market.level_mask(nxt.funds, c.num_levels, c.promotion_cost),
             },
-            "hidden": lambda: nxt,
+            "hidden": lambda: nxt.clone(),
         })
-        episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
+        # copies: the caller may write what step returns; the live state must not change with it
+        episode = {"user_return": nxt.user_return.clone(), "item_return": nxt.item_return.clone(),
+                   "length": nxt.t.clone()}
         self._state = mixed
         info = {
             "done": done,
@@ -306,7 +308,7 @@ class VecEnv:
                 "users": obs_mod.user_mask(s.alive, c.num_candidates),
                 "items": market.level_mask(s.funds, c.num_levels, c.promotion_cost),
             },
-            "active": {"users": s.alive, "items": torch.ones_like(s.funds, dtype=torch.bool)},
+            "active": {"users": s.alive.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
         }
 
     def _check_actions(self, actions) -> tuple[torch.Tensor, torch.Tensor]:
