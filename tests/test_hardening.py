@@ -157,3 +157,51 @@ def test_negative_levels_cannot_create_funds_without_validation():
     _, _, _, _, info = v.step({"users": torch.zeros(1, 4, dtype=torch.long),
                                "items": torch.full((1, 12), 9, dtype=torch.long)})
     assert int(info["levels"].max()) <= 3
+
+
+# --- items 5, 15, 16: config ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(catalog_seed=True), "catalog_seed=True"),
+    (dict(catalog="custom", item_texts="abcdefghijkl", user_texts=["a"] * 4), "item_texts='abcdefghijkl'.*not one string"),
+    (dict(catalog="custom", item_texts=["a", None] + ["b"] * 10, user_texts=["a"] * 4), "item_texts\\[1\\]=None.*str"),
+    (dict(catalog="custom", item_texts=["a"] * 12, user_texts=["a", 3, "b", "c"]), "user_texts\\[1\\]=3"),
+])
+def test_bad_catalogue_fields_are_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        recsim_marl.make_config("tiny", **kw)
+
+
+def test_custom_catalogue_sizes_come_from_the_texts():
+    items = [f"item {j} about topic {j % 5}" for j in range(40)]
+    people = [f"someone who likes topic {j % 5}" for j in range(6)]
+    v = recsim_marl.make_vec(2, catalog="custom", item_texts=items, user_texts=people, encoder="hash")
+    assert (v.config.num_items, v.config.num_users) == (40, 6)
+    obs = v.reset(seed=0)
+    assert obs["users"].shape[:2] == (2, 6) and obs["items"].shape[:2] == (2, 40)
+    with pytest.raises(ValueError, match="item_texts has 40 texts but num_items=41"):
+        recsim_marl.make_config(catalog="custom", item_texts=items, user_texts=people, num_items=41)
+
+
+def test_small_worlds_lower_a_default_embed_dim_and_say_so():
+    with pytest.warns(UserWarning, match="embed_dim lowered from 32 to 19"):
+        e = recsim_marl.parallel_env(num_users=8, num_items=20, encoder="hash")
+    assert e.config.embed_dim == 19
+    obs, _ = e.reset(seed=0)
+    for a in ("user_0", "item_0"):
+        assert e.observation_space(a).shape == obs[a].shape
+        assert e.observation_space(a).contains(obs[a])
+    e.step({a: 0 for a in e.agents})
+    with pytest.raises(ValueError, match="embed_dim=32 needs at least 32 texts"):
+        recsim_marl.parallel_env(num_users=8, num_items=20, embed_dim=32, encoder="hash")
+
+
+# --- item 6: worlds that cannot fit fail fast ---------------------------------------------------------------
+
+def test_a_world_too_big_for_memory_fails_fast_naming_its_size():
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(MemoryError, match="num_users=50000000.*GB.*available.*Lower num_users/num_items"):
+        recsim_marl.make_vec(num_envs=1, scenario="tiny", num_users=50_000_000, encoder="hash")
+    assert time.perf_counter() - start < 5.0

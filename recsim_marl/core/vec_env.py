@@ -19,7 +19,7 @@ from recsim_marl import rng
 from recsim_marl.config import EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
-from recsim_marl.core.world import World, build_world
+from recsim_marl.core.world import World, build_world, check_memory
 from recsim_marl.models import market, retrieval
 from recsim_marl.models import user as um
 
@@ -197,6 +197,7 @@ class VecEnv:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.validate = validate
         self.user_model = um.resolve_user_model(config.user_model)  # an unknown name fails here, not in step
+        check_memory(config, num_envs, on_cpu=self.device.type == "cpu")  # before texts are generated
         self.world = build_world(config, self.device)
         self.layouts = obs_mod.observation_layout(config)
         self.num_actions = {"users": config.num_candidates, "items": config.num_levels}

@@ -7,6 +7,7 @@ built later in the process with the same world, shares one copy of the embedding
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +39,65 @@ _WORLD_FIELDS = (
     "user_texts", "encoder", "pooling", "max_length", "cache_dir",
 )
 _WORLDS: dict[tuple, World] = {}
+
+
+_TEXT_BYTES = 256  # a generated text as a Python str, with its share of the catalogue's lists
+_ENCODER_DIM = 384  # MiniLM and the hash encoder; a larger custom encoder needs more
+
+
+def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
+    """Host memory a world and ``num_envs`` envs of it need, roughly (a lower bound for big worlds).
+
+    World: one text per person and item plus their encoder output and its projection
+    (``(U + I) * (256 + 4 * (384 + D))`` bytes). Envs (when on the CPU): the state, the observation and
+    the final observation of each env (``4 * B * (U * (6D + 2 O_u + 2K + 8) + I * (2 O_i + 12))``).
+    """
+    u, i, d, k = config.num_users, config.num_items, config.embed_dim, config.num_candidates
+    obs_u, obs_i = 2 * d + k * (d + 5) + 2, d + 6
+    world = (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
+    envs = 4 * num_envs * (u * (6 * d + 2 * obs_u + 2 * k + 8) + i * (2 * obs_i + 12))
+    return world + envs
+
+
+def available_bytes() -> int | None:
+    """Memory the OS can give this process now (psutil, else /proc/meminfo, else sysconf); None if unknown."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # noqa: BLE001 - psutil missing or unusable: try the OS directly
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(config: EnvConfig, num_envs: int, on_cpu: bool = True) -> None:
+    """Fail fast, before generating texts or encoding, when a world cannot fit in memory.
+
+    Refuses when :func:`estimate_bytes` exceeds the available memory; ``RECSIM_MARL_MEMORY_CHECK=0``
+    skips the check (for a machine that swaps or a better estimate of your own).
+    """
+    if os.environ.get("RECSIM_MARL_MEMORY_CHECK", "1") == "0":
+        return
+    need = estimate_bytes(config, num_envs if on_cpu else 0)
+    have = available_bytes()
+    if have is None or need <= have:
+        return
+    gb = 1024**3
+    raise MemoryError(
+        f"this world needs about {need / gb:.1f} GB (num_users={config.num_users}, num_items={config.num_items}, "
+        f"num_envs={num_envs}: texts, embeddings and state) but only {have / gb:.1f} GB of memory is available. "
+        "Lower num_users/num_items (or num_envs), or set RECSIM_MARL_MEMORY_CHECK=0 to try anyway."
+    )
 
 
 def world_key(config: EnvConfig, device: torch.device) -> tuple:
