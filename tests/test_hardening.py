@@ -205,3 +205,133 @@ def test_a_world_too_big_for_memory_fails_fast_naming_its_size():
     with pytest.raises(MemoryError, match="num_users=50000000.*GB.*available.*Lower num_users/num_items"):
         recsim_marl.make_vec(num_envs=1, scenario="tiny", num_users=50_000_000, encoder="hash")
     assert time.perf_counter() - start < 5.0
+
+
+# --- item 7: the cache verifies width and checksum ------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["wrong_width", "altered_values"])
+def test_cache_file_with_right_key_but_other_contents_is_rebuilt(tmp_path, damage):
+    import warnings
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from recsim_marl.embeddings import CacheStats, encode_cached, resolve_encoder
+
+    spec = resolve_encoder("hash")
+    texts = ["a western about a frontier town", "a podcast about artificial intelligence", "a cooking show"]
+    good = encode_cached(spec, texts, tmp_path)
+    (path,) = tmp_path.glob("*.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    if damage == "wrong_width":
+        bad = torch.nn.functional.normalize(good[:, :100].contiguous(), dim=-1)
+    else:  # finite, unit norm, right shape: only the checksum can tell
+        bad = torch.nn.functional.normalize(good.flip(1).contiguous(), dim=-1)
+    save_file({"embeddings": bad}, str(path), metadata=meta)
+    r0 = CacheStats.rebuilt
+    with pytest.warns(UserWarning, match=path.name):
+        again = encode_cached(spec, texts, tmp_path)
+    assert CacheStats.rebuilt == r0 + 1
+    assert torch.equal(good, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rebuilt file is good again
+        assert torch.equal(encode_cached(spec, texts, tmp_path), good)
+
+
+# --- item 14: a read-only cache folder falls back to memory -----------------------------------------------
+
+def test_read_only_cache_folder_falls_back_to_memory_with_one_warning(tmp_path, monkeypatch):
+    import errno
+    import warnings
+
+    from recsim_marl.embeddings import cache as cache_mod
+    from recsim_marl.embeddings import encode_cached, resolve_encoder
+
+    recsim_marl.clear_caches()
+    folder = tmp_path / "shared"
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(folder))
+
+    monkeypatch.setattr(cache_mod.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(cache_mod.Path, "mkdir", read_only)
+    monkeypatch.setenv("RECSIM_MARL_CACHE", str(folder))
+    spec = resolve_encoder("hash")
+    with pytest.warns(UserWarning, match=f"{folder}.*cannot be written.*RECSIM_MARL_CACHE") as rec:
+        a = encode_cached(spec, ["one text", "another text"])
+        b = encode_cached(spec, ["a third text"])
+    assert len([w for w in rec if "cannot be written" in str(w.message)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch.equal(encode_cached(spec, ["one text", "another text"]), a)  # from memory
+        v = recsim_marl.make_vec(1, scenario="tiny", encoder="hash", catalog_seed=77)
+        v.reset(seed=0)
+    assert b.shape == (1, 384)
+    recsim_marl.clear_caches()
+
+
+# --- item 12: bounded caches and clear_caches ---------------------------------------------------------------
+
+def test_process_caches_stay_bounded_and_clear_caches_empties_them():
+    from recsim_marl.core import world
+    from recsim_marl.embeddings import cache, encoder, resolve_encoder
+    from recsim_marl.models import retrieval
+
+    for s in range(12):
+        recsim_marl.make_vec(1, scenario="tiny", encoder="hash", catalog_seed=100 + s, retrieval_noise=0.01 * (s + 1))
+    assert len(world._WORLDS) <= 8
+    assert retrieval._device_table.cache_info().currsize <= 8
+    newest = recsim_marl.make_vec(1, scenario="tiny", encoder="hash", catalog_seed=111)
+    assert newest.world is world.build_world(newest.config)  # the most recent ones are kept
+    minilm = resolve_encoder("all-MiniLM-L6-v2")
+    cache.encode_cached(minilm, ["a text encoded once, then the model is freed"], None)
+    assert not any(isinstance(e, encoder.HFEncoder) for e in encoder._LOADED.values())
+    assert len(encoder._SHA_MEMO) > 0
+    recsim_marl.clear_caches()
+    assert len(world._WORLDS) == 0 and len(encoder._LOADED) == 0 and len(encoder._SHA_MEMO) == 0
+    assert retrieval._device_table.cache_info().currsize == 0 and len(cache._MEMORY) == 0
+
+
+def test_transformer_model_is_freed_after_encoding(tmp_path):
+    import gc
+    import weakref
+
+    from recsim_marl.embeddings import encode_cached, resolve_encoder
+    from recsim_marl.embeddings import encoder as enc_mod
+
+    spec = resolve_encoder("all-MiniLM-L6-v2")
+    refs = []
+    real = enc_mod.HFEncoder.__init__
+
+    def tracking_init(self, *a, **kw):
+        real(self, *a, **kw)
+        refs.append(weakref.ref(self.model))
+
+    enc_mod.HFEncoder.__init__ = tracking_init
+    try:
+        recsim_marl.make_vec(1, scenario="tiny", cache_dir=str(tmp_path), catalog_seed=5)
+        encode_cached(spec, ["another text"], tmp_path)
+    finally:
+        enc_mod.HFEncoder.__init__ = real
+    gc.collect()
+    assert len(refs) == 2  # once for the world (items and people), once for the lone call
+    assert all(r() is None for r in refs)
+
+
+# --- item 17: encoding progress --------------------------------------------------------------------------------
+
+def test_large_encodes_show_progress_on_stderr_unless_disabled(tmp_path, capfd, monkeypatch):
+    from recsim_marl.embeddings import encode_cached, resolve_encoder
+
+    spec = resolve_encoder("hash")
+    texts = [f"text number {j} about topic {j % 7}" for j in range(400)]
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    encode_cached(spec, texts, tmp_path / "a")
+    err = capfd.readouterr().err
+    assert "encoding texts" in err and "400/400" in err
+    encode_cached(spec, texts[:100], tmp_path / "b")  # small: silent
+    assert "encoding" not in capfd.readouterr().err
+    monkeypatch.setenv("RECSIM_MARL_PROGRESS", "0")
+    encode_cached(spec, texts[1:], tmp_path / "c")
+    assert "encoding" not in capfd.readouterr().err

@@ -14,7 +14,8 @@ import torch
 
 from recsim_marl.catalog import Catalog, build_catalog
 from recsim_marl.config import EnvConfig
-from recsim_marl.embeddings import encode_cached, fit_pca, project, resolve_encoder
+from recsim_marl.embeddings import encode_cached, fit_pca, load_encoder, project, resolve_encoder
+from recsim_marl.embeddings.encoder import LRU
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ _WORLD_FIELDS = (
     "num_users", "num_items", "embed_dim", "catalog", "catalog_seed", "data_path", "item_texts",
     "user_texts", "encoder", "pooling", "max_length", "cache_dir",
 )
-_WORLDS: dict[tuple, World] = {}
+_WORLDS: LRU = LRU(8)  # the most recently used worlds (a world holds its embeddings and catalogue)
 
 
 _TEXT_BYTES = 256  # a generated text as a Python str, with its share of the catalogue's lists
@@ -109,18 +110,25 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     device = torch.device(device)
     key = world_key(config, device)
     if key in _WORLDS:
+        _WORLDS.move_to_end(key)
         return _WORLDS[key]
     cpu_key = world_key(config, torch.device("cpu"))
     if device.type != "cpu" and cpu_key in _WORLDS:
         w = _WORLDS[cpu_key]
         world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length)),
                       catalog=w.catalog, device=device)
-        _WORLDS[key] = world
-        return world
+        return _WORLDS.get_or(key, lambda: world)
 
     catalog = build_catalog(config)
     spec = resolve_encoder(config.encoder, config.pooling, config.max_length)
-    items = encode_cached(spec, catalog.item_texts, config.cache_dir)  # [I, H]
+    loaded: list = []  # the model, loaded at most once for this world and freed when it is built
+
+    def loader(spec):
+        if not loaded:
+            loaded.append(load_encoder(spec))
+        return loaded[0]
+
+    items = encode_cached(spec, catalog.item_texts, config.cache_dir, loader)  # [I, H]
     if catalog.user_liked_items is not None:
         profiles_raw = torch.stack([
             items[idx].mean(0) if len(idx) else torch.zeros(items.shape[1])
@@ -128,11 +136,11 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         ])
         missing = [u for u, idx in enumerate(catalog.user_liked_items) if len(idx) == 0]
         if missing:  # people who rated nothing in the catalogue: fall back to their text
-            text_emb = encode_cached(spec, [catalog.user_texts[u] for u in missing], config.cache_dir)
+            text_emb = encode_cached(spec, [catalog.user_texts[u] for u in missing], config.cache_dir, loader)
             profiles_raw[missing] = text_emb
         profiles_raw = torch.nn.functional.normalize(profiles_raw, dim=-1)
     else:
-        profiles_raw = encode_cached(spec, catalog.user_texts, config.cache_dir)  # [U, H]
+        profiles_raw = encode_cached(spec, catalog.user_texts, config.cache_dir, loader)  # [U, H]
     h = items.shape[1]
     if config.embed_dim > h:
         raise ValueError(
@@ -155,5 +163,4 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         catalog=catalog,
         device=device,
     )
-    _WORLDS[key] = world
-    return world
+    return _WORLDS.get_or(key, lambda: world)
