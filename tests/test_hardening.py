@@ -335,3 +335,41 @@ def test_large_encodes_show_progress_on_stderr_unless_disabled(tmp_path, capfd, 
     monkeypatch.setenv("RECSIM_MARL_PROGRESS", "0")
     encode_cached(spec, texts[1:], tmp_path / "c")
     assert "encoding" not in capfd.readouterr().err
+
+
+# --- item 19: finite bounds that hold ----------------------------------------------------------------------
+
+def test_every_observation_bound_is_finite_and_api_test_warns_about_none():
+    import warnings
+
+    from pettingzoo.test import api_test
+
+    for name, lay in recsim_marl.observation_layout(recsim_marl.make_config("default")).items():
+        assert np.isfinite(lay.low).all() and np.isfinite(lay.high).all(), name
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api_test(recsim_marl.env(scenario="tiny", encoder="hash"), num_cycles=20)
+    assert not [w for w in caught if "infinity" in str(w.message) or "inf" in str(w.message).split()]
+
+
+@pytest.mark.parametrize("scenario, kw", [
+    # movielens: minutes to encode; the bigger worlds with the hash encoder (content is unit-norm either way)
+    *[(s, {} if s == "tiny" else dict(encoder="hash", max_cycles=20)) for s in recsim_marl.SCENARIOS
+      if s != "movielens-100k"],
+    ("tiny", dict(budget_gain=3.0, click_bias=4.0, click_value=5.0, initial_funds=0.1, rating_noise=2.0)),
+])
+def test_observations_and_states_stay_inside_their_spaces(scenario, kw):
+    env = recsim_marl.parallel_env(scenario=scenario, **kw)
+    rng = np.random.default_rng(0)
+    for ep in range(2 if scenario == "tiny" else 1):  # tiny: the second episode after a reset
+        obs, infos = env.reset(seed=ep)
+        steps = 0
+        while env.agents:
+            for a, o in obs.items():
+                assert env.observation_space(a).contains(o), (scenario, ep, steps, a)
+            assert env.state_space.contains(env.state()), (scenario, ep, steps)
+            acts = {a: int(rng.choice(np.flatnonzero(infos[a]["action_mask"]))) for a in env.agents}
+            obs, _, _, _, infos = env.step(acts)
+            steps += 1
+        for a, o in obs.items():  # the final observations too
+            assert env.observation_space(a).contains(o), (scenario, ep, "final", a)

@@ -158,7 +158,8 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         content=content,
         content_t=content.T.contiguous(),
         profile=profile.clamp(-1.0, 1.0).to(device).contiguous(),
-        quality=torch.as_tensor(catalog.item_quality, dtype=torch.float32, device=device),
+        # clipped to 5 sigma so observations have finite bounds (observation.QUALITY_BOUND)
+        quality=torch.as_tensor(catalog.item_quality, dtype=torch.float32, device=device).clamp(-5.0, 5.0),
         length=torch.as_tensor(catalog.item_length, dtype=torch.float32, device=device),
         catalog=catalog,
         device=device,
