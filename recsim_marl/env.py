@@ -182,8 +182,11 @@ class RecSimParallelEnv(ParallelEnv):
         s = self._shown_state if self._shown_state is not None else self._core.current
         if self.render_mode == "rgb_array":
             exposure = s.impression_ma[0].numpy() + s.impressions[0].numpy()
-            return render_mod.projection_image(
-                self._core.world.content.numpy(), s.interest[0].numpy(), s.alive[0].numpy(), exposure
+            last = self._last or {}
+            return render_mod.world_picture(
+                self._core.world.content.numpy(), s.interest[0].numpy(), s.alive[0].numpy(), exposure,
+                levels=s.promotion[0].numpy(), num_levels=self.config.num_levels, clicked=last.get("clicked"),
+                recommended=last.get("recommended"), t=int(s.t[0]), max_cycles=self.config.max_cycles,
             )
         last = self._last or {}
         text = render_mod.ansi_table(

@@ -373,3 +373,22 @@ def test_observations_and_states_stay_inside_their_spaces(scenario, kw):
             steps += 1
         for a, o in obs.items():  # the final observations too
             assert env.observation_space(a).contains(o), (scenario, ep, "final", a)
+
+
+# --- item 20: a readable rgb_array picture -----------------------------------------------------------------
+
+def test_rgb_render_is_a_labelled_picture_coloured_by_promotion():
+    pytest.importorskip("matplotlib")
+    env = recsim_marl.parallel_env(scenario="tiny", render_mode="rgb_array", encoder="hash", initial_funds=100.0)
+    env.reset(seed=0)
+    env.step({a: (3 if a.startswith("item") else 0) for a in env.agents})  # every provider buys level 3
+    img = env.render()
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    dark = (img.astype(int).sum(-1) < 150).sum()
+    assert dark > 2000  # axes, tick labels, axis titles, title and legend text are drawn in black
+    r, g, b = (img[..., j].astype(int) for j in range(3))
+    orange = (r > 200) & (g > 60) & (g < 200) & (b < 120)
+    assert orange.sum() > 100  # promoted items (and the legend's swatches) are orange
+    env.step({a: 0 for a in env.agents})  # nobody promotes now: fewer orange pixels (legend only)
+    r, g, b = (env.render()[..., j].astype(int) for j in range(3))
+    assert ((r > 200) & (g > 60) & (g < 200) & (b < 120)).sum() < orange.sum()
