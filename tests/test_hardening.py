@@ -108,7 +108,7 @@ def test_aec_dead_agents_step_with_none():
     a = recsim_marl.env(scenario="tiny", encoder="hash", initial_budget=1.0)
     a.reset(seed=0)
     dead_steps = 0
-    for agent in a.agent_iter(400):
+    for _agent in a.agent_iter(400):
         _, _, term, trunc, _ = a.last()
         if term or trunc:
             dead_steps += 1

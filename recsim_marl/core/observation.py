@@ -41,7 +41,6 @@ from recsim_marl.config import EnvConfig
 from recsim_marl.models import _kernels
 
 
-
 @dataclass(frozen=True)
 class Layout:
     """Named contiguous fields of a flat vector."""
