@@ -278,11 +278,14 @@ def make_config(scenario: str = "default", **overrides: Any) -> EnvConfig:
         for texts, size in (("item_texts", "num_items"), ("user_texts", "num_users")):
             if size not in overrides and isinstance(fields.get(texts), tuple):
                 fields[size] = len(fields[texts])
-    _fit_embed_dim(fields, explicit="embed_dim" in overrides)
-    return EnvConfig(**fields)
+    note = _fit_embed_dim(fields, explicit="embed_dim" in overrides)
+    config = EnvConfig(**fields)
+    if note:  # only for a config that is otherwise valid: a refused one needs no second message
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return config
 
 
-def _fit_embed_dim(fields: dict, explicit: bool) -> None:
+def _fit_embed_dim(fields: dict, explicit: bool) -> str | None:
     """Lower a default ``embed_dim`` that the PCA of the item texts cannot fill, with a warning.
 
     The PCA of n texts (centred) has at most n - 1 axes with any variance, so a world of n < embed_dim
@@ -292,12 +295,10 @@ def _fit_embed_dim(fields: dict, explicit: bool) -> None:
     n = fields.get("num_items", EnvConfig.num_items)
     d = fields.get("embed_dim", EnvConfig.embed_dim)
     if explicit or not isinstance(n, int) or isinstance(n, bool) or not isinstance(d, int) or n < 1 or n > d:
-        return
+        return None
     new = max(1, n - 1)
-    warnings.warn(
-        f"embed_dim lowered from {d} to {new}: the PCA of {n} item texts has at most {new} informative "
-        f"dimensions. Pass embed_dim=... (<= {n}) to choose it yourself.",
-        UserWarning,
-        stacklevel=3,
-    )
     fields["embed_dim"] = new
+    return (
+        f"embed_dim lowered from {d} to {new}: the PCA of {n} item texts has at most {new} informative "
+        f"dimensions. Pass embed_dim=... (<= {n}) to choose it yourself."
+    )
