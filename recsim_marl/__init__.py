@@ -13,6 +13,23 @@ from recsim_marl.models.user import USER_MODELS, UserModel
 
 __version__ = "0.1.0"
 
+
+def clear_caches() -> None:
+    """Empty the process-wide caches: built worlds, hash encoders, weight-file checksums, in-memory
+    embeddings and retrieval noise tables. Disk caches are kept. Each cache is also bounded (a few
+    entries, least recently used dropped first); call this to free memory between experiments."""
+    from recsim_marl.core import world
+    from recsim_marl.embeddings import cache, encoder
+    from recsim_marl.models import retrieval
+
+    world._WORLDS.clear()
+    encoder._LOADED.clear()
+    encoder._SHA_MEMO.clear()
+    cache.clear_memory()
+    retrieval._gumbel_quantiles.cache_clear()
+    retrieval._device_table.cache_clear()
+
+
 __all__ = [
     "SCENARIOS",
     "USER_MODELS",
@@ -21,6 +38,7 @@ __all__ = [
     "RecSimParallelEnv",
     "UserModel",
     "VecEnv",
+    "clear_caches",
     "env",
     "make_config",
     "make_vec",

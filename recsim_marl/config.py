@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,8 +148,22 @@ def check_keys(kwargs: dict) -> None:
 def _normalise(kwargs: dict) -> dict:
     out = dict(kwargs)
     for key in ("item_texts", "user_texts"):
-        if out.get(key) is not None:
-            out[key] = tuple(out[key])
+        v = out.get(key)
+        if v is None:
+            continue
+        what = "item" if key == "item_texts" else "person"
+        if isinstance(v, (str, bytes)):  # tuple("abc") would silently make three one-letter texts
+            raise ValueError(
+                f"config field {key}={v!r} is invalid: it must be a list of strings, one per {what}, not one "
+                f"string; pass {key}=[{v!r}] if it is a single text"
+            )
+        try:
+            out[key] = tuple(v)
+        except TypeError:
+            raise ValueError(
+                f"config field {key} is invalid: it must be a list of strings, one per {what}, "
+                f"got {type(v).__name__}"
+            ) from None
     return out
 
 
@@ -174,7 +189,19 @@ def _validate(c: EnvConfig) -> None:
         raise bad("user_model", "must be a name in recsim_marl.USER_MODELS or a recsim_marl.UserModel instance")
     if not isinstance(c.encoder, str) or not c.encoder:
         raise bad("encoder", "must be 'all-MiniLM-L6-v2', 'hash' or a local model directory")
-    if not isinstance(c.catalog_seed, int) or c.catalog_seed < 0:
+    for key in ("item_texts", "user_texts"):
+        texts = getattr(c, key)
+        if texts is None:
+            continue
+        if not isinstance(texts, tuple):
+            raise bad(key, "must be a list of strings (one per item or person)")
+        for j, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise ValueError(
+                    f"config field {key}[{j}]={t!r} is invalid: every text must be a str; "
+                    f"replace it with a string (an empty string is allowed)"
+                )
+    if not isinstance(c.catalog_seed, int) or isinstance(c.catalog_seed, bool) or c.catalog_seed < 0:
         raise bad("catalog_seed", "must be an int >= 0")
     floats = [f.name for f in dataclasses.fields(c) if f.type in ("float", float)]
     for name in floats:
@@ -245,4 +272,33 @@ def make_config(scenario: str = "default", **overrides: Any) -> EnvConfig:
     check_keys(overrides)
     if "scenario" in overrides:
         raise TypeError("pass the scenario name as the first argument, not as an override")
-    return EnvConfig(**_normalise({**SCENARIOS[scenario], "scenario": scenario, **overrides}))
+    fields = _normalise({**SCENARIOS[scenario], "scenario": scenario, **overrides})
+    if fields.get("catalog") == "custom":
+        # a custom catalogue's sizes are the numbers of texts unless given explicitly (then checked)
+        for texts, size in (("item_texts", "num_items"), ("user_texts", "num_users")):
+            if size not in overrides and isinstance(fields.get(texts), tuple):
+                fields[size] = len(fields[texts])
+    note = _fit_embed_dim(fields, explicit="embed_dim" in overrides)
+    config = EnvConfig(**fields)
+    if note:  # only for a config that is otherwise valid: a refused one needs no second message
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return config
+
+
+def _fit_embed_dim(fields: dict, explicit: bool) -> str | None:
+    """Lower a default ``embed_dim`` that the PCA of the item texts cannot fill, with a warning.
+
+    The PCA of n texts (centred) has at most n - 1 axes with any variance, so a world of n < embed_dim
+    items gets ``embed_dim = max(1, n - 1)``. An explicit ``embed_dim`` is left alone (too large stays
+    an error when the world is built).
+    """
+    n = fields.get("num_items", EnvConfig.num_items)
+    d = fields.get("embed_dim", EnvConfig.embed_dim)
+    if explicit or not isinstance(n, int) or isinstance(n, bool) or not isinstance(d, int) or n < 1 or n > d:
+        return None
+    new = max(1, n - 1)
+    fields["embed_dim"] = new
+    return (
+        f"embed_dim lowered from {d} to {new}: the PCA of {n} item texts has at most {new} informative "
+        f"dimensions. Pass embed_dim=... (<= {n}) to choose it yourself."
+    )

@@ -45,9 +45,11 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
-from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from recsim_marl import render as render_mod
+from recsim_marl import rng
 from recsim_marl.config import make_config
 from recsim_marl.core.vec_env import VecEnv
 
@@ -113,15 +115,15 @@ class RecSimParallelEnv(ParallelEnv):
 
     # --- API -----------------------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None):
+        # work on local copies: a refused seed (or any failure below) leaves the env as it was
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-                raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-            self._seed, self._episode = int(seed), 0
+            new_seed, new_episode = rng.normalise_seeds(seed, 1)[0], 0
         elif self._seed is None:
-            self._seed, self._episode = secrets.randbits(62), 0
+            new_seed, new_episode = secrets.randbits(62), 0
         else:
-            self._episode += 1
-        obs = self._core.reset(seed=self._seed, episode=self._episode)
+            new_seed, new_episode = self._seed, self._episode + 1
+        obs = self._core.reset(seed=new_seed, episode=new_episode)
+        self._seed, self._episode = new_seed, new_episode
         self.agents = list(self.possible_agents)
         self._last = None
         self._terminal_state = None
@@ -180,8 +182,11 @@ class RecSimParallelEnv(ParallelEnv):
         s = self._shown_state if self._shown_state is not None else self._core.current
         if self.render_mode == "rgb_array":
             exposure = s.impression_ma[0].numpy() + s.impressions[0].numpy()
-            return render_mod.projection_image(
-                self._core.world.content.numpy(), s.interest[0].numpy(), s.alive[0].numpy(), exposure
+            last = self._last or {}
+            return render_mod.world_picture(
+                self._core.world.content.numpy(), s.interest[0].numpy(), s.alive[0].numpy(), exposure,
+                levels=s.promotion[0].numpy(), num_levels=self.config.num_levels, clicked=last.get("clicked"),
+                recommended=last.get("recommended"), t=int(s.t[0]), max_cycles=self.config.max_cycles,
             )
         last = self._last or {}
         text = render_mod.ansi_table(
@@ -273,11 +278,32 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, **co
     return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, **config)
 
 
+class _CheckedAEC(parallel_to_aec_wrapper):
+    """PettingZoo's parallel-to-AEC conversion, checking each action when it is given.
+
+    The plain conversion stores actions until the cycle's last agent acts, so a bad action of
+    ``user_0`` surfaced only then (naming the wrong moment) and stayed stored, failing every retry.
+    Here a bad action raises at once, naming its agent and the allowed range, and nothing is stored.
+    Done agents step with ``None`` (the PettingZoo convention).
+    """
+
+    def step(self, action):
+        agent = self.agent_selection
+        if self.terminations.get(agent, False) or self.truncations.get(agent, False):
+            if action is not None:
+                raise ValueError(
+                    f"agent {agent!r} is done (terminated or truncated); step it with action None"
+                )
+        else:
+            action = _as_index(agent, action, self.action_space(agent).n)
+        super().step(action)
+
+
 def raw_env(scenario: str = "default", render_mode: str | None = None, **config):
-    """The AEC form, via :func:`pettingzoo.utils.conversions.parallel_to_aec` (order-enforced)."""
-    return parallel_to_aec(parallel_env(scenario=scenario, render_mode=render_mode, **config))
+    """The AEC form: PettingZoo's parallel-to-AEC conversion (actions checked when given), order-enforced."""
+    return OrderEnforcingWrapper(_CheckedAEC(parallel_env(scenario=scenario, render_mode=render_mode, **config)))
 
 
 def env(scenario: str = "default", render_mode: str | None = None, **config):
-    """The AEC environment. ``parallel_to_aec`` already wraps it in PettingZoo's order enforcer."""
+    """The AEC environment (see :func:`raw_env`)."""
     return raw_env(scenario=scenario, render_mode=render_mode, **config)

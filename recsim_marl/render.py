@@ -1,4 +1,8 @@
-"""Rendering a world: an ANSI table of the last step and an RGB 2-D projection (numpy only)."""
+"""Rendering a world: an ANSI table of the last step and an RGB picture of the content space.
+
+The picture is drawn with matplotlib (axes, legend, title) when it is installed (the ``dev`` extra
+has it); without it, an unlabelled numpy drawing of the same points is returned.
+"""
 
 from __future__ import annotations
 
@@ -55,3 +59,67 @@ def projection_image(content: np.ndarray, interest: np.ndarray, alive: np.ndarra
     for (x, y), a in zip(to_px(interest[:, :2]), alive):
         _disc(img, x, size - 1 - y, 3.0, (220, 30, 30) if a else (240, 190, 190))
     return img
+
+
+def world_picture(content: np.ndarray, interest: np.ndarray, alive: np.ndarray, exposure: np.ndarray,
+                  levels: np.ndarray | None = None, num_levels: int = 4, clicked: np.ndarray | None = None,
+                  recommended: np.ndarray | None = None, t: int | None = None, max_cycles: int | None = None,
+                  size: int = 480) -> np.ndarray:
+    """``[size, size, 3]`` uint8: items and people in the first two content dimensions.
+
+    Items are circles sized by their recent exposure and coloured by their promotion level; items
+    recommended this step are outlined. People are drawn at their (hidden) interest: a filled triangle
+    if they clicked this step, an open one if not, a grey cross once they have left.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+    except ImportError:
+        return projection_image(content, interest, alive, exposure, size)
+    dpi = 100
+    fig = Figure(figsize=(size / dpi, size / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.13, 0.11, 0.84, 0.80))
+    share = exposure / max(float(exposure.max()), 1e-9)
+    lv = np.zeros(len(content), dtype=int) if levels is None else np.asarray(levels, dtype=int)
+    cmap = _level_colours(num_levels)
+    ax.scatter(content[:, 0], content[:, 1], s=8 + 120 * share, c=[cmap[v] for v in lv], alpha=0.55,
+               linewidths=0, zorder=1)
+    if recommended is not None:
+        rec = np.unique(np.asarray(recommended)[alive.astype(bool)]) if alive.any() else np.array([], int)
+        ax.scatter(content[rec, 0], content[rec, 1], s=8 + 120 * share[rec], facecolors="none",
+                   edgecolors="black", linewidths=0.8, zorder=2)
+    here = alive.astype(bool)
+    clk = np.zeros(len(interest), bool) if clicked is None else np.asarray(clicked, bool)
+    ax.scatter(interest[here & clk, 0], interest[here & clk, 1], marker="^", s=60, c="#d62728", zorder=3)
+    ax.scatter(interest[here & ~clk, 0], interest[here & ~clk, 1], marker="^", s=60, facecolors="none",
+               edgecolors="#d62728", linewidths=1.2, zorder=3)
+    ax.scatter(interest[~here, 0], interest[~here, 1], marker="x", s=40, c="#999999", zorder=3)
+    ax.set_xlabel("content dimension 1 (first PCA axis of item texts)")
+    ax.set_ylabel("content dimension 2")
+    head = f"t = {t}/{max_cycles}   " if t is not None else ""
+    ax.set_title(f"{head}people present {int(here.sum())}/{len(here)}   clicks {int((here & clk).sum())}   "
+                 f"items promoted {int((lv > 0).sum())}/{len(lv)}", fontsize=9)
+    handles = [Line2D([], [], marker="o", ls="", color=cmap[v], alpha=0.7, label=f"item, promotion {v}")
+               for v in range(num_levels)]
+    handles += [
+        Line2D([], [], marker="o", ls="", mfc="none", mec="black", label="recommended now (size: exposure)"),
+        Line2D([], [], marker="^", ls="", color="#d62728", label="person's interest, clicked"),
+        Line2D([], [], marker="^", ls="", mfc="none", mec="#d62728", label="person, did not click"),
+        Line2D([], [], marker="x", ls="", color="#999999", label="person who left"),
+    ]
+    ax.legend(handles=handles, fontsize=6.5, loc="upper right", framealpha=0.8)
+    ax.grid(alpha=0.2)
+    canvas.draw()
+    img = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    return img
+
+
+def _level_colours(num_levels: int) -> list:
+    """Grey for no promotion, then light to dark orange for higher levels."""
+    out = ["#7f7f7f"]
+    for v in range(1, num_levels):
+        f = v / max(num_levels - 1, 1)
+        out.append((1.0, 0.75 - 0.45 * f, 0.3 - 0.3 * f))
+    return out

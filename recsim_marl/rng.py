@@ -100,20 +100,54 @@ def normal(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return z.reshape(key.shape[0], *shape)
 
 
+def _one_seed(value, what: str) -> int:
+    """A seed as a Python int in [0, 2**63), or an error naming ``what`` (e.g. ``seed`` or ``seed[3]``)."""
+    import numbers
+
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 0:
+            raise TypeError(f"{what} must be an int, got a tensor of shape {tuple(value.shape)}")
+        if value.dtype == torch.bool or value.dtype.is_floating_point or value.dtype.is_complex:
+            raise TypeError(f"{what} must be an int, got a {value.dtype} tensor; pass an integer seed such as 0")
+        value = int(value.item())
+    elif hasattr(value, "dtype") and getattr(value, "shape", None) == ():  # numpy scalars and 0-d arrays
+        if value.dtype.kind not in "iu":
+            raise TypeError(f"{what} must be an int, got {value!r} ({value.dtype}); pass an integer seed such as 0")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an int (or one int per env), got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"{what}={value} is invalid: seeds must be >= 0")
+    if value >= 2**63:
+        raise ValueError(f"{what}={value} is invalid: seeds must be < 2**63")
+    return value
+
+
+def normalise_seeds(seed, num_envs: int) -> list[int]:
+    """Per-env seeds as Python ints: an int gives ``seed + b`` for env ``b``; a sequence one seed per env.
+
+    An int is a Python int, a numpy integer or a 0-d integer tensor; bools, floats, strings and values
+    outside [0, 2**63) are refused with an error naming ``seed``. Nothing is changed by a refusal.
+    """
+    if isinstance(seed, (str, bytes)):
+        raise TypeError(f"seed must be an int (or one int per env), got the string {seed!r}")
+    scalar = not (isinstance(seed, torch.Tensor) and seed.dim() > 0) and (
+        isinstance(seed, torch.Tensor) or getattr(seed, "shape", None) == () or not hasattr(seed, "__iter__")
+    )
+    if scalar:
+        first = _one_seed(seed, "seed")
+        values = [first + b for b in range(num_envs)]
+        if values[-1] >= 2**63:
+            raise ValueError(f"seed={first} is invalid: env {num_envs - 1} would get seed {values[-1]}; seeds must be < 2**63")
+        return values
+    items = seed.tolist() if isinstance(seed, torch.Tensor) or hasattr(seed, "tolist") else list(seed)
+    values = [_one_seed(v, f"seed[{j}]") for j, v in enumerate(items)]
+    if len(values) != num_envs:
+        raise ValueError(f"seed: got {len(values)} seeds for {num_envs} envs; pass one per env or one int")
+    return values
+
+
 def seeds_tensor(seed, num_envs: int, device: torch.device | str) -> torch.Tensor:
-    """Per-env seeds: an int gives ``seed + b`` for env ``b``; a sequence gives one seed per env."""
-    if isinstance(seed, bool):
-        raise TypeError(f"seed must be an int or a sequence of ints, got {seed!r}")
-    if isinstance(seed, int):
-        if seed < 0:
-            raise ValueError(f"seed must be >= 0, got {seed}")
-        values = [seed + b for b in range(num_envs)]
-    else:
-        values = [int(s) for s in seed]
-        if len(values) != num_envs:
-            raise ValueError(f"got {len(values)} seeds for {num_envs} envs; pass one per env or one int")
-        if any(v < 0 for v in values):
-            raise ValueError(f"seeds must be >= 0, got {values}")
-    if any(v >= 2**63 for v in values):
-        raise ValueError("seeds must be < 2**63")
-    return torch.tensor(values, dtype=torch.int64, device=device)
+    """Per-env seeds as int64 ``[num_envs]`` on ``device`` (see :func:`normalise_seeds`)."""
+    return torch.tensor(normalise_seeds(seed, num_envs), dtype=torch.int64, device=device)

@@ -32,7 +32,6 @@ and t / max_cycles. It grows linearly in U + I.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +39,6 @@ import torch
 
 from recsim_marl.config import EnvConfig
 from recsim_marl.models import _kernels
-
-INF = math.inf
 
 
 @dataclass(frozen=True)
@@ -79,16 +76,40 @@ def _layout(spec: list[tuple[str, tuple[int, ...], float, float]]) -> Layout:
     return Layout(fields, np.concatenate(lows), np.concatenate(highs))
 
 
+QUALITY_BOUND = 5.0
+"""Item quality is standardised and clipped to [-5, 5] when a world is built (5 sigma: no scenario's
+catalogue reaches it), so that every observation has finite bounds."""
+NORMAL_BOUND = 4.86
+"""|z| of :func:`recsim_marl.rng.normal` is at most sqrt(-2 ln(0.5 / 65536)) = 4.854 (16-bit uniforms)."""
+
+
+def bounds(config: EnvConfig) -> dict[str, float]:
+    """Largest values of the fields that are not fractions, from the config alone.
+
+    rating: quality (<= 5) plus rating noise (<= 4.86 sigma). funds / initial funds: a provider gains at
+    most click_value per person per step. budget / initial budget: a person gains at most
+    budget_gain - 1 per step. Each is widened by 1% for float rounding.
+    """
+    c = config
+    funds0 = max(c.initial_funds, 1e-6)
+    return {
+        "rating": QUALITY_BOUND + NORMAL_BOUND * c.rating_noise,
+        "funds_fraction": 1.01 * (funds0 + c.click_value * c.num_users * c.max_cycles) / funds0,
+        "budget": 1.01 * (1.0 + c.max_cycles * max(0.0, c.budget_gain - 1.0) / c.initial_budget),
+    }
+
+
 def observation_layout(config: EnvConfig) -> dict[str, Layout]:
-    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config."""
+    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config (every bound finite)."""
     d, k, u, i = config.embed_dim, config.num_candidates, config.num_users, config.num_items
+    top = bounds(config)
     users = _layout([
         ("estimate", (d,), -1, 1),
         ("history", (d,), -1, 1),
         ("candidate_content", (k, d), -1, 1),
         ("candidate_relevance", (k,), -1, 1),
         ("candidate_familiarity", (k,), -1, 1),
-        ("candidate_rating", (k,), -INF, INF),
+        ("candidate_rating", (k,), -top["rating"], top["rating"]),
         ("candidate_promotion", (k,), 0, 1),
         ("candidate_popularity", (k,), 0, 1),
         ("progress", (1,), 0, 1),
@@ -96,7 +117,7 @@ def observation_layout(config: EnvConfig) -> dict[str, Layout]:
     ])
     items = _layout([
         ("content", (d,), -1, 1),
-        ("funds_fraction", (1,), 0, INF),
+        ("funds_fraction", (1,), 0, top["funds_fraction"]),
         ("level", (1,), 0, 1),
         ("impression_share", (1,), 0, 1),
         ("ctr", (1,), 0, 1),
@@ -108,10 +129,10 @@ def observation_layout(config: EnvConfig) -> dict[str, Layout]:
         ("interest_std", (d,), 0, 1),
         ("estimate_mean", (d,), -1, 1),
         ("estimate_std", (d,), 0, 1),
-        ("budget", (u,), 0, INF),
+        ("budget", (u,), 0, top["budget"]),
         ("alive", (u,), 0, 1),
         ("promotion", (i,), 0, 1),
-        ("funds_fraction", (i,), 0, INF),
+        ("funds_fraction", (i,), 0, top["funds_fraction"]),
         ("impression_share", (i,), 0, 1),
         ("time_fraction", (1,), 0, 1),
     ])
@@ -171,7 +192,7 @@ def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
     ctr = s.click_ma / s.impression_ma.clamp_min(1e-6)
     cols = [
-        (s.funds / max(config.initial_funds, 1e-6)).clamp_min(0.0),
+        (s.funds / max(config.initial_funds, 1e-6)).clamp(0.0, float(lay.high[lay["funds_fraction"]][0])),
         level,
         share,
         ctr.clamp(0.0, 1.0),

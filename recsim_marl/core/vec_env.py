@@ -19,7 +19,7 @@ from recsim_marl import rng
 from recsim_marl.config import EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
-from recsim_marl.core.world import World, build_world
+from recsim_marl.core.world import World, build_world, check_memory
 from recsim_marl.models import market, retrieval
 from recsim_marl.models import user as um
 
@@ -112,7 +112,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     extras = {
         "recommended": rec,
         "clicked": click.bool(),
-        "levels": level,
+        "levels": level.clone(),  # level is also the next state's promotion
         "done": nobody | time_up,
         "metrics": {
             "clicks": click.sum(-1),
@@ -197,6 +197,7 @@ class VecEnv:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.validate = validate
         self.user_model = um.resolve_user_model(config.user_model)  # an unknown name fails here, not in step
+        check_memory(config, num_envs, on_cpu=self.device.type == "cpu")  # before texts are generated
         self.world = build_world(config, self.device)
         self.layouts = obs_mod.observation_layout(config)
         self.num_actions = {"users": config.num_candidates, "items": config.num_levels}
@@ -250,9 +251,11 @@ class VecEnv:
                 "users": obs_mod.user_mask(nxt.alive, c.num_candidates),
                 "items": market.level_mask(nxt.funds, c.num_levels, c.promotion_cost),
             },
-            "hidden": lambda: nxt,
+            "hidden": lambda: nxt.clone(),
         })
-        episode = {"user_return": nxt.user_return, "item_return": nxt.item_return, "length": nxt.t}
+        # copies: the caller may write what step returns; the live state must not change with it
+        episode = {"user_return": nxt.user_return.clone(), "item_return": nxt.item_return.clone(),
+                   "length": nxt.t.clone()}
         self._state = mixed
         info = {
             "done": done,
@@ -306,7 +309,7 @@ class VecEnv:
                 "users": obs_mod.user_mask(s.alive, c.num_candidates),
                 "items": market.level_mask(s.funds, c.num_levels, c.promotion_cost),
             },
-            "active": {"users": s.alive, "items": torch.ones_like(s.funds, dtype=torch.bool)},
+            "active": {"users": s.alive.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
         }
 
     def _check_actions(self, actions) -> tuple[torch.Tensor, torch.Tensor]:

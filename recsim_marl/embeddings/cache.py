@@ -2,8 +2,10 @@
 
 The disk key is a sha256 of the encoder's identity (name, weights hash, pooling, max length) and the
 exact texts. A hit reads the file and never loads the model. A file that cannot be read, or whose
-stored key, shape or values do not match, is reported with a warning naming the file and rebuilt.
-Files are written to a temporary name and renamed, so an interrupted write never leaves a bad file.
+stored key, shape, width or checksum (sha256 of the tensor's bytes) do not match, is reported with a
+warning naming the file and rebuilt. Files are written to a temporary name and renamed, so an
+interrupted write never leaves a bad file. A cache folder that cannot be written (a read-only shared
+cluster folder) is reported once and the embeddings are kept in memory for the process instead.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from recsim_marl.embeddings.encoder import EncoderSpec, load_encoder
+from recsim_marl.embeddings.encoder import LRU, EncoderSpec, load_encoder
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: metadata holds the tensor's width and sha256
+
+_MEMORY: LRU = LRU(16)  # key -> embeddings, for folders that cannot be written
+_UNWRITABLE: set[str] = set()  # folders already reported as unwritable
 
 
 def default_cache_dir() -> Path:
@@ -65,6 +70,10 @@ def _read(path: Path, key: str, n: int) -> torch.Tensor | None:
         problem = "its key does not match the texts/encoder it is named for"
     elif emb is None or emb.ndim != 2 or emb.shape[0] != n:
         problem = f"it holds {None if emb is None else tuple(emb.shape)}, expected {n} rows"
+    elif meta.get("width") != str(emb.shape[1]):
+        problem = f"its rows have width {emb.shape[1]}, but it was written with width {meta.get('width')}"
+    elif meta.get("sha256") != tensor_sha256(emb):
+        problem = "its values do not match the checksum stored with them"
     elif not torch.isfinite(emb).all():
         problem = "it holds non-finite values"
     if problem:
@@ -73,9 +82,18 @@ def _read(path: Path, key: str, n: int) -> torch.Tensor | None:
     return emb.float()
 
 
+def tensor_sha256(emb: torch.Tensor) -> str:
+    """sha256 of a tensor's dtype, shape and bytes (what the cache stores and verifies)."""
+    t = emb.detach().cpu().contiguous()
+    h = hashlib.sha256(f"{t.dtype}{tuple(t.shape)}".encode())
+    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def _write(path: Path, key: str, emb: torch.Tensor, spec: EncoderSpec) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"key": key, "format": FORMAT_VERSION, **{k: str(v) for k, v in spec.identity().items()}}
+    meta = {"key": key, "format": FORMAT_VERSION, "width": str(emb.shape[1]), "sha256": tensor_sha256(emb),
+            **{k: str(v) for k, v in spec.identity().items()}}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
@@ -86,11 +104,18 @@ def _write(path: Path, key: str, emb: torch.Tensor, spec: EncoderSpec) -> None:
             os.unlink(tmp)
 
 
-def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None) -> torch.Tensor:
-    """Embeddings ``[N, H]`` (float32, CPU, unit rows) of ``texts``, from the disk cache when possible."""
+def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None,
+                  loader=None) -> torch.Tensor:
+    """Embeddings ``[N, H]`` (float32, CPU, unit rows) of ``texts``, from the disk cache when possible.
+
+    ``loader``: a callable giving the encoder (default :func:`load_encoder`), for callers that encode
+    several lists and want one model load."""
     texts = list(texts)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(spec, texts)
+    if key in _MEMORY:
+        CacheStats.hits += 1
+        return _MEMORY[key]
     path = folder / f"{key[:32]}.safetensors"
     if path.exists():
         emb = _read(path, key, len(texts))
@@ -99,6 +124,23 @@ def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | N
             return emb
         CacheStats.rebuilt += 1
     CacheStats.misses += 1
-    emb = load_encoder(spec).encode(texts)
-    _write(path, key, emb, spec)
+    emb = (loader or load_encoder)(spec).encode(texts)
+    try:
+        _write(path, key, emb, spec)
+    except OSError as exc:  # read-only or full folder: keep working from memory
+        if str(folder) not in _UNWRITABLE:
+            _UNWRITABLE.add(str(folder))
+            warnings.warn(
+                f"embedding cache folder {folder} cannot be written ({exc}); embeddings are kept in memory for "
+                "this process only and will be encoded again next time. Point RECSIM_MARL_CACHE (or the "
+                "config's cache_dir) at a writable folder to cache them on disk.",
+                stacklevel=2,
+            )
+        _MEMORY.get_or(key, lambda: emb)
     return emb
+
+
+def clear_memory() -> None:
+    """Forget in-memory embeddings and which folders were reported unwritable."""
+    _MEMORY.clear()
+    _UNWRITABLE.clear()

@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import re
+import sys
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,19 +67,56 @@ def default_model_path() -> Path:
     return path
 
 
-_SHA_MEMO: dict[tuple[str, int, int], str] = {}
+class LRU(OrderedDict):
+    """A small least-recently-used dict: process-global caches stay bounded (``maxsize`` entries)."""
+
+    def __init__(self, maxsize: int):
+        super().__init__()
+        self.maxsize = maxsize
+
+    def get_or(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = make()
+        self[key] = value
+        while len(self) > self.maxsize:
+            self.popitem(last=False)
+        return value
+
+
+_SHA_MEMO: LRU = LRU(64)  # (path, size, mtime) -> sha256 of a weight file
 
 
 def _file_sha256(path: Path) -> str:
     st = path.stat()
-    memo_key = (str(path), st.st_size, st.st_mtime_ns)
-    if memo_key not in _SHA_MEMO:
+
+    def digest() -> str:
         h = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 22), b""):
                 h.update(block)
-        _SHA_MEMO[memo_key] = h.hexdigest()
-    return _SHA_MEMO[memo_key]
+        return h.hexdigest()
+
+    return _SHA_MEMO.get_or((str(path), st.st_size, st.st_mtime_ns), digest)
+
+
+PROGRESS_MIN_TEXTS = 256
+"""Encodes of more texts than this show a progress bar (tqdm, on stderr, with an ETA)."""
+
+
+def progress(total: int, desc: str):
+    """A tqdm bar over ``total`` texts, or a no-op one when the encode is small or progress is off.
+
+    Off with ``RECSIM_MARL_PROGRESS=0`` (tqdm's own ``TQDM_DISABLE=1`` works too)."""
+    from tqdm.auto import tqdm
+
+    off = total <= PROGRESS_MIN_TEXTS or os.environ.get("RECSIM_MARL_PROGRESS", "1") == "0"
+    tty = sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False
+    # shown in logs too (a cluster job's stderr), just less often; TQDM_DISABLE=1 overrides disable
+    kwargs = {"disable": True} if off else {}  # left unset otherwise, so TQDM_DISABLE=1 applies
+    return tqdm(total=total, desc=desc, unit="text", file=sys.stderr, leave=True,
+                mininterval=0.5 if tty else 10.0, dynamic_ncols=True, **kwargs)
 
 
 def weights_sha256(folder: Path) -> str:
@@ -154,6 +193,7 @@ class HFEncoder:
     def encode(self, texts: list[str]) -> torch.Tensor:
         """texts -> float32 ``[N, H]`` unit vectors (on CPU)."""
         out = []
+        bar = progress(len(texts), f"encoding texts with {self.spec.name}")
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(
                 list(texts[start : start + self.batch_size]),
@@ -172,6 +212,8 @@ class HFEncoder:
                 last = (positions * mask).argmax(dim=1)
                 pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
             out.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu())
+            bar.update(len(pooled))
+        bar.close()
         return torch.cat(out) if out else torch.zeros(0, self.model.config.hidden_size)
 
 
@@ -194,18 +236,25 @@ class HashEncoder:
 
     def encode(self, texts: list[str]) -> torch.Tensor:
         rows = np.zeros((len(texts), HASH_DIM), dtype=np.float64)
+        bar = progress(len(texts), "encoding texts with the hash encoder")
         for i, text in enumerate(texts):
             words = re.findall(r"[a-z0-9']+", text.lower()) or [""]
             rows[i] = np.sum([self._word(w) for w in words], axis=0)
+            if i % 1024 == 1023:
+                bar.update(1024)
+        bar.update(len(texts) - bar.n)
+        bar.close()
         t = torch.from_numpy(rows).float()
         return torch.nn.functional.normalize(t, dim=-1)
 
 
-_LOADED: dict[EncoderSpec, object] = {}
+_LOADED: LRU = LRU(4)  # hash encoders (cheap, with their word memo); never transformer models
 
 
 def load_encoder(spec: EncoderSpec):
-    """The encoder a spec describes, loaded once per process."""
-    if spec not in _LOADED:
-        _LOADED[spec] = HashEncoder(spec) if spec.name == HASH_ENCODER else HFEncoder(spec)
-    return _LOADED[spec]
+    """The encoder a spec describes. Hash encoders are kept (few, bounded); a transformer model is
+    loaded for the caller and freed when the caller drops it, so no model stays alive in a global
+    (embeddings are disk-cached, so a world encodes its texts once)."""
+    if spec.name == HASH_ENCODER:
+        return _LOADED.get_or(spec, lambda: HashEncoder(spec))
+    return HFEncoder(spec)

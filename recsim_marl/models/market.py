@@ -22,7 +22,9 @@ def level_mask(funds: torch.Tensor, num_levels: int, cost: float) -> torch.Tenso
 
 def pay_for_promotion(level: torch.Tensor, funds: torch.Tensor, num_levels: int, cost: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Clamp each chosen level to what the funds cover; return (level, spend) with spend = kappa_p * a / (L - 1)."""
-    level = torch.minimum(level, affordable_levels(funds, num_levels, cost))
+    # clamp to [0, L-1] first: with validate=False a negative level would otherwise pass minimum
+    # unchanged and its negative spend would create funds (no host read: clamp is a tensor op)
+    level = torch.minimum(level.clamp(0, num_levels - 1), affordable_levels(funds, num_levels, cost))
     return level, cost * level.to(funds.dtype) / (num_levels - 1)
 
 

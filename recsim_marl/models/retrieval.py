@@ -30,7 +30,7 @@ NOISE_BITS = 16
 NOISE_MASK = (1 << NOISE_BITS) - 1
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def _gumbel_quantiles(noise_scale: float) -> np.ndarray:
     j = np.arange(1 << NOISE_BITS, dtype=np.float64)
     return (noise_scale * -np.log(-np.log((j + 0.5) / (1 << NOISE_BITS)))).astype(np.float32)
@@ -43,7 +43,7 @@ def noise_table(noise_scale: float, device: torch.device | str = "cpu") -> torch
     return _device_table(float(noise_scale), str(torch.device(device)))
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def _device_table(noise_scale: float, device: str) -> torch.Tensor:
     return torch.from_numpy(_gumbel_quantiles(noise_scale)).to(device)
 

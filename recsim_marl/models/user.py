@@ -13,6 +13,16 @@ import torch
 from torch.nn.functional import normalize
 
 
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``1 / (1 + exp(-x))``, bit-identical for an element whatever the tensor's size.
+
+    ``torch.sigmoid`` on the CPU computes the SIMD-wide part of a tensor and its tail with formulas
+    that differ in the last bit, so the same person got a different click probability in a batch of
+    64 worlds than alone (README: env ``b`` of a batch equals a single env). ``exp`` has no such split.
+    """
+    return torch.exp(-x).add_(1.0).reciprocal_()
+
+
 def affinity(interest: torch.Tensor, boredom: torch.Tensor, content: torch.Tensor, boredom_weight: float) -> torch.Tensor:
     """s = <p, e> - gamma * <h, e>: how much the person likes the item now, net of boredom."""
     return (interest * content).sum(-1) - boredom_weight * (boredom * content).sum(-1)
@@ -21,12 +31,12 @@ def affinity(interest: torch.Tensor, boredom: torch.Tensor, content: torch.Tenso
 def click_probability(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float, bias: float,
                       promotion: torch.Tensor | float = 0.0, promotion_weight: float = 0.0) -> torch.Tensor:
     """P(click) = sigmoid(tau * s + zeta * z + c0 + xi * promotion), promotion = level / (L - 1) in [0, 1]."""
-    return torch.sigmoid(temperature * aff + quality_weight * quality + bias + promotion_weight * promotion)
+    return sigmoid(temperature * aff + quality_weight * quality + bias + promotion_weight * promotion)
 
 
 def satisfaction(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float) -> torch.Tensor:
     """q = sigmoid(tau_w * s + zeta_w * z), in (0, 1)."""
-    return torch.sigmoid(temperature * aff + quality_weight * quality)
+    return sigmoid(temperature * aff + quality_weight * quality)
 
 
 def engagement(click: torch.Tensor, sat: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
