@@ -27,7 +27,7 @@ DEMO_METRICS = {  # column header: (metric of agents.policy.evaluate, what it me
 
 DEMO_LEGEND = "\n".join(
     ["columns (mean ± std over the episodes):"]
-    + [f"  {head:<9}{what}" for head, (_, what) in DEMO_METRICS.items()]
+    + [f"  {head:<10}{what}" for head, (_, what) in DEMO_METRICS.items()]
 )
 
 

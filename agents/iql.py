@@ -96,7 +96,7 @@ def train(args: Args) -> dict:
     targets = copy.deepcopy(qnets)
     optim = torch.optim.Adam(qnets.parameters(), lr=args.lr)
     buffers = {g: Replay(args.buffer_size, lay[g].size, venv.num_actions[g], device) for g in groups}
-    tracker = ReturnTracker(groups, c.max_cycles, device)
+    tracker = ReturnTracker(groups, device)
 
     it, grad_steps = 0, 0
     obs = venv.reset(seed=args.seed)

@@ -3,10 +3,9 @@
 Tags (one set per learned group ``G``, ``users`` or ``items``, as BenchMARL does):
 
 - ``charts/G/episodic_return``: mean return of the episodes that ended at that step (per person for
-  users, profit per item for items);
-- ``charts/G/rolling_return``: the rewards of the last ``max_cycles`` env steps summed (mean over
-  the group's agents, people who left count 0). The envs of a run start together, so that window holds
-  each step of an episode once: it is a return, measured every step instead of once per episode;
+  users, profit per item for items); logged at every step where an episode ended, so a run has as
+  many points as distinct episode ends;
+- ``charts/G/reward``: the group's mean reward per agent at every step (people who left count 0);
 - ``charts/SPS`` and ``losses/...``.
 """
 
@@ -60,7 +59,7 @@ class RunLogger:
 
     def plot(self, title: str, groups, references: dict | None = None, final: dict | None = None,
              path: str | Path | None = None) -> Path:
-        """One panel per group: the rolling return (line), the episodes' returns (dots), the scripted
+        """One panel per group: the training episodes' returns (dots, and their running mean), the scripted
         baselines as dashed lines (``references[g] = {name: (mean, std)}``) and the final evaluation
         (``final[g] = (step, mean, std)``) as a marked point with its spread."""
         import matplotlib
@@ -72,14 +71,13 @@ class RunLogger:
         fig, axes = plt.subplots(1, len(groups), figsize=(6.4 * len(groups), 4.2), squeeze=False)
         colors = ["tab:red", "tab:gray", "tab:green", "tab:purple"]
         for ax, g in zip(axes[0], groups):
-            roll = self.curve(f"charts/{g}/rolling_return")
             eps = self.curve(f"charts/{g}/episodic_return")
-            if roll:
-                ax.plot([p[0] for p in roll], [p[1] for p in roll], color="tab:blue", linewidth=1.2,
-                        label="training: return over the last episode-length window")
             if eps:
-                ax.plot([p[0] for p in eps], [p[1] for p in eps], "o", color="tab:blue", markersize=3,
-                        alpha=0.6, label="training: episodes that ended")
+                x, y = [p[0] for p in eps], [p[1] for p in eps]
+                ax.plot(x, y, "o", color="tab:blue", markersize=3, alpha=0.5, label="training episodes (stochastic policy)")
+                k = max(1, min(10, len(y) // 5))
+                smooth = [sum(y[max(0, j - k + 1):j + 1]) / len(y[max(0, j - k + 1):j + 1]) for j in range(len(y))]
+                ax.plot(x, smooth, color="tab:blue", linewidth=1.4, label=f"mean of the last {k} points")
             for (name, (mean, _)), color in zip((references or {}).get(g, {}).items(), colors):
                 ax.axhline(mean, linestyle="--", linewidth=1, color=color, label=f"{name} (evaluated)")
             if final and g in final:
@@ -103,47 +101,39 @@ class RunLogger:
 
 class ReturnTracker:
     """Per-group returns of a batch of envs, accumulated on the device (no host sync per step) and
-    written by :meth:`flush` as ``charts/G/episodic_return`` and ``charts/G/rolling_return``."""
+    written by :meth:`flush` as ``charts/G/episodic_return`` (every step where episodes ended) and
+    ``charts/G/reward`` (every step)."""
 
-    def __init__(self, groups, window: int, device):
-        self.groups, self.window = tuple(groups), window
-        self.hist = {g: torch.zeros(window, device=device) for g in self.groups}
-        self.ptr, self.count = 0, 0
-        self.pending: list[tuple[int, dict]] = []
+    def __init__(self, groups, device):
+        self.groups = tuple(groups)
+        self.pending: list[tuple[int, torch.Tensor]] = []
         self.last = {g: float("nan") for g in self.groups}
 
     def step(self, global_step: int, rew: dict, info: dict) -> None:
         done = info["done"]
-        rec = {}
+        rows = []
         for g in self.groups:
-            self.hist[g][self.ptr] = rew[g].mean()
             ret = info["episode"][RETURN_KEYS[g]]
-            rec[g] = torch.stack([(ret * done).sum(), done.sum().to(ret.dtype), self.hist[g].sum()])
-        self.ptr = (self.ptr + 1) % self.window
-        self.count += 1
-        self.pending.append((global_step, rec, self.count >= self.window))
+            rows.append(torch.stack([(ret * done).sum(), done.sum().to(ret.dtype), rew[g].mean()]))
+        self.pending.append((global_step, torch.stack(rows)))
 
     def flush(self, logger: RunLogger) -> None:
         """Log what accumulated since the last flush (one host transfer)."""
         if not self.pending:
             return
-        vals = torch.stack([torch.stack([r[g] for g in self.groups]) for _, r, _ in self.pending]).tolist()
+        vals = torch.stack([v for _, v in self.pending]).tolist()
         rows = []
-        for (step, _, full), per_group in zip(self.pending, vals):
-            for g, (s, n, roll) in zip(self.groups, per_group):
+        for (step, _), per_group in zip(self.pending, vals):
+            for g, (s, n, r) in zip(self.groups, per_group):
                 if n > 0:
                     self.last[g] = s / n
                     rows.append((f"charts/{g}/episodic_return", s / n, step))
-                if full:
-                    rows.append((f"charts/{g}/rolling_return", roll, step))
+                rows.append((f"charts/{g}/reward", r, step))
         self.pending = []
         logger.scalars(rows)
 
     def state_dict(self) -> dict:
-        return {"hist": {g: h.cpu() for g, h in self.hist.items()}, "ptr": self.ptr, "count": self.count,
-                "last": dict(self.last)}
+        return {"last": dict(self.last)}
 
     def load_state_dict(self, st: dict) -> None:
-        for g in self.groups:
-            self.hist[g].copy_(st["hist"][g])
-        self.ptr, self.count, self.last = st["ptr"], st["count"], dict(st["last"])
+        self.last = dict(st["last"])

@@ -154,7 +154,7 @@ def train(args: Args) -> dict:
     vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
     params = list(actors.parameters()) + list(critics.parameters())
     optim = torch.optim.Adam(params, lr=args.lr, eps=1e-5)
-    tracker = ReturnTracker(groups, c.max_cycles, device)
+    tracker = ReturnTracker(groups, device)
 
     update, global_step = 0, 0
     obs = venv.reset(seed=args.seed)
