@@ -15,7 +15,14 @@ import torch
 import recsim_marl
 from agents.args import NOT_PART_OF_THE_RUN, RunArgs
 from agents.baselines import scripted_policy
-from agents.checkpoint import CheckpointError, config_dict, load_checkpoint, restore_state, save_checkpoint, state_tensors
+from agents.checkpoint import (
+    CheckpointError,
+    config_dict,
+    load_checkpoint,
+    restore_state,
+    save_checkpoint,
+    state_tensors,
+)
 from agents.logger import RunLogger
 from agents.policy import GROUPS, LearnedPolicy, evaluate
 

@@ -10,8 +10,7 @@ import torch
 
 import recsim_marl
 from agents import checkpoint, iql, mappo
-from agents.baselines import scripted_policy
-from agents.baselines import FixedLevelPolicy, RandomPolicy
+from agents.baselines import FixedLevelPolicy, RandomPolicy, scripted_policy
 from agents.cli import main as cli_main
 from agents.networks import build, group_head
 from agents.policy import LearnedPolicy, checked_act, evaluate
