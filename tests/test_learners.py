@@ -25,7 +25,7 @@ def initial_policy(seed, group="users", scenario="tiny"):
 
 
 def test_mappo_improves_over_its_initial_policy(tmp_path):
-    args = mappo.Args(scenario="tiny", total_steps=16_000, num_envs=16, log_dir=str(tmp_path), progress=False,
+    args = mappo.Args(scenario="tiny", total_steps=8_000, num_envs=16, log_dir=str(tmp_path), progress=False,
                       eval_episodes=8, tensorboard=False)
     before, c = initial_policy(args.seed)
     items = FixedLevelPolicy(0)
@@ -42,7 +42,7 @@ def test_mappo_improves_over_its_initial_policy(tmp_path):
 
 
 def test_iql_improves_over_its_initial_policy(tmp_path):
-    args = iql.Args(scenario="tiny", total_steps=6_000, num_envs=16, learning_starts=400, log_dir=str(tmp_path),
+    args = iql.Args(scenario="tiny", total_steps=3_000, num_envs=16, learning_starts=400, log_dir=str(tmp_path),
                     progress=False, eval_episodes=8, tensorboard=False)
     before, c = initial_policy(args.seed)
     items = FixedLevelPolicy(0)
