@@ -10,6 +10,8 @@
 | RolloutPlannerPolicy | users | **privileged**: simulates each candidate's future on the true model (planning reference) |
 | FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
 | PromoteWhenShownPolicy | items | promote (at a given level) only after being recommended last step |
+
+:func:`scripted_policy` builds one by the name the learners' ``--users-policy`` / ``--items-policy`` take.
 """
 
 from __future__ import annotations
@@ -231,3 +233,24 @@ def user_baselines(config, seed: int = 0, planner: bool = False) -> dict:
     if planner:
         pols["planner*"] = RolloutPlannerPolicy(config)
     return pols
+
+
+def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
+    """'random', 'greedy', 'popularity' (users) or 'fixed:L' (items, level L) as a Policy."""
+    n_actions = config.num_candidates if group == "users" else config.num_levels
+    if name == "random":
+        return RandomPolicy(n_actions, seed=seed, device=device)
+    if group == "users" and name == "greedy":
+        return GreedyPolicy(config)
+    if group == "users" and name == "popularity":
+        return PopularityPolicy(config)
+    if group == "items" and name.startswith("fixed:"):
+        try:
+            level = int(name.split(":", 1)[1])
+        except ValueError:
+            level = None
+        if level is None or not 0 <= level < config.num_levels:
+            raise ValueError(f"fixed level in {name!r} must be an integer in 0..{config.num_levels - 1}")
+        return FixedLevelPolicy(level)
+    allowed = "random, greedy, popularity" if group == "users" else f"random, fixed:0..fixed:{config.num_levels - 1}"
+    raise ValueError(f"unknown scripted policy {name!r} for {group}: use one of {allowed}")

@@ -1,4 +1,12 @@
-"""Command line: ``recsim-marl demo``, ``recsim-marl train {iql,mappo} ...``, ``recsim-marl evaluate --checkpoint ...``."""
+"""recsim-marl: a two-sided recommender simulator for multi-agent RL.
+
+Commands: 'recsim-marl demo' (a world with real text embeddings, baseline metrics),
+'recsim-marl train {iql,mappo} ...' (train learners on the vectorized core) and
+'recsim-marl evaluate --checkpoint PATH' (a trained checkpoint against greedy and random).
+
+Building the parser imports no torch: heavy modules are imported inside the commands, so --help and
+argument errors answer at once.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +14,48 @@ import argparse
 import sys
 import time
 
-import recsim_marl
-from agents.baselines import FixedLevelPolicy, GreedyPolicy, RandomPolicy, user_baselines
-from agents.policy import DictPolicy, evaluate
-from recsim_marl.embeddings import CacheStats, default_cache_dir
+DEMO_METRICS = {  # column header: (metric of agents.policy.evaluate, what it means)
+    "return": ("user_return", "mean summed engagement per person over the episode (the users' reward)"),
+    "ctr": ("ctr", "clicks per recommendation shown to a person still present"),
+    "churn": ("churn", "share of people who left (ran out of budget) by the end of the episode"),
+    "ndcg": ("ndcg", "how well the retrieved list is ordered by the person's true (hidden) affinity, 0..1"),
+    "f1": ("f1", "precision/recall of the recommended items against each person's truly relevant items"),
+    "coverage": ("coverage", "share of the catalogue recommended to someone at least once"),
+    "gini": ("exposure_gini", "inequality of recommendations over items: 0 equal, 1 one item gets all"),
+    "profit": ("provider_profit", "provider profit per item: v x clicks - promotion spend"),
+}
 
-DEMO_METRICS = ("user_return", "ctr", "churn", "ndcg", "coverage", "exposure_gini", "provider_profit", "f1")
+DEMO_LEGEND = "\n".join(
+    ["columns (mean ± std over the episodes):"]
+    + [f"  {head:<10}{what}" for head, (_, what) in DEMO_METRICS.items()]
+)
 
 
-def format_table(rows: dict[str, dict[str, tuple[float, float]]], metrics=DEMO_METRICS) -> str:
-    head = f"{'policy':<15}" + "".join(f"{m:>18}" for m in metrics)
+def format_table(rows: dict[str, dict[str, tuple[float, float]]], metrics: dict = DEMO_METRICS) -> str:
+    """Policies by metrics, ``mean±std`` per cell; 15 + 10 per metric characters wide (95 for the demo's 8)."""
+    head = f"{'policy':<15}" + "".join(f"{m:>10}" for m in metrics)
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
-        lines.append(f"{name:<15}" + "".join(f"{r[m][0]:>11.3f} ±{r[m][1]:>5.2f}" for m in metrics))
+        lines.append(f"{name[:14]:<15}" + "".join(f"{_cell(*r[key]):>10}" for key, _ in metrics.values()))
     return "\n".join(lines)
 
 
+def _cell(mean: float, std: float) -> str:
+    """``mean±std`` in at most 9 characters: two decimals, fewer for large numbers (the mean alone
+    when even that does not fit)."""
+    for digits in (2, 1, 0):
+        text = f"{mean:.{digits}f}±{std:.{digits}f}"
+        if len(text) <= 9:
+            return text
+    return f"{mean:.3g}"
+
+
 def demo(args: argparse.Namespace) -> int:
+    import recsim_marl
+    from agents.baselines import FixedLevelPolicy, GreedyPolicy, user_baselines
+    from agents.policy import DictPolicy, evaluate
+    from recsim_marl.embeddings import CacheStats, default_cache_dir
+
     t0 = time.perf_counter()
     env = recsim_marl.parallel_env(scenario=args.scenario, render_mode="ansi")
     c = env.config
@@ -42,7 +75,9 @@ def demo(args: argparse.Namespace) -> int:
         total += sum(r for a, r in rew.items() if a.startswith("user_"))
         steps += 1
     print(f"one PettingZoo episode, greedy users: {steps} steps, mean user return {total / c.num_users:.3f}")
-    print(env.render(), "\n")
+    print(env.render())
+    print("budget: each step costs a person 1 unit and satisfying clicks give some back; a person leaves\n"
+          "when the budget falls below 0, so people who left show the negative budget they left with.\n")
 
     users = user_baselines(c, seed=args.seed)
     rows = {
@@ -50,31 +85,32 @@ def demo(args: argparse.Namespace) -> int:
         for name, p in users.items()
     }
     print(f"baselines over {args.episodes} episodes (seeds {args.seed}..{args.seed + args.episodes - 1}), "
-          "items not promoting; mean ± std per episode:")
+          "items not promoting:")
     print(format_table(rows))
-    print("* privileged: reads the hidden interest and boredom (a reference, not a platform policy; it looks one step ahead)")
+    print(DEMO_LEGEND)
+    print("* privileged: reads the hidden interest and boredom (a reference, not a platform policy; the myopic "
+          "oracle looks one step ahead)")
     return 0
 
 
-ALGORITHMS = {"iql": "agents.iql", "mappo": "agents.mappo"}
+ALGORITHMS = {"iql": ("agents.iql", "IqlArgs"), "mappo": ("agents.mappo", "MappoArgs")}
 
 
 def _module(algorithm: str):
     import importlib
 
-    return importlib.import_module(ALGORITHMS[algorithm])
+    return importlib.import_module(ALGORITHMS[algorithm][0])
 
 
-def _parse_override(text: str) -> tuple[str, object]:
-    import ast
+def _args_class(algorithm: str):
+    import agents.args
 
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"--env takes KEY=VALUE (a config field and its value), got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
+    return getattr(agents.args, ALGORITHMS[algorithm][1])
+
+
+def plain(text: str) -> str:
+    """A docstring as one line of plain text (reST double backticks dropped, whitespace collapsed)."""
+    return " ".join(text.replace("``", "").split())
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -89,48 +125,107 @@ def field_docs(cls) -> dict[str, str]:
         body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
         for node, nxt in zip(body, body[1:]):
             if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-                docs[node.target.id] = " ".join(str(nxt.value.value).split())
+                docs[node.target.id] = plain(str(nxt.value.value))
     return docs
 
 
-def _add_args_flags(parser: argparse.ArgumentParser, args_cls) -> None:
-    """One flag per field of a learner's Args dataclass (--total-steps, --no-value-norm, ...)."""
+def _parse_override(text: str) -> tuple[str, object]:
+    import ast
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--env takes KEY=VALUE (a config field and its value), got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def _optional(inner):
+    """``int | None`` and the like: the inner type, or 'none' for None."""
+
+    def parse(text: str):
+        return None if text.strip().lower() == "none" else inner(text)
+
+    parse.__name__ = f"{inner.__name__} or none"
+    return parse
+
+
+def field_kind(tp) -> tuple[type, bool]:
+    """``(base type, optional)`` of a field's resolved type hint: bool, int, float, str or dict,
+    optionally ``| None``. Anything else is refused (a new field needs a parser here)."""
+    import types
+    import typing
+
+    optional = False
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        parts = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(parts) < len(typing.get_args(tp))
+        if len(parts) != 1:
+            raise TypeError(f"cannot build a flag for type {tp!r}")
+        tp = parts[0]
+    tp = typing.get_origin(tp) or tp
+    if tp not in (bool, int, float, str, dict):
+        raise TypeError(f"cannot build a flag for type {tp!r}: use bool, int, float, str, dict or X | None")
+    return tp, optional
+
+
+def add_args_flags(parser: argparse.ArgumentParser, args_cls) -> None:
+    """One flag per field of a learner's Args dataclass (--total-steps, --value-norm/--no-value-norm, ...),
+    typed by the field's annotation and described by its docstring."""
     import dataclasses
+    import typing
 
     docs = field_docs(args_cls)
+    hints = typing.get_type_hints(args_cls)
     for f in dataclasses.fields(args_cls):
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        doc = docs.get(f.name, "").replace("%", "%%") + ("" if default is None else f" (default: {default})")
-        if f.name == "env":
+        tp, optional = field_kind(hints[f.name])
+        doc = docs.get(f.name, "").replace("%", "%%")
+        if tp is dict:
             parser.add_argument(flag, action="append", type=_parse_override, default=[], metavar="KEY=VALUE",
-                                help="config override of the scenario (repeatable), e.g. --env num_users=32")
-        elif isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=doc)
-        elif default is None:
-            parser.add_argument(flag, type=int, default=None, help=doc)
+                                help=doc)
+        elif tp is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{doc} (default: {default})")
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=doc)
+            shown = "unset" if default is None else default
+            parser.add_argument(flag, type=_optional(tp) if optional else tp, default=default,
+                                metavar=("N" if tp is int else "X" if tp is float else "TEXT") + ("|none" if optional else ""),
+                                help=f"{doc} (default: {shown})")
+
+
+def args_from_namespace(args_cls, ns: argparse.Namespace):
+    import dataclasses
+
+    values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(args_cls)}
+    values["env"] = dict(values.get("env") or [])
+    return args_cls(**values)
 
 
 def train_cmd(args: argparse.Namespace) -> int:
-    import dataclasses
+    import recsim_marl
 
     mod = _module(args.algorithm)
-    names = {f.name for f in dataclasses.fields(mod.Args)}
-    values = {k: v for k, v in vars(args).items() if k in names}
-    values["env"] = dict(values.get("env") or [])
-    recsim_marl.make_config(values["scenario"], **values["env"])  # fail fast on a bad scenario or key
-    result = mod.train(mod.Args(**values))
+    train_args = args_from_namespace(_args_class(args.algorithm), args)
+    recsim_marl.make_config(train_args.scenario, **train_args.env)  # fail fast on a bad scenario or key
+    result = mod.train(train_args)
     print(f"log dir: {result['log_dir']}\ncheckpoint: {result['checkpoint']}")
     if "eval" in result:
-        print(f"learning curve: {result['plot']}")
+        if "plot" in result:
+            print(f"learning curve: {result['plot']}")
         print(format_table({args.algorithm: result["eval"]}))
+        print(DEMO_LEGEND)
     return 0
 
 
 def evaluate_cmd(args: argparse.Namespace) -> int:
-    from agents.common import learned_groups, load_checkpoint, scripted_policy
+    import recsim_marl
+    from agents.baselines import GreedyPolicy, RandomPolicy, scripted_policy
+    from agents.checkpoint import load_checkpoint
+    from agents.policy import evaluate
+    from agents.run import learned_groups
 
     ck = load_checkpoint(args.checkpoint)
     algorithm = ck.get("algorithm")
@@ -154,28 +249,42 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
                                   episodes=args.episodes, seed=args.seed)
     print(f"{train_args.scenario}: {args.episodes} episodes from seed {args.seed}")
     print(format_table(rows))
+    print(DEMO_LEGEND)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="recsim-marl", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a learner on the vectorized core")
+    """The whole command line; imports neither torch nor the simulator."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="recsim-marl", description=__doc__.split("\n\nBuilding")[0], formatter_class=fmt)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,train,evaluate}")
+    d = sub.add_parser("demo", help="build a world with real MiniLM embeddings, run baselines, print metrics",
+                       description="Build a world with real MiniLM text embeddings, play one PettingZoo episode "
+                                   "with greedy recommenders, render it, and print the baselines' metrics.")
+    d.add_argument("--scenario", default="default",
+                   help="scenario (default, tiny, boredom, marketplace, movielens-100k; recsim_marl.SCENARIOS) "
+                        "(default: default)")
+    d.add_argument("--episodes", type=int, default=5, help="episodes per baseline (default: 5)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
+    d.set_defaults(func=demo)
+    t = sub.add_parser("train", help="train a learner on the vectorized core",
+                       description="Train IQL or MAPPO on the vectorized core; 'recsim-marl train mappo --help' "
+                                   "lists every option.")
     tsub = t.add_subparsers(dest="algorithm", required=True, metavar="{iql,mappo}")
     for name in ALGORITHMS:
-        a = tsub.add_parser(name, help=f"train {name.upper()}")
-        _add_args_flags(a, _module(name).Args)
+        cls = _args_class(name)
+        a = tsub.add_parser(name, help=f"train {name.upper()}", description=plain(cls.__doc__ or ""))
+        add_args_flags(a, cls)
         a.set_defaults(func=train_cmd, algorithm=name)
-    e = sub.add_parser("evaluate", help="evaluate a checkpoint against greedy and random")
-    e.add_argument("--checkpoint", required=True)
-    e.add_argument("--episodes", type=int, default=10)
-    e.add_argument("--seed", type=int, default=10_000)
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint against greedy and random",
+                       description="Evaluate a trained checkpoint's learned groups (scripted groups as in "
+                                   "training) and, when users were learned, greedy and random users.")
+    e.add_argument("--checkpoint", required=True, metavar="PATH",
+                   help="checkpoint.pt of a run (only load checkpoints you made or trust)")
+    e.add_argument("--episodes", type=int, default=10, help="episodes per policy (default: 10)")
+    e.add_argument("--seed", type=int, default=10_000,
+                   help="seed of the first episode; training never sees seeds from 10000 on (default: 10000)")
     e.set_defaults(func=evaluate_cmd)
-    d = sub.add_parser("demo", help="build a world with real MiniLM embeddings, run baselines, print metrics")
-    d.add_argument("--scenario", default="default", choices=sorted(recsim_marl.SCENARIOS))
-    d.add_argument("--episodes", type=int, default=5)
-    d.add_argument("--seed", type=int, default=0)
-    d.set_defaults(func=demo)
     return p
 
 

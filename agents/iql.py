@@ -10,50 +10,23 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 import recsim_marl
-from agents import common
-from agents.networks import PerGroup, group_head, masked_logits
+from agents.args import IqlArgs
+from agents.logger import ReturnTracker, RunLogger
+from agents.networks import PerGroup, build, group_head, masked_logits
 from agents.policy import GROUPS, LearnedPolicy, checked_act
+from agents.run import Run, load_group_policy
 
 ALGORITHM = "iql"
 
 
-@dataclass
-class Args(common.RunArgs):
-    log_dir: str = "runs/iql"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    buffer_size: int = 100_000
-    """Replay capacity in agent transitions (per group), kept on the device."""
-    batch_size: int = 512
-    """Transitions per gradient step."""
-    lr: float = 5e-4
-    """Adam learning rate."""
-    gamma: float = 0.95
-    """Discount."""
-    double_q: bool = True
-    """Choose next actions with the online network, value them with the target network."""
-    target_every: int = 100
-    """Copy the online network into the target network every this many gradient steps."""
-    eps_start: float = 1.0
-    """Initial exploration rate."""
-    eps_end: float = 0.05
-    """Final exploration rate."""
-    eps_fraction: float = 0.3
-    """Fraction of training over which epsilon decays linearly."""
-    learning_starts: int = 2_000
-    """Environment steps (over all envs) before the first gradient step."""
-    gradient_steps: int = 1
-    """Gradient steps per vectorised env step."""
-    checkpoint_every: int = 500
-    """Write the checkpoint (replay buffer included) every this many vectorised steps and at the end."""
-    stop_after_steps: int | None = None
-    """Stop early after this many vectorised steps (for tests of resuming)."""
+Args = IqlArgs
+"""Every option (``agents/args.py``, where each is documented; the CLI flags are built from it)."""
 
 
 class Replay:
@@ -110,29 +83,35 @@ def epsilon(args: Args, step: int, total: int) -> float:
 
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths."""
-    run = common.Run(args, ALGORITHM)
+    run = Run(args, ALGORITHM)
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
     B = args.num_envs
-    qnets = PerGroup({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
+    total_iters = max(1, args.total_steps // B)
+    ck = run.load() if args.resume else None
+    if ck is not None and ck["iteration"] >= total_iters:
+        return run.finished(ck)
+    qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
+                      for g in groups}).to(device)
     targets = copy.deepcopy(qnets)
     optim = torch.optim.Adam(qnets.parameters(), lr=args.lr)
     buffers = {g: Replay(args.buffer_size, lay[g].size, venv.num_actions[g], device) for g in groups}
-    total_iters = max(1, args.total_steps // B)
+    tracker = ReturnTracker(groups, device)
 
     it, grad_steps = 0, 0
     obs = venv.reset(seed=args.seed)
-    if args.resume:
-        ck = run.restore(qnets=qnets, targets=targets, optim=optim)
+    if ck is not None:
+        run.restore(ck, qnets=qnets, targets=targets, optim=optim, tracker=tracker)
         for g in groups:
             buffers[g].load_state_dict(ck["buffers"][g])
         obs = venv.observe()
         it, grad_steps = ck["iteration"], ck["grad_steps"]
-    logger = common.RunLogger(run.log_dir, resume_step=it * B if args.resume else None, tensorboard=args.tensorboard)
+    logger = RunLogger(run.log_dir, resume_step=it * B if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
         run.save({"qnets": qnets.state_dict(), "targets": targets.state_dict(), "optim": optim.state_dict(),
-                  "buffers": {g: buffers[g].state_dict() for g in groups}, "iteration": it, "grad_steps": grad_steps})
+                  "buffers": {g: buffers[g].state_dict() for g in groups}, "tracker": tracker.state_dict(),
+                  "iteration": it, "grad_steps": grad_steps})
 
     bar = None
     if args.progress:
@@ -140,7 +119,7 @@ def train(args: Args) -> dict:
 
         bar = tqdm(total=total_iters, initial=it, desc="iql", unit="step")
     stop = total_iters if args.stop_after_steps is None else min(total_iters, it + args.stop_after_steps)
-    last_return, t_log, it_log, loss_val = float("nan"), time.perf_counter(), it, float("nan")
+    t_log, it_log, loss = time.perf_counter(), it, None
     while it < stop:
         eps = epsilon(args, it * B, args.total_steps)
         actions = {}
@@ -171,9 +150,7 @@ def train(args: Args) -> dict:
                 })
         obs = nobs
         it += 1
-        if done_env.any():
-            last_return = float(info["episode"]["user_return"][done_env].mean())
-            logger.scalar("charts/episodic_return", last_return, it * B)
+        tracker.step(it * B, rew, info)  # on the device: no host sync per step
         if it * B >= args.learning_starts:
             for _ in range(args.gradient_steps):
                 loss = 0.0
@@ -192,18 +169,19 @@ def train(args: Args) -> dict:
                 nn.utils.clip_grad_norm_(qnets.parameters(), 10.0)
                 optim.step()
                 grad_steps += 1
-                loss_val = loss.item()
                 if grad_steps % args.target_every == 0:
                     targets.load_state_dict(qnets.state_dict())
-        if it % 50 == 0 or it == stop:
+        if it % 10 == 0 or it == stop:  # the only host syncs: one every 10 vectorised steps
+            tracker.flush(logger)
             now = time.perf_counter()
             sps = (it - it_log) * B / max(now - t_log, 1e-9)
             t_log, it_log = now, it
-            logger.scalar("charts/SPS", sps, it * B)
-            logger.scalar("charts/epsilon", eps, it * B)
-            logger.scalar("losses/td_loss", loss_val, it * B)
+            rows = [("charts/SPS", sps, it * B), ("charts/epsilon", eps, it * B)]
+            if loss is not None:
+                rows.append(("losses/td_loss", loss.item(), it * B))
+            logger.scalars(rows)
             if bar is not None:
-                bar.set_postfix(SPS=f"{sps:,.0f}", ret=f"{last_return:.2f}", eps=f"{eps:.2f}")
+                bar.set_postfix(SPS=f"{sps:,.0f}", eps=f"{eps:.2f}", **{f"{g}_ret": f"{tracker.last[g]:.2f}" for g in groups})
         if bar is not None:
             bar.update(1)
         if it % args.checkpoint_every == 0 or it == stop:
@@ -211,10 +189,9 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    return run.finish(qnets, logger, it == total_iters, f"IQL on {args.scenario} ({args.learn} learned)",
-                      global_step=it * B, qnets=qnets)
+    return run.finish(qnets, logger, it == total_iters, f"IQL on {args.scenario}", it * B, qnets=qnets)
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The greedy policy of ``group``'s Q-network from an IQL checkpoint."""
-    return common.load_group_policy(checkpoint, ALGORITHM, Args, "qnets", group, device)
+    return load_group_policy(checkpoint, ALGORITHM, Args, "qnets", group, device)

@@ -1,6 +1,6 @@
 """MAPPO on the vectorized core: shared actor per group, centralised critic on ``state()`` + own obs.
 
-Reads top to bottom: ``Args`` -> networks -> ``gae`` / ``ValueNorm`` / ``normalize_advantages`` (the
+Reads top to bottom: ``Args`` (options, documented in ``agents/args.py``) -> networks -> ``gae`` / ``ValueNorm`` / ``normalize_advantages`` (the
 three places where MAPPO implementations have shipped learning-killing bugs, each pinned by a test) ->
 ``train``. Learned groups use this file's policy; the other group is driven by a scripted policy.
 
@@ -13,56 +13,23 @@ Known bugs this implementation is tested against:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 import recsim_marl
-from agents import common
-from agents.networks import PerGroup, group_head, masked_logits, mlp
+from agents.args import MappoArgs
+from agents.logger import ReturnTracker, RunLogger
+from agents.networks import PerGroup, build, group_head, masked_logits, mlp
 from agents.policy import GROUPS, LearnedPolicy, checked_act, sample
+from agents.run import Run, load_group_policy
 
 ALGORITHM = "mappo"
 
 
-@dataclass
-class Args(common.RunArgs):
-    total_steps: int = 100_000
-    """Environment steps summed over all envs (each moves every agent once)."""
-    num_envs: int = 32
-    """Worlds simulated in parallel."""
-    log_dir: str = "runs/mappo"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    num_steps: int = 25
-    """Rollout length per update."""
-    lr: float = 1e-3
-    """Adam learning rate (annealed linearly to 0)."""
-    gamma: float = 0.95
-    """Discount."""
-    gae_lambda: float = 0.9
-    """GAE lambda."""
-    update_epochs: int = 4
-    """Passes over each rollout."""
-    num_minibatches: int = 4
-    """Minibatches per pass (split over time x env, all agents of a group together)."""
-    clip_coef: float = 0.2
-    """PPO ratio clip, also used for the clipped value loss."""
-    ent_coef: float = 0.01
-    """Entropy bonus."""
-    vf_coef: float = 0.5
-    """Value loss weight."""
-    max_grad_norm: float = 0.5
-    """Gradient clipping."""
-    value_norm: bool = True
-    """Normalise value targets with running statistics (de-normalised for GAE)."""
-    adv_norm: str = "per_agent"
-    """Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'."""
-    checkpoint_every: int = 10
-    """Write the checkpoint every this many updates (and at the end)."""
-    stop_after_updates: int | None = None
-    """Stop early after this many updates (for tests of resuming); None runs to total_steps."""
+Args = MappoArgs
+"""Every option (``agents/args.py``, where each is documented; the CLI flags are built from it)."""
 
 
 class Critic(nn.Module):
@@ -172,35 +139,41 @@ def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths. See ``Args`` for every option."""
     if args.adv_norm not in ("per_agent", "group", "none"):
         raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
-    run = common.Run(args, ALGORITHM)
+    run = Run(args, ALGORITHM)
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
     B, T = args.num_envs, args.num_steps
-    actors = PerGroup({g: group_head(c, g, args.hidden, args.agent_id) for g in groups}).to(device)
-    critics = PerGroup({g: Critic(lay["state"].size, lay[g].size, args.hidden) for g in groups}).to(device)
+    num_updates = max(1, args.total_steps // (B * T))
+    ck = run.load() if args.resume else None
+    if ck is not None and ck["update"] >= num_updates:
+        return run.finished(ck)
+    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
+                       for g in groups}).to(device)
+    critics = PerGroup({g: build(lambda g=g: Critic(lay["state"].size, lay[g].size, args.hidden), run.init_gen)
+                        for g in groups}).to(device)
     vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
     params = list(actors.parameters()) + list(critics.parameters())
     optim = torch.optim.Adam(params, lr=args.lr, eps=1e-5)
-    num_updates = max(1, args.total_steps // (B * T))
+    tracker = ReturnTracker(groups, device)
 
     update, global_step = 0, 0
     obs = venv.reset(seed=args.seed)
-    if args.resume:
-        ck = run.restore(actors=actors, critics=critics, vnorm=vnorm, optim=optim)
+    if ck is not None:
+        run.restore(ck, actors=actors, critics=critics, vnorm=vnorm, optim=optim, tracker=tracker)
         obs = venv.observe()
         update, global_step = ck["update"], ck["global_step"]
-    logger = common.RunLogger(run.log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
+    logger = RunLogger(run.log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
         run.save({"actors": actors.state_dict(), "critics": critics.state_dict(), "vnorm": vnorm.state_dict(),
-                  "optim": optim.state_dict(), "update": update, "global_step": global_step})
+                  "optim": optim.state_dict(), "tracker": tracker.state_dict(), "update": update,
+                  "global_step": global_step})
 
     bar = None
     if args.progress:
         from tqdm import tqdm
 
         bar = tqdm(total=num_updates, initial=update, desc="mappo", unit="update")
-    last_return = float("nan")
     stop = num_updates if args.stop_after_updates is None else min(num_updates, update + args.stop_after_updates)
     while update < stop:
         t0 = time.perf_counter()
@@ -209,8 +182,6 @@ def train(args: Args) -> dict:
             pg["lr"] = frac * args.lr
         buf = {g: {k: [] for k in ("obs", "mask", "act", "logp", "val", "rew", "done", "valid")} for g in groups}
         states = []
-        ep_sum = torch.zeros((), device=device)
-        ep_cnt = torch.zeros((), device=device)
         with torch.no_grad():
             for _ in range(T):
                 state = venv.state()
@@ -241,9 +212,8 @@ def train(args: Args) -> dict:
                     done = (term[g] | trunc[g] | info["done"].unsqueeze(-1)).to(r.dtype)
                     buf[g]["rew"].append(r)
                     buf[g]["done"].append(done)
-                ep_sum += (info["episode"]["user_return"] * info["done"]).sum()
-                ep_cnt += info["done"].sum()
                 global_step += B
+                tracker.step(global_step, rew, info)
             next_state = venv.state()
 
         losses = {}
@@ -255,11 +225,11 @@ def train(args: Args) -> dict:
                     b["rew"], b["val"], critics[g](next_state, obs[g]), b["done"], b["valid"],
                     vnorm[g] if args.value_norm else None, args.gamma, args.gae_lambda, args.adv_norm,
                 )
-            idx = torch.randperm(T * B, generator=gen, device=device)
             flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in b.items()}
             flat_st, flat_adv, flat_tgt = st.reshape(T * B, -1), adv.reshape(T * B, -1), target.reshape(T * B, -1)
             mb = max(1, (T * B) // args.num_minibatches)
             for _ in range(args.update_epochs):
+                idx = torch.randperm(T * B, generator=gen, device=device)  # a fresh minibatch order each epoch
                 for start in range(0, T * B, mb):
                     j = idx[start:start + mb]
                     v_ok = flat["valid"][j]
@@ -285,26 +255,24 @@ def train(args: Args) -> dict:
             losses[g] = (pg_loss.item(), v_loss.item(), ent.item())
         update += 1
         sps = B * T / (time.perf_counter() - t0)
-        if float(ep_cnt) > 0:
-            last_return = float(ep_sum / ep_cnt)
-            logger.scalar("charts/episodic_return", last_return, global_step)
-        logger.scalar("charts/SPS", sps, global_step)
+        tracker.flush(logger)
+        rows = [("charts/SPS", sps, global_step)]
         for g, (pl, vl, en) in losses.items():
-            logger.scalar(f"losses/{g}/policy_loss", pl, global_step)
-            logger.scalar(f"losses/{g}/value_loss", vl, global_step)
-            logger.scalar(f"losses/{g}/entropy", en, global_step)
+            rows += [(f"losses/{g}/policy_loss", pl, global_step), (f"losses/{g}/value_loss", vl, global_step),
+                     (f"losses/{g}/entropy", en, global_step)]
+        logger.scalars(rows)
         if bar is not None:
-            bar.set_postfix(SPS=f"{sps:,.0f}", ret=f"{last_return:.2f}")
+            bar.set_postfix(SPS=f"{sps:,.0f}", **{f"{g}_ret": f"{tracker.last[g]:.2f}" for g in groups})
             bar.update(1)
         if update % args.checkpoint_every == 0 or update == stop:
             checkpoint()
     if bar is not None:
         bar.close()
 
-    return run.finish(actors, logger, update == num_updates, f"MAPPO on {args.scenario} ({args.learn} learned)",
-                      global_step=global_step, updates=update, actors=actors)
+    return run.finish(actors, logger, update == num_updates, f"MAPPO on {args.scenario}", global_step,
+                      updates=update, actors=actors)
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The trained actor of ``group`` from a MAPPO checkpoint, as a deterministic Policy."""
-    return common.load_group_policy(checkpoint, ALGORITHM, Args, "actors", group, device)
+    return load_group_policy(checkpoint, ALGORITHM, Args, "actors", group, device)

@@ -8,6 +8,8 @@ plain MLP over their observation. Both can append a one-hot agent id.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -98,3 +100,24 @@ class PerGroup(nn.Module):
 
     def __contains__(self, group: str) -> bool:
         return group in self.groups
+
+
+def init_from(module: nn.Module, gen: torch.Generator) -> nn.Module:
+    """Re-draw every ``nn.Linear`` of ``module`` as PyTorch's default does (Kaiming-uniform weights,
+    uniform biases in +-1/sqrt(fan_in)) but from ``gen``, so a run's networks depend on its seed only
+    and torch's global random state is neither read nor changed. Returns ``module``."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            with torch.no_grad():
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+                if m.bias is not None:
+                    bound = 1.0 / math.sqrt(m.in_features) if m.in_features > 0 else 0.0
+                    nn.init.uniform_(m.bias, -bound, bound, generator=gen)
+    return module
+
+
+def build(factory, gen: torch.Generator) -> nn.Module:
+    """``factory()`` built without touching torch's global random state, then initialised from ``gen``."""
+    with torch.random.fork_rng(devices=[]):  # the default initialisation's draws are discarded
+        module = factory()
+    return init_from(module, gen)

@@ -274,7 +274,26 @@ def _as_index(agent: str, act, n: int) -> int:
 
 
 def parallel_env(scenario: str = "default", render_mode: str | None = None, **config) -> RecSimParallelEnv:
-    """The PettingZoo parallel environment (see the module docstring)."""
+    """The PettingZoo parallel environment: one world, agents ``user_0..`` and ``item_0..``.
+
+    Keyword arguments:
+        scenario: a registered scenario, ``recsim_marl.SCENARIOS`` ("default", "tiny", "boredom",
+            "marketplace", "movielens-100k"); it sets the defaults below.
+        render_mode: None, "ansi" (a text table), "rgb_array" (a 2-D projection) or "human".
+        **config: any field of ``recsim_marl.EnvConfig`` overriding the scenario, e.g.
+            num_users (people, one user agent each), num_items (items, one item agent each),
+            num_candidates (K, the list a user agent chooses from: its action space),
+            embed_dim (D, content dimensions), num_levels (promotion levels: the item action space),
+            max_cycles (episode length), catalog ("synthetic", "movielens-100k", "custom") with
+            item_texts / user_texts, encoder ("all-MiniLM-L6-v2", "hash" or a model path),
+            user_model (a name in ``recsim_marl.USER_MODELS`` or a ``UserModel``), user_reward
+            ("engagement" or "click"), and the user-model and market constants (click_temperature,
+            boredom_rate, initial_budget, promotion_cost, ...; see ``recsim_marl/config.py``).
+            Unknown keys and invalid values are errors naming the field.
+
+    Observations, actions, rewards and seeding are described at the top of ``recsim_marl/env.py``;
+    ``recsim_marl.observation_layout(env.config)`` names the observation's fields.
+    """
     return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, **config)
 
 

@@ -1,29 +1,31 @@
 """Learners: they learn (smoke, tiny), the three known MAPPO bugs are pinned, resume is exact,
 checkpoints are atomic and checked, and bad input is a clear error."""
 
+import dataclasses
 import os
+import sys
 
 import pytest
 import torch
 
 import recsim_marl
-from agents import common, iql, mappo
-from agents.baselines import FixedLevelPolicy, RandomPolicy
+from agents import checkpoint, iql, mappo
+from agents.baselines import FixedLevelPolicy, RandomPolicy, scripted_policy
 from agents.cli import main as cli_main
-from agents.networks import group_head
+from agents.networks import build, group_head
 from agents.policy import LearnedPolicy, checked_act, evaluate
 
 
 def initial_policy(seed, group="users", scenario="tiny"):
-    # train() seeds torch's global RNG with args.seed right before building the networks, and the
-    # actor/Q-network of the first learned group is the first module it builds
+    # train() initialises its networks from a generator seeded with args.seed, and the actor /
+    # Q-network of the first learned group is the first module it builds
     c = recsim_marl.make_config(scenario)
-    torch.manual_seed(seed)
-    return LearnedPolicy(group_head(c, group, 64, False)), c
+    net = build(lambda: group_head(c, group, 64, False), torch.Generator().manual_seed(seed))
+    return LearnedPolicy(net), c
 
 
 def test_mappo_improves_over_its_initial_policy(tmp_path):
-    args = mappo.Args(scenario="tiny", total_steps=16_000, num_envs=16, log_dir=str(tmp_path), progress=False,
+    args = mappo.Args(scenario="tiny", total_steps=8_000, num_envs=16, log_dir=str(tmp_path), progress=False,
                       eval_episodes=8, tensorboard=False)
     before, c = initial_policy(args.seed)
     items = FixedLevelPolicy(0)
@@ -34,12 +36,13 @@ def test_mappo_improves_over_its_initial_policy(tmp_path):
     assert end > start + 1.0 and end > 1.5 * rnd, (start, end, rnd)
     curve = result["curve"]
     assert curve[-1][1] > curve[0][1]
+    assert result["references"]["users"]["greedy"][0] > result["references"]["users"]["random"][0]
     assert os.path.exists(result["plot"]) and os.path.exists(result["checkpoint"])
     assert (tmp_path / "scalars.csv").read_text().count("losses/users/value_loss") == result["updates"]
 
 
 def test_iql_improves_over_its_initial_policy(tmp_path):
-    args = iql.Args(scenario="tiny", total_steps=6_000, num_envs=16, learning_starts=400, log_dir=str(tmp_path),
+    args = iql.Args(scenario="tiny", total_steps=3_000, num_envs=16, learning_starts=400, log_dir=str(tmp_path),
                     progress=False, eval_episodes=8, tensorboard=False)
     before, c = initial_policy(args.seed)
     items = FixedLevelPolicy(0)
@@ -102,8 +105,8 @@ def _params(module):
 
 
 def test_mappo_resume_equals_uninterrupted_run(tmp_path):
-    kw = dict(scenario="tiny", total_steps=8 * 25 * 6, num_envs=8, progress=False, eval_episodes=0,
-              tensorboard=False, learn="both", items_policy="random")
+    kw = dict(scenario="tiny", total_steps=8 * 10 * 6, num_steps=10, num_envs=8, progress=False, eval_episodes=0,
+              tensorboard=False, learn="both", items_policy="random", env={"max_cycles": 15})
     full = mappo.train(mappo.Args(log_dir=str(tmp_path / "a"), **kw))
     mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), stop_after_updates=2, checkpoint_every=1, **kw))
     resumed = mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), resume=True, **kw))
@@ -124,7 +127,7 @@ def test_iql_resume_equals_uninterrupted_run(tmp_path):
 
 def test_interrupted_checkpoint_write_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "checkpoint.pt"
-    common.save_checkpoint(path, {"algorithm": "mappo", "step": 1})
+    checkpoint.save_checkpoint(path, {"algorithm": "mappo", "step": 1})
     real_save = torch.save
 
     def crash(obj, f, *a, **k):
@@ -133,9 +136,9 @@ def test_interrupted_checkpoint_write_keeps_the_previous_file(tmp_path, monkeypa
 
     monkeypatch.setattr(torch, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        common.save_checkpoint(path, {"algorithm": "mappo", "step": 2})
+        checkpoint.save_checkpoint(path, {"algorithm": "mappo", "step": 2})
     monkeypatch.setattr(torch, "save", real_save)
-    assert common.load_checkpoint(path)["step"] == 1
+    assert checkpoint.load_checkpoint(path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp file left behind
 
 
@@ -145,16 +148,16 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
     mappo.train(args)
     path = tmp_path / "checkpoint.pt"
     data = path.read_bytes()
-    with pytest.raises(common.CheckpointError, match="different world config.*num_users"):
+    with pytest.raises(checkpoint.CheckpointError, match="different world config.*num_users"):
         mappo.train(mappo.Args(**{**args.__dict__, "env": {"num_users": 3}, "resume": True}))
-    with pytest.raises(common.CheckpointError, match="written by 'mappo', not 'iql'"):
-        common.load_checkpoint(path, "iql")
+    with pytest.raises(checkpoint.CheckpointError, match="written by 'mappo', not 'iql'"):
+        checkpoint.load_checkpoint(path, "iql")
     path.write_bytes(data[: len(data) // 3])
-    with pytest.raises(common.CheckpointError, match="unreadable or truncated"):
+    with pytest.raises(checkpoint.CheckpointError, match="unreadable or truncated"):
         mappo.load_policy(path)
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(common.CheckpointError):
-        common.load_checkpoint(path)
+    with pytest.raises(checkpoint.CheckpointError):
+        checkpoint.load_checkpoint(path)
 
 
 # --- policies and CLI ---------------------------------------------------------------------------------
@@ -178,7 +181,7 @@ def test_policy_outputs_are_checked():
     with pytest.raises(TypeError, match="must return a torch.Tensor"):
         checked_act(Bad([0, 0]), "users", obs, None, 4)
     with pytest.raises(ValueError, match="unknown scripted policy 'smart'"):
-        common.scripted_policy("smart", recsim_marl.make_config("tiny"), "users")
+        scripted_policy("smart", recsim_marl.make_config("tiny"), "users")
 
 
 def test_cli_train_and_evaluate(tmp_path, capsys):
@@ -202,3 +205,117 @@ def test_cli_bad_input(tmp_path, capsys):
     assert "unknown scenario 'tiniest'" in capsys.readouterr().err
     assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# --- resume checks, safe checkpoints, finished runs (issue 10: items 8, 11, 21) ------------------------
+
+TINY = dict(scenario="tiny", num_envs=4, progress=False, tensorboard=False, eval_episodes=0,
+            env={"max_cycles": 10})
+
+
+def test_resume_with_other_options_names_them_and_says_what_to_do(tmp_path):
+    args = mappo.Args(total_steps=4 * 25 * 3, num_steps=25, hidden=16, log_dir=str(tmp_path), stop_after_updates=1,
+                      checkpoint_every=1, **TINY)
+    mappo.train(args)
+    changed = dataclasses.replace(args, hidden=32, lr=3e-4, resume=True, stop_after_updates=None)
+    with pytest.raises(checkpoint.CheckpointError) as e:
+        mappo.train(changed)
+    msg = str(e.value)
+    assert "hidden: checkpoint 16, now 32" in msg and "lr: checkpoint 0.001, now 0.0003" in msg
+    assert "--hidden 16 --lr 0.001" in msg and "another --log-dir" in msg
+    # what only says where/how long/how loudly a run goes may change
+    ok = dataclasses.replace(args, resume=True, stop_after_updates=None, total_steps=4 * 25 * 4, eval_episodes=1)
+    assert mappo.train(ok)["updates"] == 4
+
+
+def test_checkpoint_that_would_run_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):  # unpickling calls open(marker, "w"): code chosen by the file's author
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format": checkpoint.CHECKPOINT_FORMAT, "algorithm": "mappo", "args": {}, "x": Payload()}, path)
+    with pytest.raises(checkpoint.CheckpointError, match="refuses to unpickle.*arbitrary code.*you made or trust"):
+        checkpoint.load_checkpoint(path)
+    with pytest.raises(checkpoint.CheckpointError, match="refuses to unpickle"):
+        mappo.load_policy(path)
+    assert cli_main(["evaluate", "--checkpoint", str(path)]) == 2
+    assert not marker.exists()
+
+
+def test_resuming_a_finished_run_does_nothing_and_returns_its_result(tmp_path, capsys):
+    old = os.umask(0o022)
+    try:
+        args = iql.Args(total_steps=4 * 20, learning_starts=20, log_dir=str(tmp_path), **{**TINY, "eval_episodes": 2,
+                                                                                          "tensorboard": True})
+        first = iql.train(args)
+        ck = tmp_path / "checkpoint.pt"
+        assert ck.stat().st_mode & 0o777 == 0o644  # the umask's permissions, like every other output
+        assert (tmp_path / "scalars.csv").stat().st_mode & 0o777 == 0o644
+        before = sorted(p.name for p in tmp_path.iterdir()), ck.stat().st_mtime_ns
+        capsys.readouterr()
+        again = iql.train(dataclasses.replace(args, resume=True))
+        assert "already finished" in capsys.readouterr().out
+        assert again["eval"] == first["eval"] and again["curve"] == first["curve"]
+        assert (sorted(p.name for p in tmp_path.iterdir()), ck.stat().st_mtime_ns) == before  # no new event file
+    finally:
+        os.umask(old)
+
+
+# --- randomness, host syncs, per-group logs (items 22, 26) ---------------------------------------------
+
+def test_training_leaves_torch_global_random_state_alone(tmp_path):
+    state = torch.get_rng_state()
+    r1 = mappo.train(mappo.Args(total_steps=4 * 25, log_dir=str(tmp_path / "a"), **TINY))
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(123)  # and the global seed does not change what a run learns
+    r2 = mappo.train(mappo.Args(total_steps=4 * 25, log_dir=str(tmp_path / "b"), **TINY))
+    assert torch.equal(_params(r1["actors"]), _params(r2["actors"]))
+
+
+def test_mappo_draws_a_fresh_minibatch_order_every_epoch(tmp_path, monkeypatch):
+    calls = []
+    real = torch.randperm
+
+    def spy(n, *a, **k):
+        calls.append(n)
+        return real(n, *a, **k)
+
+    monkeypatch.setattr(torch, "randperm", spy)
+    mappo.train(mappo.Args(total_steps=4 * 25 * 2, update_epochs=3, log_dir=str(tmp_path), **TINY))
+    assert calls == [4 * 25] * (2 * 3)  # 2 updates x 3 epochs, one order each
+
+
+def test_iql_does_not_read_tensors_on_the_host_every_step(tmp_path, monkeypatch):
+    iql_file = iql.__file__
+    reads = []
+    for name in ("__bool__", "__float__", "item", "tolist"):
+        real = getattr(torch.Tensor, name)
+
+        def spy(self, *a, _real=real, _name=name, **k):
+            if sys._getframe(1).f_code.co_filename == iql_file:
+                reads.append(_name)
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    steps = 40
+    iql.train(iql.Args(total_steps=4 * steps, learning_starts=8, log_dir=str(tmp_path), **TINY))
+    assert len(reads) <= steps // 10 + 1, reads  # one loss read per 10 steps for the log, none per step
+
+
+def test_logs_are_per_group_and_dense_and_the_plot_has_references(tmp_path):
+    args = mappo.Args(total_steps=4 * 25 * 2, log_dir=str(tmp_path), learn="items", users_policy="greedy",
+                      **{**TINY, "eval_episodes": 2})
+    result = mappo.train(args)
+    text = (tmp_path / "scalars.csv").read_text()
+    assert "charts/users/" not in text and "charts/episodic_return" not in text
+    episodes = [ln for ln in text.splitlines() if ",charts/items/episodic_return," in ln]
+    rewards = [ln for ln in text.splitlines() if ",charts/items/reward," in ln]
+    # every step where episodes ended (each env ends at least every max_cycles = 10 steps), not once per update
+    assert len(episodes) >= 2 * 25 // 10 and len({ln.split(",")[0] for ln in episodes}) == len(episodes)
+    assert len(rewards) == 2 * 25  # every env step
+    refs = result["references"]["items"]
+    assert set(refs) == {"fixed:0", "random"} and all(len(v) == 2 for v in refs.values())
+    assert os.path.getsize(result["plot"]) > 10_000

@@ -66,7 +66,7 @@ def test_bad_user_models_are_clear_errors():
 
 
 def test_checkpoints_name_a_custom_model_by_its_class():
-    from agents.common import config_dict
+    from agents.checkpoint import config_dict
 
     d = config_dict(recsim_marl.make_config("tiny", user_model=AlwaysClick()))
     assert d["user_model"] == f"{__name__}.AlwaysClick"

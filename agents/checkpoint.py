@@ -1,0 +1,96 @@
+"""Checkpoint files: atomic writes, safe reads, and the run state they carry.
+
+- :func:`save_checkpoint` writes atomically (temporary file, fsync, rename), so an interrupted write
+  never leaves an unreadable checkpoint; the file gets the usual permissions (0666 minus the umask).
+- :func:`load_checkpoint` reads with ``torch.load(weights_only=True)``: a checkpoint holds only
+  tensors, dicts, lists, tuples, numbers, strings and None, and any other pickled object (which could
+  run code when unpickled) is refused. It also checks the checkpoint belongs to this algorithm and world.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from pathlib import Path
+
+import torch
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is unreadable, truncated, unsafe, or belongs to a different algorithm, world or run."""
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically: a crash mid-write leaves the previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode 0666 minus the umask, like open()
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": CHECKPOINT_FORMAT, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_checkpoint(path: str | Path, algorithm: str | None = None, env_config: dict | None = None) -> dict:
+    """Read a checkpoint (tensors and plain data only) and check it was written by ``algorithm`` for the
+    same world config."""
+    import pickle
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" not in str(exc) and "Weights only load failed" not in str(exc):
+            raise CheckpointError(f"checkpoint {path} is unreadable or truncated (UnpicklingError: {exc})") from exc
+        first = str(exc).strip().splitlines()
+        detail = next((ln.strip() for ln in first if "Unsupported" in ln or "global" in ln.lower()), first[0] if first else "")
+        raise CheckpointError(
+            f"checkpoint {path} holds Python objects other than tensors and plain data ({detail}); "
+            "recsim_marl refuses to unpickle them because unpickling can run arbitrary code. "
+            "A recsim_marl checkpoint never contains such objects: this file was not written by "
+            "recsim_marl or was tampered with. Load only checkpoints you made or trust."
+        ) from exc
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(f"checkpoint {path} is unreadable or truncated ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a recsim_marl checkpoint (format {CHECKPOINT_FORMAT})")
+    if algorithm is not None and ck.get("algorithm") != algorithm:
+        raise CheckpointError(f"checkpoint {path} was written by {ck.get('algorithm')!r}, not {algorithm!r}")
+    if env_config is not None and ck.get("env_config") != env_config:
+        diff = sorted(k for k in env_config if ck.get("env_config", {}).get(k) != env_config[k])
+        raise CheckpointError(
+            f"checkpoint {path} is for a different world config (differs in: {', '.join(diff)}); "
+            "resume with the same scenario and overrides"
+        )
+    return ck
+
+
+def config_dict(config) -> dict:
+    """The config as plain data (a user model instance by its class path), for checkpoints."""
+    out = dict(dataclasses.asdict(config))
+    if not isinstance(config.user_model, str):
+        out["user_model"] = f"{type(config.user_model).__module__}.{type(config.user_model).__qualname__}"
+    return out
+
+
+def state_tensors(venv) -> dict:
+    """The env's dynamic state as a dict of CPU tensors (checkpointable)."""
+    s = venv.get_state()
+    return {f.name: getattr(s, f.name).cpu() for f in dataclasses.fields(s)}
+
+
+def restore_state(venv, tensors: dict) -> None:
+    from recsim_marl.core.state import State
+
+    venv.set_state(State(**tensors))
