@@ -64,12 +64,21 @@ class RecSimParallelEnv(ParallelEnv):
         "render_fps": 4,
     }
 
-    def __init__(self, scenario: str = "default", render_mode: str | None = None, **config):
+    def __init__(self, scenario: str = "default", render_mode: str | None = None, learn: str = "both",
+                 users_policy=None, items_policy=None, **config):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']} or None"
             )
+        if learn not in ("both", "users", "items"):
+            raise ValueError(f"learn={learn!r} is invalid: use 'both', 'users' or 'items'")
+        for name, pol in (("users_policy", users_policy), ("items_policy", items_policy)):
+            if pol is not None and not callable(getattr(pol, "act", None)):
+                raise TypeError(f"{name} must have a method act(obs, mask) -> actions; got {type(pol).__name__}")
         self.render_mode = render_mode
+        self.learn = learn
+        self.scripted = {g: p for g, p in (("users", users_policy), ("items", items_policy))
+                         if learn not in ("both", g)}
         self._build(make_config(scenario, **config))
 
     def _build(self, config) -> None:
@@ -79,13 +88,15 @@ class RecSimParallelEnv(ParallelEnv):
         u, i = config.num_users, config.num_items
         self.user_agents = [f"user_{k}" for k in range(u)]
         self.item_agents = [f"item_{k}" for k in range(i)]
-        self.possible_agents = self.user_agents + self.item_agents
+        self.groups = ("users", "items") if self.learn == "both" else (self.learn,)
+        self.possible_agents = (self.user_agents if "users" in self.groups else []) + (
+            self.item_agents if "items" in self.groups else [])
         self.agent_index = {a: ("users", k) for k, a in enumerate(self.user_agents)}
         self.agent_index.update({a: ("items", k) for k, a in enumerate(self.item_agents)})
         self._obs_spaces, self._act_spaces = {}, {}
         for group, agents, n in (("users", self.user_agents, config.num_candidates), ("items", self.item_agents, config.num_levels)):
             lay = self.layouts[group]
-            for a in agents:
+            for a in agents if group in self.groups else ():
                 self._obs_spaces[a] = spaces.Box(lay.low, lay.high, dtype=np.float32)
                 self._act_spaces[a] = spaces.Discrete(n)
         lay = self.layouts["state"]
@@ -96,6 +107,7 @@ class RecSimParallelEnv(ParallelEnv):
         self._last: dict | None = None
         self._terminal_state: np.ndarray | None = None
         self._shown_state = None  # hidden state to render: the terminal one once an episode ended
+        self._obs = None  # the core's last observation (the scripted group acts on it)
 
     # --- spaces --------------------------------------------------------------------------------------
     def observation_space(self, agent: str) -> spaces.Box:
@@ -125,6 +137,7 @@ class RecSimParallelEnv(ParallelEnv):
         obs = self._core.reset(seed=new_seed, episode=new_episode)
         self._seed, self._episode = new_seed, new_episode
         self.agents = list(self.possible_agents)
+        self._obs = obs
         self._last = None
         self._terminal_state = None
         self._shown_state = None
@@ -138,7 +151,11 @@ class RecSimParallelEnv(ParallelEnv):
                 "call reset() first"
             )
         ua, ia = self._actions_to_tensors(actions)
-        obs, rew, term, trunc, info = self._core.step({"users": ua, "items": ia})
+        acts = {"users": ua, "items": ia}
+        for g in self.scripted:
+            acts[g] = self._scripted_actions(g)
+        obs, rew, term, trunc, info = self._core.step(acts)
+        self._obs = obs
         done = bool(info["done"][0])
         if done:  # the core has already reset this world; report how the episode ended
             shown = info["final_observation"]
@@ -204,12 +221,33 @@ class RecSimParallelEnv(ParallelEnv):
 
     # --- helpers -------------------------------------------------------------------------------------
     def _check_agent(self, agent: str) -> str:
+        if agent not in self._act_spaces and agent in self.agent_index:
+            raise KeyError(
+                f"agent {agent!r} is scripted in this env (learn={self.learn!r}): it is not one of env.agents "
+                f"and takes no action; build the env with learn='both' to act for it"
+            )
         if agent not in self._act_spaces:
             raise KeyError(
                 f"unknown agent {agent!r}: agents are user_0..user_{self.config.num_users - 1} and "
                 f"item_0..item_{self.config.num_items - 1}"
             )
         return agent
+
+    def _scripted_actions(self, group: str) -> torch.Tensor:
+        """``[1, N]`` actions of the scripted group from its policy (defaults: most relevant candidate;
+        no promotion), checked like any policy's output."""
+        obs, n = self._obs, self._core.num_actions[group]
+        pol = self.scripted[group]
+        if pol is None:
+            if group == "items":
+                return torch.zeros(1, self.config.num_items, dtype=torch.long)
+            return self.layouts["users"].read(obs["users"], "candidate_relevance").argmax(-1)
+        a = pol.act(obs[group], obs["action_mask"][group])
+        if not isinstance(a, torch.Tensor) or tuple(a.shape) != tuple(obs[group].shape[:2]) or a.dtype.is_floating_point:
+            raise TypeError(f"{group}_policy.act must return a long tensor of shape {tuple(obs[group].shape[:2])}")
+        if bool(((a < 0) | (a >= n)).any()):
+            raise ValueError(f"{group}_policy.act returned actions outside 0..{n - 1}")
+        return a.long()
 
     def _obs_dict(self, obs: dict, agents: list[str]) -> dict:
         rows = {"users": obs["users"][0].numpy(), "items": obs["items"][0].numpy()}
@@ -226,15 +264,7 @@ class RecSimParallelEnv(ParallelEnv):
     def _actions_to_tensors(self, actions) -> tuple[torch.Tensor, torch.Tensor]:
         if not isinstance(actions, dict):
             raise TypeError(f"actions must be a dict from agent name to action, got {type(actions).__name__}")
-        live = set(self.agents)
-        for a in actions:
-            if a in live:
-                continue
-            if a in self.agent_index:
-                raise ValueError(
-                    f"agent {a!r} is done (terminated or truncated) and must not be given an action; "
-                    "act only for the agents in env.agents"
-                )
+        for a in actions:  # names first: an unknown agent is an error whether or not others are live
             self._check_agent(a)
         missing = [a for a in self.agents if a not in actions]
         if missing:
@@ -242,11 +272,19 @@ class RecSimParallelEnv(ParallelEnv):
             raise ValueError(
                 f"no action for live agent(s) {missing[:5]}{more}: give one action per agent in env.agents"
             )
-        ua = np.zeros(self.config.num_users, dtype=np.int64)
+        ua = np.zeros(self.config.num_users, dtype=np.int64)  # a scripted group's are filled in by step
         ia = np.zeros(self.config.num_items, dtype=np.int64)
+        live = set(self.agents)
         for a, act in actions.items():
             g, k = self.agent_index[a]
             n = self._act_spaces[a].n
+            if a not in live:
+                # an agent that is done: frameworks (torchrl, RLlib, SuperSuit's black death) keep sending
+                # actions for it, as PettingZoo's own aec_to_parallel does; a bad value is still an
+                # error, a good one is ignored
+                if act is not None:
+                    _as_index(a, act, n)
+                continue
             value = _as_index(a, act, n)
             (ua if g == "users" else ia)[k] = value
         return torch.from_numpy(ua).unsqueeze(0), torch.from_numpy(ia).unsqueeze(0)
@@ -273,13 +311,20 @@ def _as_index(agent: str, act, n: int) -> int:
     return value
 
 
-def parallel_env(scenario: str = "default", render_mode: str | None = None, **config) -> RecSimParallelEnv:
+def parallel_env(scenario: str = "default", render_mode: str | None = None, learn: str = "both",
+                 users_policy=None, items_policy=None, **config) -> RecSimParallelEnv:
     """The PettingZoo parallel environment: one world, agents ``user_0..`` and ``item_0..``.
 
     Keyword arguments:
         scenario: a registered scenario, ``recsim_marl.SCENARIOS`` ("default", "tiny", "boredom",
             "marketplace", "movielens-100k"); it sets the defaults below.
         render_mode: None, "ansi" (a text table), "rgb_array" (a 2-D projection) or "human".
+        learn: "both" (default), "users" or "items": which group's agents the env exposes. The other
+            group is scripted inside the env (a one-group view for single-group libraries):
+        users_policy, items_policy: the scripted group's policy, any object with
+            ``act(obs [1, N, O] tensor, mask [1, N, A] bool tensor) -> [1, N] long tensor`` (the
+            ``agents.policy.Policy`` protocol, e.g. ``agents.baselines.GreedyPolicy(config)``).
+            Defaults: users recommend the most relevant candidate; items do not promote (level 0).
         **config: any field of ``recsim_marl.EnvConfig`` overriding the scenario, e.g.
             num_users (people, one user agent each), num_items (items, one item agent each),
             num_candidates (K, the list a user agent chooses from: its action space),
@@ -294,7 +339,8 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, **co
     Observations, actions, rewards and seeding are described at the top of ``recsim_marl/env.py``;
     ``recsim_marl.observation_layout(env.config)`` names the observation's fields.
     """
-    return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, **config)
+    return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, learn=learn, users_policy=users_policy,
+                             items_policy=items_policy, **config)
 
 
 class _CheckedAEC(parallel_to_aec_wrapper):
