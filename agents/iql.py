@@ -84,6 +84,9 @@ def epsilon(args: Args, step: int, total: int) -> float:
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths."""
     run = Run(args, ALGORITHM)
+    if run.ranks.active:
+        raise NotImplementedError("IQL does not train across ranks yet (its replay buffer and target network are "
+                                  "per process); use MAPPO under torchrun, or run IQL in one process")
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
     B = args.num_envs
@@ -195,3 +198,11 @@ def train(args: Args) -> dict:
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The greedy policy of ``group``'s Q-network from an IQL checkpoint."""
     return load_group_policy(checkpoint, ALGORITHM, Args, "qnets", group, device)
+
+
+if __name__ == "__main__":  # python -m agents.iql ...
+    import sys
+
+    from agents.cli import main
+
+    sys.exit(main(["train", "iql", *sys.argv[1:]]))

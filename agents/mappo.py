@@ -142,8 +142,8 @@ def train(args: Args) -> dict:
     run = Run(args, ALGORITHM)
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
-    B, T = args.num_envs, args.num_steps
-    num_updates = max(1, args.total_steps // (B * T))
+    B, T, world = args.num_envs, args.num_steps, run.ranks.world
+    num_updates = max(1, args.total_steps // (B * T * world))  # total_steps counts every rank's env steps
     ck = run.load() if args.resume else None
     if ck is not None and ck["update"] >= num_updates:
         return run.finished(ck)
@@ -152,17 +152,19 @@ def train(args: Args) -> dict:
     critics = PerGroup({g: build(lambda g=g: Critic(lay["state"].size, lay[g].size, args.hidden), run.init_gen)
                         for g in groups}).to(device)
     vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
+    run.ranks.broadcast_(actors)  # the same start on every rank (same generator seed; made sure)
+    run.ranks.broadcast_(critics)
     params = list(actors.parameters()) + list(critics.parameters())
     optim = torch.optim.Adam(params, lr=args.lr, eps=1e-5)
     tracker = ReturnTracker(groups, device)
 
     update, global_step = 0, 0
-    obs = venv.reset(seed=args.seed)
+    obs = venv.reset(seed=run.env_seed)
     if ck is not None:
         run.restore(ck, actors=actors, critics=critics, vnorm=vnorm, optim=optim, tracker=tracker)
         obs = venv.observe()
         update, global_step = ck["update"], ck["global_step"]
-    logger = RunLogger(run.log_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
+    logger = RunLogger(run.logger_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
         run.save({"actors": actors.state_dict(), "critics": critics.state_dict(), "vnorm": vnorm.state_dict(),
@@ -212,7 +214,7 @@ def train(args: Args) -> dict:
                     done = (term[g] | trunc[g] | info["done"].unsqueeze(-1)).to(r.dtype)
                     buf[g]["rew"].append(r)
                     buf[g]["done"].append(done)
-                global_step += B
+                global_step += B * world
                 tracker.step(global_step, rew, info)
             next_state = venv.state()
 
@@ -225,6 +227,7 @@ def train(args: Args) -> dict:
                     b["rew"], b["val"], critics[g](next_state, obs[g]), b["done"], b["valid"],
                     vnorm[g] if args.value_norm else None, args.gamma, args.gae_lambda, args.adv_norm,
                 )
+            run.ranks.average_(list(vnorm[g].buffers()))  # one value normalisation for all ranks
             flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in b.items()}
             flat_st, flat_adv, flat_tgt = st.reshape(T * B, -1), adv.reshape(T * B, -1), target.reshape(T * B, -1)
             mb = max(1, (T * B) // args.num_minibatches)
@@ -250,6 +253,7 @@ def train(args: Args) -> dict:
                     loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * ent
                     optim.zero_grad()
                     loss.backward()
+                    run.ranks.average_([p.grad for p in params])  # data-parallel: the mean gradient of all ranks
                     nn.utils.clip_grad_norm_(params, args.max_grad_norm)
                     optim.step()
             losses[g] = (pg_loss.item(), v_loss.item(), ent.item())
@@ -276,3 +280,11 @@ def train(args: Args) -> dict:
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The trained actor of ``group`` from a MAPPO checkpoint, as a deterministic Policy."""
     return load_group_policy(checkpoint, ALGORITHM, Args, "actors", group, device)
+
+
+if __name__ == "__main__":  # python -m agents.mappo ... / torchrun ... -m agents.mappo ...
+    import sys
+
+    from agents.cli import main
+
+    sys.exit(main(["train", "mappo", *sys.argv[1:]]))

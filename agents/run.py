@@ -23,6 +23,7 @@ from agents.checkpoint import (
     save_checkpoint,
     state_tensors,
 )
+from agents.distributed import Ranks, digest
 from agents.logger import RunLogger
 from agents.policy import GROUPS, LearnedPolicy, evaluate
 
@@ -66,8 +67,11 @@ class Run:
     def __init__(self, args: RunArgs, algorithm: str):
         self.args, self.algorithm = args, algorithm
         self.groups = learned_groups(args.learn)
-        self.device = torch.device(args.device)
-        self.gen = torch.Generator(device=self.device).manual_seed(args.seed)
+        # launched by torchrun: join the process group; each rank its own device, env seeds and samples
+        self.ranks = Ranks(torch.device(args.device))
+        self.device = self.ranks.device
+        self.env_seed = args.seed + self.ranks.rank * args.num_envs  # disjoint seeds: env b of rank r
+        self.gen = torch.Generator(device=self.device).manual_seed(args.seed + 1_000_003 * self.ranks.rank)
         self.init_gen = torch.Generator().manual_seed(args.seed)  # network initialisation (on the CPU)
         self.venv = recsim_marl.make_vec(num_envs=args.num_envs, device=self.device, scenario=args.scenario,
                                          validate=False, **args.env)
@@ -79,22 +83,35 @@ class Run:
         }
         self.log_dir = Path(args.log_dir)
         self.checkpoint_path = self.log_dir / "checkpoint.pt"
+        # rank 0 logs in log_dir; the others in log_dir/rank<r> (their own training episodes)
+        self.logger_dir = self.log_dir if self.ranks.main else self.log_dir / f"rank{self.ranks.rank}"
         self.env_config = config_dict(self.config)
         self._last_payload: dict | None = None
 
+    def _own_state(self) -> dict:
+        return {"gen": self.gen.get_state(), "env_state": state_tensors(self.venv),
+                "scripted_gen": {g: p.gen.get_state() for g, p in self.scripted.items() if hasattr(p, "gen")}}
+
     def save(self, payload: dict) -> None:
-        """Checkpoint the learner's ``payload`` plus everything of the run's own state."""
+        """Checkpoint the learner's ``payload`` plus everything of the run's own state (with several
+        ranks: every rank's, gathered; rank 0 writes)."""
         self._last_payload = payload
+        own = self._own_state()
+        ranks = self.ranks.gather({k: _cpu(v) for k, v in own.items()}) if self.ranks.active else None
+        if not self.ranks.main:
+            return
         save_checkpoint(self.checkpoint_path, {
             "algorithm": self.algorithm, "args": dataclasses.asdict(self.args), "env_config": self.env_config,
-            "gen": self.gen.get_state(), "env_state": state_tensors(self.venv),
-            "scripted_gen": {g: p.gen.get_state() for g, p in self.scripted.items() if hasattr(p, "gen")},
-            **payload,
+            **own, **({"world": self.ranks.world, "ranks": ranks} if ranks else {}), **payload,
         })
 
     def load(self) -> dict:
         """This run's checkpoint, checked to belong to the same algorithm, world and options."""
         ck = load_checkpoint(self.checkpoint_path, self.algorithm, self.env_config)
+        if ck.get("world", 1) != self.ranks.world:
+            raise CheckpointError(
+                f"checkpoint {self.checkpoint_path} was trained on {ck.get('world', 1)} rank(s), this run has "
+                f"{self.ranks.world}: resume it with the same number of processes (torchrun --nproc_per_node)")
         diff = args_differences(ck["args"], self.args)
         if diff:
             lines = "\n".join(f"  {k}: checkpoint {old!r}, now {new!r}" for k, (old, new) in diff.items())
@@ -110,10 +127,11 @@ class Run:
     def restore(self, ck: dict, **modules) -> dict:
         """Put the run's own state back from ``ck``, load each of ``modules`` (networks, optimisers:
         anything with ``load_state_dict``) from the entry of the same name, and return ``ck``."""
-        self.gen.set_state(ck["gen"])
-        for g, st in ck["scripted_gen"].items():
+        own = ck["ranks"][self.ranks.rank] if "ranks" in ck else ck
+        self.gen.set_state(own["gen"])
+        for g, st in own["scripted_gen"].items():
             self.scripted[g].gen.set_state(st)
-        restore_state(self.venv, ck["env_state"])
+        restore_state(self.venv, own["env_state"])
         for name, module in modules.items():
             module.load_state_dict(ck[name])
         return ck
@@ -136,7 +154,10 @@ class Run:
         first = self.groups[0]
         result = {"log_dir": str(self.log_dir), "checkpoint": str(self.checkpoint_path),
                   "curve": logger.curve(f"charts/{first}/episodic_return"), "global_step": global_step, **result}
-        if completed and self.args.eval_episodes > 0:
+        if self.ranks.active:  # equal digests on every rank: the ranks trained one set of networks together
+            result["digest"] = digest(nets)
+            print(f"rank {self.ranks.rank} parameters digest {result['digest']}", flush=True)
+        if completed and self.args.eval_episodes > 0 and self.ranks.main:
             ev = dict(episodes=self.args.eval_episodes, seed=10_000, device=self.device)
             pols = {g: LearnedPolicy(nets[g]) if g in self.groups else self.scripted[g] for g in GROUPS}
             result["eval"] = evaluate(self.config, pols, **ev)
@@ -156,6 +177,15 @@ class Run:
             self.save({**self._last_payload, "result": stored})
         return result
 
+
+
+def _cpu(x):
+    """``x`` with every tensor moved to the CPU (to gather it from every rank)."""
+    if isinstance(x, torch.Tensor):
+        return x.cpu()
+    if isinstance(x, dict):
+        return {k: _cpu(v) for k, v in x.items()}
+    return x
 
 
 def load_group_policy(checkpoint, algorithm: str, args_cls, nets_key: str, group: str, device="cpu") -> LearnedPolicy:
