@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def torchrun(tmp, name, *extra):
     log_dir = tmp / name
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "agents.mappo", "--scenario", "tiny", "--num-envs", "4", "--num-steps", "10",
+           "-m", "agents.mappo", "--scenario", "tiny", "--env", "encoder=hash", "--num-envs", "4", "--num-steps", "10",
            "--total-steps", "800", "--log-dir", str(log_dir), "--no-progress", "--eval-episodes", "0",
            "--no-tensorboard", *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
