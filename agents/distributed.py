@@ -75,6 +75,13 @@ class Ranks:
             if isinstance(t, torch.Tensor):
                 dist.broadcast(t, 0)
 
+    def barrier(self) -> None:
+        """Wait for every rank (e.g. until rank 0 has written the checkpoint the others may read next)."""
+        if self.active:
+            import torch.distributed as dist
+
+            dist.barrier()
+
     def gather(self, obj):
         """Every rank's ``obj`` (a list, in rank order); ``[obj]`` with one rank."""
         if not self.active:

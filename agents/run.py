@@ -98,12 +98,12 @@ class Run:
         self._last_payload = payload
         own = self._own_state()
         ranks = self.ranks.gather({k: _cpu(v) for k, v in own.items()}) if self.ranks.active else None
-        if not self.ranks.main:
-            return
-        save_checkpoint(self.checkpoint_path, {
-            "algorithm": self.algorithm, "args": dataclasses.asdict(self.args), "env_config": self.env_config,
-            **own, **({"world": self.ranks.world, "ranks": ranks} if ranks else {}), **payload,
-        })
+        if self.ranks.main:
+            save_checkpoint(self.checkpoint_path, {
+                "algorithm": self.algorithm, "args": dataclasses.asdict(self.args), "env_config": self.env_config,
+                **own, **({"world": self.ranks.world, "ranks": ranks} if ranks else {}), **payload,
+            })
+        self.ranks.barrier()  # no rank goes on (and may read it) before the checkpoint is written
 
     def load(self) -> dict:
         """This run's checkpoint, checked to belong to the same algorithm, world and options."""
