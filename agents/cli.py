@@ -88,8 +88,8 @@ def demo(args: argparse.Namespace) -> int:
           "items not promoting:")
     print(format_table(rows))
     print(DEMO_LEGEND)
-    print("* privileged: reads the hidden interest and boredom (a reference, not a platform policy; the myopic "
-          "oracle looks one step ahead)")
+    print("* privileged: reads the hidden interest and boredom (a reference, not a platform policy);\n"
+          "  the myopic oracle* looks one step ahead only")
     return 0
 
 
