@@ -145,7 +145,7 @@ class RecSimEnv(EnvBase):
         partial = tensordict is not None and any(
             (k[-1] if isinstance(k, tuple) else k) == "_reset" for k in tensordict.keys(True, True))
         if not partial or self._next_obs is None:
-            if self._next_obs is None or self.venv._state is None:
+            if self._next_obs is None:
                 obs = self.venv.reset(seed=self._seed)  # first reset, or after set_seed
             else:  # a full reset without a new seed: every env starts its next episode
                 s = self.venv.current
