@@ -21,6 +21,7 @@ import torch
 from recsim_marl import rng
 from recsim_marl.core import VecEnv, observation_layout
 from recsim_marl.core.state import State
+from recsim_marl.models.user import Traits
 
 
 class RandomPolicy:
@@ -77,39 +78,41 @@ class _Bound:
         return self.venv
 
 
-def expected_value(c, m, aff, quality, shown, length):
-    """The user agent's expected reward now for each candidate: P(click) [* q * length for engagement]."""
-    p = m.click_probability(c, aff, quality, shown)
-    return m.engagement(c, p, m.satisfaction(c, aff, quality), length) if c.user_reward == "engagement" else p
-
-
 class ModelBasedPolicy(_Bound):
     """One step ahead with the world's own formulas (the env's user model) applied to what the platform
     observes: affinity from its estimate and the person's click history in place of the hidden interest
-    and boredom, the noisy rating in place of quality, the promotion shown; picks the candidate with the
-    highest expected reward now. It reads two things that are not in the observation but that any
-    platform knows: which items it retrieved and their catalogue length. Not privileged: nothing hidden
-    about the person is read. The strongest simple myopic policy a learner must beat."""
+    and boredom, the noisy rating in place of quality, the promotion shown, and the median person's
+    traits (``UserModel.population``: it cannot see how this person differs, nor an item's appeal, nor
+    trust, so it assumes average appeal and full trust); picks the candidate with the highest expected
+    reward now. It reads two things that are not in the observation but that any platform knows: which
+    items it retrieved and their catalogue length. Not privileged: nothing hidden about the person is
+    read. The strongest simple myopic policy a learner must beat."""
 
     def __init__(self, config):
         super().__init__(config)
         self.lay = observation_layout(config)["users"]
 
-    def act(self, obs, mask):
-        venv, c, lay = self._env(), self.config, self.lay
+    def values(self, obs) -> torch.Tensor:
+        """``[B, U, K]`` the expected reward now of each candidate, as far as the platform can tell."""
+        venv, c, lay, m = self._env(), self.config, self.lay, self._env().user_model
+        pop = m.population(c)
         content = lay.read(obs, "candidate_content")  # [B, U, K, D]
-        aff = venv.user_model.affinity(c, lay.read(obs, "estimate").unsqueeze(-2),
-                                       lay.read(obs, "history").unsqueeze(-2), content)
+        aff = m.affinity(c, pop, lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
+                         content)
         length = venv.world.length[venv.current.candidates]
-        return expected_value(c, venv.user_model, aff, lay.read(obs, "candidate_rating"),
-                              lay.read(obs, "candidate_promotion"), length).argmax(-1)
+        zero = torch.zeros_like(aff)
+        return m.expected_reward(c, pop, aff, lay.read(obs, "candidate_rating"), zero,
+                                 lay.read(obs, "candidate_promotion"), zero + 1.0, length)
+
+    def act(self, obs, mask):
+        return self.values(obs).argmax(-1)
 
 
 class MyopicOraclePolicy(_Bound):
-    """PRIVILEGED myopic reference: reads the hidden interest and boredom of the env it is bound to and
-    picks the candidate with the highest expected reward now (P(click) * q * length for engagement).
-    It looks one step ahead only, so it is no ceiling: a policy that plans can beat it
-    (:class:`RolloutPlannerPolicy`). Not available to a real platform."""
+    """PRIVILEGED myopic reference: reads the hidden interest, boredom, trust and traits of the env it is
+    bound to, and the items' appeal, and picks the candidate with the highest expected reward now
+    (``UserModel.expected_reward``). It looks one step ahead only, so it is no ceiling: a policy that
+    plans can beat it (:class:`RolloutPlannerPolicy`). Not available to a real platform."""
 
     privileged = True
 
@@ -117,11 +120,13 @@ class MyopicOraclePolicy(_Bound):
         """``[B, U, K]`` the true expected reward now of each candidate of each person."""
         venv, c = self._env(), self.config
         s, w, m = venv.current, venv.world, venv.user_model
+        tr = Traits.of(s.traits).per_candidate()
         e = w.content[s.candidates]  # [B, U, K, D]
-        aff = m.affinity(c, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)  # [B, U, K]
+        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)  # [B, U, K]
         z = w.quality[s.candidates]
         shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
-        return expected_value(c, m, aff, z, shown, w.length[s.candidates])
+        return m.expected_reward(c, tr, aff, z, w.appeal[s.candidates], shown, s.trust.unsqueeze(-1),
+                                 w.length[s.candidates])
 
     def act(self, obs, mask):
         return self.values().argmax(-1)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 import recsim_marl
+from recsim_marl.models.user import Traits
 
 GROUPS = ("users", "items")
 RELEVANT_AFFINITY = 0.3
@@ -108,8 +109,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     ``env_or_vec``: a scenario name, an ``EnvConfig``, a ``parallel_env`` or a ``VecEnv`` (only its
     config is used: evaluation runs all episodes side by side in a fresh ``VecEnv`` on ``device``,
     by default the given env's device, else the CPU; the policies must accept tensors there).
-    Metrics per episode: user_return (per person), ctr, engagement (per person), churn (share of
-    people who left), coverage (share of items recommended at least once), exposure_gini,
+    Metrics per episode: user_return (per person), ctr, disappointment (share of clicks that did not
+    satisfy), engagement (per person), churn (share of people who left), coverage (share of items recommended at least once), exposure_gini,
     provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
     truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
@@ -139,7 +140,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     chunk = max(1, 2**22 // (b * u * config.embed_dim))
     finished = torch.zeros(b, dtype=torch.bool, device=dev)
     acc = {n: torch.zeros(b, device=dev) for n in (
-        "clicks", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
+        "clicks", "disappointed", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
     recommended_any = torch.zeros(b, i, dtype=torch.bool, device=dev)
     exposure = torch.zeros(b, i, device=dev)
     result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn")}
@@ -151,7 +152,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         alive_f = alive.to(torch.float32)
         # ground truth from the hidden state through the env's user model, for metrics only
         cand_e = content[s.candidates]  # [B, U, K, D]
-        true_aff = model.affinity(config, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), cand_e)
+        tr = Traits.of(s.traits).per_candidate()  # each person's own traits, broadcast over candidates
+        true_aff = model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), cand_e)
         ideal = torch.sort(true_aff, dim=-1, descending=True).values
         # NDCG of the retrieved order against the true order, gains shifted to be >= 0
         lo = true_aff.amin(-1, keepdim=True)
@@ -163,7 +165,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         div = 1.0 - (sim.sum((-1, -2)) - k) / (k * (k - 1))
         acc["div"] += (div * alive_f).sum(-1)
         relevant = torch.cat([  # [B, U, I], items in chunks so that [B, U, chunk, D] stays small
-            model.affinity(config, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), content[j:j + chunk]) >= relevant_affinity
+            model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), content[j:j + chunk])
+            >= relevant_affinity
             for j in range(0, i, chunk)], dim=-1)
 
         actions = {}
@@ -176,6 +179,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         acc["recs"] += alive_f.sum(-1)
         acc["rel_total"] += (relevant.any(-1).to(torch.float32) * alive_f).sum(-1)
         acc["clicks"] += info["metrics"]["clicks"] * live
+        acc["disappointed"] += info["metrics"]["clicks"] * info["metrics"]["disappointment"] * live
         acc["shown"] += alive_f.sum(-1)
         acc["engagement"] += info["metrics"]["engagement"] * alive_f.sum(-1) / u  # per person
         recommended_any |= torch.zeros_like(recommended_any).scatter_(1, rec, alive) & ~finished[:, None]
@@ -192,6 +196,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     per_episode = {
         **result,
         "ctr": acc["clicks"] / acc["shown"].clamp_min(1),
+        "disappointment": acc["disappointed"] / acc["clicks"].clamp_min(1),
         "engagement": acc["engagement"],
         "coverage": recommended_any.to(torch.float32).mean(-1),
         "exposure_gini": _gini(exposure),

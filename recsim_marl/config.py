@@ -62,41 +62,63 @@ class EnvConfig:
     cache_dir: str | None = None
     """Embedding disk cache; None means $RECSIM_MARL_CACHE or ~/.cache/recsim_marl."""
 
-    # --- user model (DESIGN §4) ----------------------------------------------------------------------
+    # --- the people (README "The world") -------------------------------------------------------------
     user_model: Any = "default"
     """Who the simulated people are: a name in ``recsim_marl.USER_MODELS`` or a ``recsim_marl.UserModel``
-    instance (subclass it to change the click, satisfaction, drift, boredom or budget model). The
-    constants below are the default model's."""
+    instance (subclass it to change the click, satisfaction, drift, boredom, trust or budget model). The
+    constants below are the default model's; a per-person trait is drawn around its constant."""
     click_temperature: float = 8.0
-    """tau: click logit = tau * affinity + zeta * quality + c0."""
-    click_quality: float = 0.5
-    """zeta: weight of item quality in the click logit."""
-    click_bias: float = -4.0
-    """c0: click logit offset."""
+    """tau: click logit = c_u + tau * affinity + alpha_u * appeal + promotion term."""
+    click_bias: float = -3.0
+    """c0: the median person's click logit offset (c_u = c0 + click_bias_spread * N(0, 1))."""
+    click_bias_spread: float = 1.0
+    """Std of the per-person click propensity around c0: some people click more than others."""
+    click_appeal: float = 1.0
+    """alpha: weight of an item's appeal (how clickable its title and picture are) in the click logit,
+    for the median person (alpha_u is log-normal around it). Appeal does not enter satisfaction."""
     click_promotion: float = 0.0
-    """xi: click logit + xi * a / (L - 1) for the promotion level a shown with the recommended item
-    (bought last step: a sponsored highlight that draws attention). 0 keeps DESIGN §4's click model;
-    ``marketplace`` sets it, so that promotion can create clicks instead of only moving exposure."""
+    """xi: a sponsored highlight adds promotion * (xi * trust - click_distrust * (1 - trust)) to the click
+    logit, promotion = level shown / (L - 1). 0 (the default) means promotion only moves exposure;
+    ``marketplace`` sets it, so that promotion can create clicks."""
+    click_distrust: float = 2.0
+    """psi: how strongly a person who distrusts sponsored items avoids them (see click_promotion)."""
     satisfaction_temperature: float = 6.0
-    """tau_w: satisfaction q = sigmoid(tau_w * affinity + zeta_w * quality)."""
-    satisfaction_quality: float = 0.5
+    """tau_w: satisfaction q = sigmoid(tau_w * affinity + zeta_w * quality + s0)."""
+    satisfaction_quality: float = 1.0
     """zeta_w: weight of quality in satisfaction."""
+    satisfaction_bias: float = -1.0
+    """s0: satisfaction logit offset (lower: more clicks disappoint)."""
+    disappointed_dwell: float = 0.25
+    """Share of an item's length a disappointed person still spends on it before giving up."""
     drift_rate: float = 0.05
-    """eta: how far a click moves the true interest toward (q > 1/2) or away from (q < 1/2) the item."""
+    """eta: how far a click moves the true interest toward (satisfied) or away from (disappointed) the item."""
     boredom_rate: float = 0.2
-    """rho: boredom h <- (1 - rho) h + rho * click * e."""
+    """rho: the median person's boredom rate; boredom fades by (1 - rho_u) per step and builds from what
+    the person sees, consumes and watches elsewhere (see boredom_exposure, boredom_elsewhere)."""
     boredom_weight: float = 0.5
-    """gamma: affinity = <interest, e> - gamma * <boredom, e>."""
+    """gamma: affinity = <interest, e> - gamma_u * <boredom, e> (gamma_u log-normal around gamma)."""
+    boredom_exposure: float = 0.25
+    """omega_x: weight of an item that was shown but not clicked in boredom (a click counts 1)."""
+    boredom_elsewhere: float = 0.2
+    """omega_o: weight of what the person watches off the platform (their profile) in boredom."""
     budget_gain: float = 1.0
-    """kappa: budget <- budget - 1 + kappa * click * (2q - 1)."""
+    """kappa: budget <- budget - 1 + kappa * sigma_u * click * (+1 satisfied, -1 disappointed)."""
     initial_budget: float = 20.0
-    """beta_0: session time each person starts with; they leave when it reaches 0."""
-    interest_noise: float = 0.3
-    """Norm of the Gaussian noise added to the profile embedding to draw the true interest."""
+    """beta_0: the median person's session time; they leave when it reaches 0."""
+    trait_spread: float = 0.5
+    """Log-normal sigma of the per-person traits (budget, appeal weight, boredom rate and weight,
+    satisfaction sensitivity) around their constants; 0 makes people differ only in interests."""
+    trust_loss: float = 0.3
+    """delta: trust <- trust - delta * promotion shown, after a sponsored click that disappoints."""
+    trust_recovery: float = 0.02
+    """epsilon_T: trust recovers by epsilon_T * (1 - trust) per step."""
+    interest_noise: float = 0.6
+    """Norm of the Gaussian noise added to the profile embedding to draw the true interest (the platform
+    starts from the profile, so this is how wrong its first estimate is)."""
     estimate_rate: float = 0.1
     """lambda_e: platform estimate p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e)."""
     history_rate: float = 0.2
-    """Rate of the observable click history h_tilde (the platform's own moving average)."""
+    """Rate of the observable click history h_tilde (the platform's own moving average of clicks)."""
 
     # --- items, promotion, retrieval -----------------------------------------------------------------
     promotion_boost: float = 0.1
@@ -109,8 +131,12 @@ class EnvConfig:
     """Funds each provider starts with; spend is paid from them and click revenue paid into them."""
     rating_noise: float = 0.3
     """Std of the fixed-per-episode noise between an item's true quality and the rating the platform sees."""
-    retrieval_noise: float = 0.05
-    """Scale of the seeded Gumbel noise added to retrieval scores (exploration, tie breaking)."""
+    retrieval_noise: float = 0.2
+    """Scale of the seeded Gumbel noise added to retrieval scores: the platform's exploration (a
+    greedy platform then shows a believable share of the catalogue) and tie breaking."""
+    appeal_quality_correlation: float = -0.3
+    """Correlation of appeal with quality in the synthetic catalogue (negative: a clickbait tail of
+    appealing, poor items). MovieLens appeal comes from the data."""
     popularity_rate: float = 0.1
     """Rate of the moving averages of impressions and clicks per item."""
     retrieval_memory_mb: float = 256.0
@@ -208,7 +234,8 @@ def _validate(c: EnvConfig) -> None:
         v = getattr(c, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise bad(name, "must be a finite number")
-    for name in ("estimate_rate", "history_rate", "boredom_rate", "popularity_rate", "team_mixing"):
+    for name in ("estimate_rate", "history_rate", "boredom_rate", "popularity_rate", "team_mixing",
+                 "disappointed_dwell", "boredom_exposure", "boredom_elsewhere", "trust_loss", "trust_recovery"):
         if not 0.0 <= getattr(c, name) <= 1.0:
             raise bad(name, "is a rate and must lie in [0, 1]")
     if not 0.0 <= c.drift_rate <= 1.0:
@@ -216,10 +243,15 @@ def _validate(c: EnvConfig) -> None:
     for name in (
         "click_temperature", "satisfaction_temperature", "budget_gain", "interest_noise",
         "rating_noise", "retrieval_noise", "promotion_boost", "promotion_cost", "click_value",
-        "initial_funds", "boredom_weight", "click_promotion",
+        "initial_funds", "boredom_weight", "click_promotion", "click_distrust", "click_appeal",
+        "click_bias_spread", "trait_spread", "satisfaction_quality",
     ):
         if getattr(c, name) < 0:
             raise bad(name, "must be >= 0")
+    if not -1.0 <= c.appeal_quality_correlation <= 1.0:
+        raise bad("appeal_quality_correlation", "is a correlation and must lie in [-1, 1]")
+    if c.trait_spread > 2.0:
+        raise bad("trait_spread", "must be <= 2 (a log-normal sigma; 2 already spreads traits 50x either way)")
     if c.initial_budget <= 0:
         raise bad("initial_budget", "must be > 0")
     if c.retrieval_memory_mb <= 0:
@@ -248,8 +280,8 @@ def _validate(c: EnvConfig) -> None:
 SCENARIOS: dict[str, dict[str, Any]] = {
     "default": {},
     "tiny": dict(num_users=4, num_items=12, num_candidates=4, embed_dim=8, max_cycles=25),
-    "boredom": dict(boredom_rate=0.5, boredom_weight=1.5, drift_rate=0.1),
-    "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.2, initial_funds=5.0, click_promotion=3.0),
+    "boredom": dict(boredom_rate=0.3, boredom_weight=1.0, drift_rate=0.1),
+    "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.05, initial_funds=5.0, click_promotion=3.0),
     "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682),
 }
 """Named presets: overrides of :class:`EnvConfig` defaults. Add a scenario by adding an entry."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsim_marl.config import EnvConfig
+from recsim_marl.models.user import TRAITS
 from recsim_marl.rng import _GOLDEN, _MASK32, Purpose, mix32
 
 
@@ -59,45 +60,69 @@ def _normalize(v: np.ndarray) -> np.ndarray:
 
 
 class Person:
-    """One simulated person: hidden interest and boredom, the platform's estimate and history."""
+    """One simulated person: hidden interest, boredom, trust and traits; the platform's estimate and history."""
 
-    def __init__(self, interest, estimate, budget: float, d: int):
+    def __init__(self, interest, estimate, profile, traits: dict, d: int):
         self.interest = interest
         self.estimate = estimate
+        self.profile = profile.astype(np.float32)  # what they also watch off the platform
+        self.traits = traits
         self.boredom = np.zeros(d, np.float32)
         self.history = np.zeros(d, np.float32)
-        self.budget = np.float32(budget)
+        self.budget = np.float32(traits["budget"])
+        self.trust = np.float32(1.0)
         self.click_rate = np.float32(0.0)
         self.alive = True
         self.candidates = np.zeros(0, np.int64)
 
-    def respond(self, item, c: EnvConfig, draw: float):
+    def respond(self, item, c: EnvConfig, draw: float, draw_q: float):
         """Click, satisfaction and engagement for a recommended ``item``; updates this person."""
+        f, tr, one = np.float32, self.traits, np.float32(1.0)
         e = item.content
-        aff = np.float32(self.interest @ e) - np.float32(c.boredom_weight) * np.float32(self.boredom @ e)
-        shown = np.float32(item.level) / np.float32(c.num_levels - 1)  # the level bought last step
-        p_click = _sigmoid(np.float32(c.click_temperature) * aff + np.float32(c.click_quality) * item.quality
-                           + np.float32(c.click_bias) + np.float32(c.click_promotion) * shown)
-        click = np.float32(1.0 if draw < p_click else 0.0)
-        sat = _sigmoid(np.float32(c.satisfaction_temperature) * aff + np.float32(c.satisfaction_quality) * item.quality)
-        engagement = click * sat * item.length
-        step = np.float32(c.drift_rate) * click * (np.float32(2.0) * sat - np.float32(1.0))
+        aff = f(self.interest @ e) - tr["boredom_weight"] * f(self.boredom @ e)
+        shown = f(item.level) / f(c.num_levels - 1)  # the level bought last step
+        sponsored = shown * (f(c.click_promotion) * self.trust - f(c.click_distrust) * (one - self.trust))
+        p_click = _sigmoid(tr["click_bias"] + f(c.click_temperature) * aff + tr["appeal_weight"] * item.appeal + sponsored)
+        click = f(1.0 if draw < p_click else 0.0)
+        q = _sigmoid(f(c.satisfaction_temperature) * aff + f(c.satisfaction_quality) * item.quality + f(c.satisfaction_bias))
+        sat = f(1.0 if draw_q < q else 0.0) * click
+        engagement = click * item.length * (sat + f(c.disappointed_dwell) * (one - sat))
+        step = f(c.drift_rate) * click * (f(2.0) * sat - one)
         self.interest = _normalize(self.interest + step * (e - self.interest))
-        self.estimate = _normalize(np.float32(1 - c.estimate_rate) * self.estimate + np.float32(c.estimate_rate) * click * e)
-        self.boredom = np.float32(1 - c.boredom_rate) * self.boredom + np.float32(c.boredom_rate) * click * e
-        self.history = np.float32(1 - c.history_rate) * self.history + np.float32(c.history_rate) * click * e
-        self.budget = self.budget - np.float32(1.0) + np.float32(c.budget_gain) * click * (np.float32(2.0) * sat - np.float32(1.0))
-        hr = np.float32(c.history_rate)
-        self.click_rate = (np.float32(1.0) - hr) * self.click_rate + hr * click
+        self.estimate = _normalize(f(1 - c.estimate_rate) * self.estimate + f(c.estimate_rate) * click * e)
+        rho = tr["boredom_rate"]
+        seen = f(c.boredom_exposure) + (one - f(c.boredom_exposure)) * click
+        self.boredom = (one - rho) * self.boredom + rho * (seen * e + f(c.boredom_elsewhere) * self.profile)
+        self.history = f(1 - c.history_rate) * self.history + f(c.history_rate) * click * e
+        self.budget = self.budget - one + f(c.budget_gain) * tr["sensitivity"] * click * (f(2.0) * sat - one)
+        self.trust = f(min(max(self.trust + f(c.trust_recovery) * (one - self.trust)
+                               - f(c.trust_loss) * shown * click * (one - sat), 0.0), 1.0))
+        hr = f(c.history_rate)
+        self.click_rate = (one - hr) * self.click_rate + hr * click
         self.alive = bool(self.budget > 0)
         return click, engagement
+
+
+def _traits(c: EnvConfig, normal: np.ndarray) -> dict:
+    """The default user model's traits from standard normals, written out (``UserModel.sample_traits``)."""
+    f, s = np.float32, np.float32(c.trait_spread)
+    n = normal.astype(np.float32)
+    return {
+        "click_bias": f(c.click_bias) + f(c.click_bias_spread) * n[0],
+        "appeal_weight": f(c.click_appeal) * np.exp(s * n[1]),
+        "boredom_rate": f(min(max(f(c.boredom_rate) * np.exp(s * n[2]), 0.0), 1.0)),
+        "boredom_weight": f(c.boredom_weight) * np.exp(s * n[3]),
+        "sensitivity": np.exp(s * n[4]),
+        "budget": f(c.initial_budget) * np.exp(s * n[5]),
+    }
 
 
 class Item:
     """One item and its provider."""
 
-    def __init__(self, content, quality, length, rating, funds):
+    def __init__(self, content, quality, length, rating, funds, appeal=0.0):
         self.content, self.quality, self.length = content, np.float32(quality), np.float32(length)
+        self.appeal = np.float32(appeal)
         self.rating, self.funds = np.float32(rating), np.float32(funds)
         self.level = 0
         self.impressions = self.clicks = np.float32(0.0)
@@ -108,7 +133,7 @@ class ReferenceSim:
     """One world: ``people`` and ``items`` lists; ``step(user_actions, item_actions)``."""
 
     def __init__(self, config: EnvConfig, content: np.ndarray, profile: np.ndarray, quality: np.ndarray,
-                 length: np.ndarray, seed: int, episode: int = 0):
+                 length: np.ndarray, seed: int, episode: int = 0, appeal: np.ndarray | None = None):
         c = self.c = config
         if c.user_model != "default":
             raise ValueError(f"the reference implements DESIGN's user model only, not user_model={c.user_model!r}")
@@ -117,13 +142,18 @@ class ReferenceSim:
         u, i, d = c.num_users, c.num_items, c.embed_dim
         k_int = _key(seed, episode, 0, Purpose.INTEREST_NOISE)
         k_rat = _key(seed, episode, 0, Purpose.RATING_NOISE)
+        k_tr = _key(seed, episode, 0, Purpose.TRAITS)
+        nt = len(TRAITS)
         self.people = []
         for p in range(u):
             noise = _normal(k_int, u * d, np.arange(p * d, (p + 1) * d))
             interest = _normalize(profile[p] + np.float32(c.interest_noise / d**0.5) * noise)
-            self.people.append(Person(interest, profile[p].astype(np.float32).copy(), c.initial_budget, d))
+            traits = _traits(c, _normal(k_tr, u * nt, np.arange(p * nt, (p + 1) * nt)))
+            self.people.append(Person(interest, profile[p].astype(np.float32).copy(), profile[p], traits, d))
         ratings = quality.astype(np.float32) + np.float32(c.rating_noise) * _normal(k_rat, i, np.arange(i))
-        self.items = [Item(self.content[j], quality[j], length[j], ratings[j], c.initial_funds) for j in range(i)]
+        appeal = np.zeros(i, np.float32) if appeal is None else appeal
+        self.items = [Item(self.content[j], quality[j], length[j], ratings[j], c.initial_funds, appeal[j])
+                      for j in range(i)]
         self.retrieve()
 
     def retrieve(self) -> None:
@@ -142,6 +172,7 @@ class ReferenceSim:
         """Returns (user rewards [U], item rewards [I], terminated people [U], clicked [U])."""
         c = self.c
         draws = _uniform(_key(self.seed, self.episode, self.t, Purpose.CLICK), np.arange(c.num_users))
+        draws_q = _uniform(_key(self.seed, self.episode, self.t, Purpose.SATISFACTION), np.arange(c.num_users))
         user_r = np.zeros(c.num_users, np.float32)
         clicked = np.zeros(c.num_users, bool)
         terminated = np.zeros(c.num_users, bool)
@@ -152,7 +183,7 @@ class ReferenceSim:
             if not person.alive:
                 continue
             r = int(person.candidates[user_actions[u]])
-            click, w = person.respond(self.items[r], c, draws[u])
+            click, w = person.respond(self.items[r], c, draws[u], draws_q[u])
             user_r[u] = w if c.user_reward == "engagement" else click
             clicked[u] = bool(click)
             clicks[r] += click

@@ -32,6 +32,8 @@ class Purpose(IntEnum):
     CLICK = 3
     RETRIEVAL_USER = 4
     RETRIEVAL_ITEM = 5
+    TRAITS = 6
+    SATISFACTION = 7
 
 
 def mix32(x: torch.Tensor) -> torch.Tensor:

@@ -56,7 +56,7 @@ def test_numpy_integer_actions_are_fine():
 
 def test_stepping_after_the_episode_ended():
     # budget 1 and no gain from clicks: everyone leaves after the first step
-    env = recsim_marl.parallel_env(scenario="tiny", initial_budget=1.0, budget_gain=0.0)
+    env = recsim_marl.parallel_env(scenario="tiny", initial_budget=1.0, budget_gain=0.0, trait_spread=0.0)
     env.reset(seed=0)
     _, _, term, _, _ = env.step(valid_actions(env))
     assert not env.agents and all(term.values())

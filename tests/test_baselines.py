@@ -45,11 +45,11 @@ def test_model_based_policy_is_the_world_formula_on_observed_features():
     obs = venv.reset(seed=1)
     c, m, lay = venv.config, venv.user_model, venv.layouts["users"]
     rel, fam = lay.read(obs["users"], "candidate_relevance"), lay.read(obs["users"], "candidate_familiarity")
-    aff = rel - c.boredom_weight * fam  # DESIGN's affinity with the platform's view in place of the hidden one
+    aff = rel - c.boredom_weight * fam  # the world's affinity with the platform's view and the median person
     z, shown = lay.read(obs["users"], "candidate_rating"), lay.read(obs["users"], "candidate_promotion")
-    p = torch.sigmoid(c.click_temperature * aff + c.click_quality * z + c.click_bias + c.click_promotion * shown)
-    q = torch.sigmoid(c.satisfaction_temperature * aff + c.satisfaction_quality * z)
-    want = (p * q * venv.world.length[venv.current.candidates]).argmax(-1)
+    p = torch.sigmoid(c.click_bias + c.click_temperature * aff + c.click_promotion * shown)  # appeal 0, trust 1
+    q = torch.sigmoid(c.satisfaction_temperature * aff + c.satisfaction_quality * z + c.satisfaction_bias)
+    want = (p * (q + c.disappointed_dwell * (1 - q)) * venv.world.length[venv.current.candidates]).argmax(-1)
     got = _bound(ModelBasedPolicy(c), venv).act(obs["users"], None)
     assert torch.equal(got, want)
     assert m is venv.user_model
@@ -108,8 +108,8 @@ def test_evaluate_ground_truth_follows_a_custom_user_model():
     # precision/recall/NDCG are measured with the env's own user model: a model in which nobody finds
     # anything relevant gives zero precision, whatever the default formula would say
     class Indifferent(recsim_marl.UserModel):
-        def affinity(self, c, interest, boredom, content):
-            return super().affinity(c, interest, boredom, content) * 0.0 - 1.0
+        def affinity(self, c, tr, interest, boredom, content):
+            return super().affinity(c, tr, interest, boredom, content) * 0.0 - 1.0
 
     base = recsim_marl.make_config("tiny")
     custom = recsim_marl.make_config("tiny", user_model=Indifferent())

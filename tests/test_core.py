@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import recsim_marl
+from recsim_marl.models.user import TRAITS
 from recsim_marl import rng
 from recsim_marl.core.observation import observation_layout
 from recsim_marl.models import _kernels
@@ -159,10 +160,11 @@ def test_auto_reset_returns_final_observation_and_episode_stats():
     assert trunc["users"].all() or term["users"].any()
     assert torch.allclose(info["episode"]["user_return"], total, atol=1e-5)
     assert info["episode"]["length"].tolist() == [5, 5]
-    # the new episode starts at t = 0, episode 1, full budgets
+    # the new episode starts at t = 0, episode 1, each person with their own full budget, new traits
     s = venv.current
     assert s.t.tolist() == [0, 0] and s.episode.tolist() == [1, 1]
-    assert (s.budget == venv.config.initial_budget).all()
+    assert torch.equal(s.budget, s.traits[..., TRAITS.index("budget")])
+    assert not torch.equal(s.traits, last_state.traits)
     # the final observation describes the finished episode: progress 5/5, not 0
     lay = venv.layouts["users"]
     assert torch.allclose(lay.read(info["final_observation"]["users"], "progress"), torch.ones(2, 4, 1))
@@ -173,7 +175,7 @@ def test_auto_reset_returns_final_observation_and_episode_stats():
 
 
 def test_people_who_leave_are_masked_and_stop_acting():
-    venv = recsim_marl.make_vec(num_envs=1, scenario="tiny", initial_budget=2.0, budget_gain=0.0)
+    venv = recsim_marl.make_vec(num_envs=1, scenario="tiny", initial_budget=2.0, budget_gain=0.0, trait_spread=0.0)
     obs = venv.reset(seed=0)
     obs, rew, term, *_ = venv.step(greedy(venv, obs))
     assert not term["users"].any()
@@ -221,20 +223,33 @@ def test_greedy_beats_random_on_every_scenario_sized_for_tests():
         assert g > 1.15 * r, (scenario, g, r)
 
 
-def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion():
+def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion_and_ads_can_hurt_people():
     # the scenario must make the item agents' task worth learning: a scripted provider that promotes
     # only after being shown earns more than never promoting, and always promoting loses money
-    from agents.baselines import FixedLevelPolicy, GreedyPolicy, PromoteWhenShownPolicy
+    from agents.baselines import FixedLevelPolicy, GreedyPolicy, PromoteWhenShownPolicy, _FieldArgmax
     from agents.policy import evaluate
 
     c = recsim_marl.make_config("marketplace")
     users = GreedyPolicy(c)
-    profit = {
-        name: evaluate(c, {"users": users, "items": items}, episodes=4, seed=0)["provider_profit"][0]
+    runs = {
+        name: evaluate(c, {"users": users, "items": items}, episodes=4, seed=0)
         for name, items in (("none", FixedLevelPolicy(0)), ("max", FixedLevelPolicy(c.num_levels - 1)),
                             ("when shown", PromoteWhenShownPolicy(c)))
     }
-    assert profit["when shown"] > 1.2 * profit["none"] > 0 > profit["max"], profit
+    profit = {name: r["provider_profit"][0] for name, r in runs.items()}
+    assert profit["when shown"] > 1.1 * profit["none"] > 0 > profit["max"], profit
+
+    # advertising is no free lunch for people: the least relevant candidate with every item at the top
+    # level (clicks drawn by the sponsored mark, then disappointment) is far below greedy without ads
+    class LeastRelevant(_FieldArgmax):
+        field = "candidate_relevance"
+
+        def act(self, obs, mask):
+            return obs[..., self.slice].argmin(-1)
+
+    worst = evaluate(c, {"users": LeastRelevant(c), "items": FixedLevelPolicy(c.num_levels - 1)}, episodes=4, seed=0)
+    assert worst["user_return"][0] <= 0.8 * runs["none"]["user_return"][0], (worst, runs["none"])
+    assert worst["disappointment"][0] > runs["none"]["disappointment"][0]
     # without the attention effect promotion only moves exposure, and pays nowhere
     flat = recsim_marl.make_config("marketplace", click_promotion=0.0)
     none = evaluate(flat, {"users": users, "items": FixedLevelPolicy(0)}, episodes=4, seed=0)["provider_profit"][0]

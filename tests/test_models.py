@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from recsim_marl.models import _kernels, market, retrieval
+from recsim_marl.models import _kernels, market, platform, retrieval
 from recsim_marl.models import user as um
 
 
@@ -27,19 +27,45 @@ def test_affinity_is_interest_minus_weighted_boredom():
     assert close(um.affinity(t(1, 0), t(0.5, 0.5), t(0.6, 0.8), 0.5), 0.25)
 
 
+def test_traits_are_log_normal_around_the_config_and_spread_zero_makes_people_alike():
+    import recsim_marl
+
+    c = recsim_marl.make_config("default", trait_spread=0.5, click_bias_spread=1.0)
+    n = torch.tensor([[1.0, -1.0, 0.0, 2.0, 1.0, -2.0]])
+    tr = um.UserModel().sample_traits(c, n)[0]
+    e = math.exp
+    want = [c.click_bias + 1.0, c.click_appeal * e(-0.5), c.boredom_rate, c.boredom_weight * e(1.0), e(0.5),
+            c.initial_budget * e(-1.0)]
+    assert close(tr, want, 1e-5)
+    alike = um.UserModel().sample_traits(c.replace(trait_spread=0.0, click_bias_spread=0.0), n)[0]
+    p = um.UserModel().population(c)
+    assert close(alike, [p.click_bias, p.appeal_weight, p.boredom_rate, p.boredom_weight, p.sensitivity, p.budget])
+
+
 def test_click_probability():
-    # tau = 8, s = 0.25, zeta = 0.5, z = 1, c0 = -2 : logit = 2 + 0.5 - 2 = 0.5 ; sigmoid(0.5) = 0.622459
-    assert close(um.click_probability(t(0.25), t(1.0), 8.0, 0.5, -2.0), 0.6224593)
-    # a promotion shown at level 2 of 3 with xi = 1.5: logit 0.5 + 1.5 * 2/3 = 1.5 ; sigmoid(1.5) = 0.817574
-    assert close(um.click_probability(t(0.25), t(1.0), 8.0, 0.5, -2.0, t(2 / 3), 1.5), 0.8175745)
+    # tau = 8, s = 0.25, c_u = -2, alpha_u = 0.5, appeal a = 1 : logit = 2 - 2 + 0.5 = 0.5 ; sigmoid = 0.622459
+    assert close(um.click_probability(t(0.25), t(1.0), t(0.0), t(1.0), 8.0, -2.0, 0.5, 1.5, 2.0), 0.6224593)
+    # sponsored at level 2 of 3, xi = 1.5, full trust: + 2/3 * 1.5 = +1 : logit 1.5 ; sigmoid = 0.817574
+    assert close(um.click_probability(t(0.25), t(1.0), t(2 / 3), t(1.0), 8.0, -2.0, 0.5, 1.5, 2.0), 0.8175745)
+    # the same with trust 0.5, psi = 2: 2/3 * (0.75 - 1.0) = -1/6 : logit 1/3 ; sigmoid = 0.582570
+    assert close(um.click_probability(t(0.25), t(1.0), t(2 / 3), t(0.5), 8.0, -2.0, 0.5, 1.5, 2.0), 0.5825702)
 
 
-def test_satisfaction_and_engagement():
-    # tau_w = 6, s = 0.25, zeta_w = 0.5, z = -1 : logit = 1.5 - 0.5 = 1 ; q = sigmoid(1) = 0.731059
-    q = um.satisfaction(t(0.25), t(-1.0), 6.0, 0.5)
-    assert close(q, 0.7310586)
-    # w = click * q * length = 1 * 0.731059 * 2 = 1.462117 ; no click -> 0
-    assert close(um.engagement(t(1.0, 0.0), q.repeat(2), t(2.0, 2.0)), [1.4621172, 0.0])
+def test_satisfaction_ignores_appeal_and_engagement_counts_disappointed_dwell():
+    # tau_w = 6, s = 0.25, zeta_w = 0.5, z = -1, s0 = -0.5 : logit = 1.5 - 0.5 - 0.5 = 0.5 ; q = 0.622459
+    assert close(um.satisfaction(t(0.25), t(-1.0), 6.0, 0.5, -0.5), 0.6224593)
+    # w = click * length * (sat + 0.25 (1 - sat)), length 2: satisfied 2 ; disappointed 0.5 ; no click 0
+    assert close(um.engagement(t(1.0, 1.0, 0.0), t(1.0, 0.0, 0.0), t(2.0, 2.0, 2.0), 0.25), [2.0, 0.5, 0.0])
+    # a probability in place of the draw gives the expectation: q = 0.6 -> 2 * (0.6 + 0.25 * 0.4) = 1.4
+    assert close(um.engagement(t(1.0), t(0.6), t(2.0), 0.25), 1.4)
+
+
+def test_trust_falls_after_sponsored_disappointments_only_and_recovers_slowly():
+    # T = 0.8, delta = 0.3, eps = 0.02, shown 1: disappointed click 0.8 + 0.004 - 0.3 = 0.504
+    # satisfied click or no click: 0.8 + 0.02 * 0.2 = 0.804 ; unsponsored disappointment: 0.804
+    got = um.update_trust(t(0.8, 0.8, 0.8, 0.8), t(1, 1, 0, 1), t(0, 1, 0, 0), t(1, 1, 1, 0), 0.3, 0.02)
+    assert close(got, [0.504, 0.804, 0.804, 0.804])
+    assert close(um.update_trust(t(0.1), t(1.0), t(0.0), t(1.0), 0.3, 0.02), 0.0)  # clipped at 0
 
 
 def test_interest_drifts_toward_liked_and_away_from_disliked_items():
@@ -54,23 +80,26 @@ def test_interest_drifts_toward_liked_and_away_from_disliked_items():
     assert close(um.drift_interest(t(1, 0), t(0, 1), t(0.0), t(1.0), 0.1), [1.0, 0.0])
 
 
-def test_boredom_is_a_moving_average_of_clicked_content():
-    # h = (0.5, 0), e = (0, 1), rho = 0.2 : 0.8 * (0.5, 0) + 0.2 * (0, 1) = (0.4, 0.2)
-    assert close(um.update_boredom(t(0.5, 0), t(0, 1), t(1.0), 0.2), [0.4, 0.2])
-    # no click: decay only, (0.4, 0)
-    assert close(um.update_boredom(t(0.5, 0), t(0, 1), t(0.0), 0.2), [0.4, 0.0])
+def test_boredom_builds_from_what_was_seen_consumed_and_watched_elsewhere():
+    # h = (0.5, 0), e = (0, 1), elsewhere o = (1, 0), rho = 0.2, omega_x = 0.5, omega_o = 0.2
+    # click: 0.8 * (0.5, 0) + 0.2 * (1 * (0, 1) + 0.2 * (1, 0)) = (0.44, 0.2)
+    assert close(um.update_boredom(t(0.5, 0), t(0, 1), t(1.0), t(1, 0), 0.2, 0.5, 0.2), [0.44, 0.2])
+    # shown, not clicked: 0.8 * (0.5, 0) + 0.2 * (0.5 * (0, 1) + (0.2, 0)) = (0.44, 0.1)
+    assert close(um.update_boredom(t(0.5, 0), t(0, 1), t(0.0), t(1, 0), 0.2, 0.5, 0.2), [0.44, 0.1])
+    # a per-person rate [U] broadcasts over D: rates 0.2 and 0.5
+    two = um.update_boredom(torch.zeros(2, 2), t(0, 1).repeat(2, 1), t(1.0, 1.0), torch.zeros(2, 2), t(0.2, 0.5), 0.5, 0.0)
+    assert close(two, [[0.0, 0.2], [0.0, 0.5]])
 
 
 def test_budget():
-    # beta = 5, kappa = 1, click, q = 0.9 : 5 - 1 + 1 * (2 * 0.9 - 1) = 4.8
-    # no click: 5 - 1 = 4 ; click with q = 0.2 : 5 - 1 + (0.4 - 1) = 3.4
-    assert close(um.update_budget(t(5, 5, 5), t(1, 0, 1), t(0.9, 0.9, 0.2), 1.0), [4.8, 4.0, 3.4])
+    # beta = 5, kappa = 1, sigma_u = 1.5: satisfied click 5 - 1 + 1.5 = 5.5 ; no click 4 ; disappointed 5 - 1 - 1.5 = 2.5
+    assert close(um.update_budget(t(5, 5, 5), t(1, 0, 1), t(1, 0, 0), 1.0, 1.5), [5.5, 4.0, 2.5])
 
 
 def test_estimate_moves_toward_clicked_items_only():
     # p_hat = (1, 0), e = (0, 1), lambda = 0.25 : (0.75, 0.25) / 0.790569 = (0.948683, 0.316228)
-    assert close(um.update_estimate(t(1, 0), t(0, 1), t(1.0), 0.25), [0.9486833, 0.3162278])
-    assert close(um.update_estimate(t(1, 0), t(0, 1), t(0.0), 0.25), [1.0, 0.0])
+    assert close(platform.update_estimate(t(1, 0), t(0, 1), t(1.0), 0.25), [0.9486833, 0.3162278])
+    assert close(platform.update_estimate(t(1, 0), t(0, 1), t(0.0), 0.25), [1.0, 0.0])
 
 
 def test_promotion_is_clamped_to_funds_and_paid():

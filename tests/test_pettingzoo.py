@@ -77,7 +77,7 @@ def test_full_size_scenarios_step():
 
 def test_agent_lifecycle_until_everyone_leaves():
     # a tiny budget and no reward for clicks makes people leave one by one; their agents disappear
-    env = recsim_marl.parallel_env(scenario="tiny", initial_budget=3.0, budget_gain=0.0, max_cycles=50)
+    env = recsim_marl.parallel_env(scenario="tiny", initial_budget=3.0, budget_gain=0.0, max_cycles=50, trait_spread=0.0)
     env.reset(seed=0)
     steps = 0
     while env.agents:

@@ -10,13 +10,14 @@ from recsim_marl.reference import ReferenceSim
 
 def reference_for(venv, seed):
     w = venv.world
-    return ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), seed)
+    return ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), seed,
+                        appeal=w.appeal.numpy())
 
 
 @pytest.mark.parametrize("scenario, kw", [
     ("tiny", {}),
     ("tiny", dict(num_users=8, num_items=40, num_candidates=6, embed_dim=16, promotion_cost=0.4, initial_funds=1.0,
-                  promotion_boost=0.3, team_mixing=0.3, initial_budget=6.0, click_promotion=2.0)),
+                  promotion_boost=0.3, team_mixing=0.3, initial_budget=6.0, click_promotion=2.0, trust_loss=0.5)),
     ("default", dict(num_users=16, max_cycles=12)),
 ])
 def test_core_follows_the_reference_trajectory(scenario, kw):
@@ -32,6 +33,8 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
         np.testing.assert_allclose(np.stack([p.interest for p in ref.people]), s.interest[0].numpy(), atol=2e-5)
         np.testing.assert_allclose(np.stack([p.budget for p in ref.people]), s.budget[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([it.funds for it in ref.items], s.funds[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose(np.stack([p.boredom for p in ref.people]), s.boredom[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([p.trust for p in ref.people], s.trust[0].numpy(), atol=2e-5)
         ua = gen.integers(c.num_candidates, size=c.num_users)
         ia = gen.integers(c.num_levels, size=c.num_items)
         ur, ir, term, clicked = ref.step(ua, ia)

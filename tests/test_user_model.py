@@ -10,10 +10,10 @@ from recsim_marl import USER_MODELS, UserModel
 class AlwaysClick(UserModel):
     """Everyone clicks whatever they are shown, and a click never changes their interest."""
 
-    def click_probability(self, c, aff, quality, shown_level):
+    def click_probability(self, c, tr, aff, appeal, shown, trust):
         return torch.ones_like(aff)
 
-    def drift_interest(self, c, interest, content, click, sat):
+    def drift_interest(self, c, tr, interest, content, click, satisfied):
         return interest
 
 

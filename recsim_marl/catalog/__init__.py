@@ -9,14 +9,15 @@ from recsim_marl.catalog.movielens import DatasetError, find_movielens, movielen
 from recsim_marl.catalog.synthetic import synthetic_catalog
 
 
-def custom_catalog(item_texts, user_texts, item_quality=None, item_length=None) -> Catalog:
-    """A catalogue from your own texts. Quality defaults to 0 and length to 1 for every item."""
+def custom_catalog(item_texts, user_texts, item_quality=None, item_length=None, item_appeal=None) -> Catalog:
+    """A catalogue from your own texts. Quality and appeal default to 0 and length to 1 for every item."""
     n = len(item_texts)
     return Catalog(
         item_texts=list(item_texts),
         user_texts=list(user_texts),
         item_quality=np.zeros(n) if item_quality is None else np.asarray(item_quality, dtype=np.float64),
         item_length=np.ones(n) if item_length is None else np.asarray(item_length, dtype=np.float64),
+        item_appeal=None if item_appeal is None else np.asarray(item_appeal, dtype=np.float64),
         name="custom",
     )
 
@@ -24,7 +25,8 @@ def custom_catalog(item_texts, user_texts, item_quality=None, item_length=None) 
 def build_catalog(config) -> Catalog:
     """The catalogue an :class:`~recsim_marl.config.EnvConfig` asks for."""
     if config.catalog == "synthetic":
-        return synthetic_catalog(config.num_items, config.num_users, config.catalog_seed)
+        return synthetic_catalog(config.num_items, config.num_users, config.catalog_seed,
+                                 config.appeal_quality_correlation)
     if config.catalog == "movielens-100k":
         return movielens_catalog(config.num_items, config.num_users, config.data_path)
     return custom_catalog(config.item_texts, config.user_texts)

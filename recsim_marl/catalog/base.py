@@ -15,6 +15,8 @@ class Catalog:
     user_texts: U strings (people's profiles; also shown when rendering).
     item_quality: ``[I]`` float, roughly standardised (mean 0, std 1).
     item_length: ``[I]`` float > 0, how much engagement a fully satisfied click yields.
+    item_appeal: ``[I]`` float, roughly standardised: how clickable the title and picture are, apart from
+        how good the item is (quality). Zeros when the catalogue has no notion of it.
     user_liked_items: optional, per person the item indices they liked; when given, the profile vector
         is the mean embedding of those items instead of the embedding of the person's text.
     """
@@ -23,6 +25,7 @@ class Catalog:
     user_texts: list[str]
     item_quality: np.ndarray
     item_length: np.ndarray
+    item_appeal: np.ndarray | None = None
     user_liked_items: list[np.ndarray] | None = None
     name: str = "custom"
     item_titles: list[str] = field(default_factory=list)
@@ -34,6 +37,10 @@ class Catalog:
                 f"catalog {self.name!r}: item_quality {self.item_quality.shape} and item_length "
                 f"{self.item_length.shape} must both have shape ({n},)"
             )
+        if self.item_appeal is None:
+            self.item_appeal = np.zeros(n)
+        if self.item_appeal.shape != (n,) or not np.all(np.isfinite(self.item_appeal)):
+            raise ValueError(f"catalog {self.name!r}: item_appeal must be {n} finite numbers")
         if not np.all(self.item_length > 0):
             raise ValueError(f"catalog {self.name!r}: item lengths must be > 0")
         if self.user_liked_items is not None and len(self.user_liked_items) != len(self.user_texts):

@@ -5,7 +5,9 @@ files (``ml-100k.item``, ``ml-100k.inter``, ``ml-100k.user``), from a folder giv
 from the copy the PyPI package ``recbole`` installs (``pip install --no-deps recbole``). The data is
 read where it lies and never copied into this repository.
 
-Item text = "Title (year). Genres: a, b." Quality = Bayesian-shrunk mean rating, standardised.
+Item text = "Title (year). Genres: a, b." Quality = Bayesian-shrunk mean rating, standardised. Appeal =
+how much more a movie was watched (rated) than its quality explains: the residual of log(1 + ratings)
+regressed on quality, standardised.
 A person's liked items (rated >= 4) define their initial interest; their text is their demographics.
 """
 
@@ -154,6 +156,10 @@ def movielens_catalog(num_items: int, num_users: int, data_path: str | None = No
         n[index_of[iid]] += 1
     shrunk = (sums + SHRINK * global_mean) / (n + SHRINK)
     quality = (shrunk - shrunk.mean()) / max(shrunk.std(), 1e-8)
+    log_n = np.log1p(n)
+    slope = float(np.dot(quality, log_n - log_n.mean()) / max(float(np.dot(quality, quality)), 1e-8))
+    resid = log_n - log_n.mean() - slope * quality
+    appeal = resid / max(resid.std(), 1e-8)
 
     texts, titles = [], []
     for iid in chosen:
@@ -180,6 +186,7 @@ def movielens_catalog(num_items: int, num_users: int, data_path: str | None = No
         user_texts=user_texts,
         item_quality=quality,
         item_length=np.ones(len(chosen)),
+        item_appeal=appeal,
         user_liked_items=liked_items,
         name="movielens-100k",
         item_titles=titles,

@@ -2,7 +2,8 @@
 
 The texts are real sentences composed from genre, mood, format, topic, setting and audience, so that
 the encoder's geometry means something: two thrillers about spies land closer than a thriller and a
-cooking show. Item quality is N(0, 1); length follows the format (a clip is short, a film long).
+cooking show. Item quality is N(0, 1); length follows the format (a clip is short, a film long); appeal
+(how clickable) is N(0, 1) with correlation ``appeal_quality_correlation`` to quality.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _a(word: str) -> str:
     return "an" if vowel else "a"
 
 
-def synthetic_catalog(num_items: int, num_users: int, seed: int = 0) -> Catalog:
+def synthetic_catalog(num_items: int, num_users: int, seed: int = 0, appeal_quality_correlation: float = -0.3) -> Catalog:
     """A catalogue of ``num_items`` items and ``num_users`` people, a pure function of ``seed``."""
     rng = np.random.Generator(np.random.PCG64(seed))
     formats = list(FORMATS)
@@ -87,10 +88,13 @@ def synthetic_catalog(num_items: int, num_users: int, seed: int = 0) -> Catalog:
             f"{pick(NAMES)}, {_a(str(age))} {age}-year-old {pick(OCCUPATIONS)}, loves {GENRES[g1]} and {GENRES[g2]}, "
             f"especially {pick(MOODS)} stories about {pick(TOPICS)}, and usually watches {_a(fmt)} {fmt}."
         )
+    r = appeal_quality_correlation  # drawn last, so texts and quality do not depend on it
+    appeal = r * quality + np.sqrt(1.0 - r * r) * rng.standard_normal(num_items)
     return Catalog(
         item_texts=item_texts,
         user_texts=user_texts,
         item_quality=quality.astype(np.float64),
+        item_appeal=appeal.astype(np.float64),
         item_length=np.asarray(lengths, dtype=np.float64),
         name="synthetic",
         item_titles=titles,

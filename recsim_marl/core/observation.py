@@ -32,6 +32,7 @@ and t / max_cycles. It grows linearly in U + I.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,15 +88,17 @@ def bounds(config: EnvConfig) -> dict[str, float]:
     """Largest values of the fields that are not fractions, from the config alone.
 
     rating: quality (<= 5) plus rating noise (<= 4.86 sigma). funds / initial funds: a provider gains at
-    most click_value per person per step. budget / initial budget: a person gains at most
-    budget_gain - 1 per step. Each is widened by 1% for float rounding.
+    most click_value per person per step. budget / initial budget: a person starts with at most
+    exp(trait_spread * 4.86) times the median budget and gains at most kappa * sigma_u - 1 per step.
+    Each is widened by 1% for float rounding.
     """
     c = config
     funds0 = max(c.initial_funds, 1e-6)
+    widest = math.exp(c.trait_spread * NORMAL_BOUND)  # the largest log-normal trait multiplier
     return {
         "rating": QUALITY_BOUND + NORMAL_BOUND * c.rating_noise,
         "funds_fraction": 1.01 * (funds0 + c.click_value * c.num_users * c.max_cycles) / funds0,
-        "budget": 1.01 * (1.0 + c.max_cycles * max(0.0, c.budget_gain - 1.0) / c.initial_budget),
+        "budget": 1.01 * (widest + c.max_cycles * max(0.0, c.budget_gain * widest - 1.0) / c.initial_budget),
     }
 
 

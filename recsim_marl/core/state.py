@@ -9,6 +9,7 @@ import torch
 from recsim_marl import rng
 from recsim_marl.config import EnvConfig
 from recsim_marl.core.world import World
+from recsim_marl.models.user import TRAITS, UserModel, resolve_user_model
 
 
 @dataclass
@@ -16,7 +17,8 @@ class State:
     """One batch of worlds. Shapes: B envs, U people, I items, K candidates, D dims.
 
     seed, episode, t ``[B]`` int64 (the keys of all randomness); interest, estimate, boredom, history
-    ``[B, U, D]``; budget, click_rate ``[B, U]`` float; alive ``[B, U]`` bool; rating, funds,
+    ``[B, U, D]``; budget, click_rate, trust ``[B, U]`` float; traits ``[B, U, len(TRAITS)]`` (hidden
+    per-person parameters, :data:`recsim_marl.models.user.TRAITS`); alive ``[B, U]`` bool; rating, funds,
     impressions, clicks, impression_ma, click_ma ``[B, I]`` float; promotion ``[B, I]`` long;
     candidates ``[B, U, K]`` long; user_return, item_return ``[B]``: the episode's returns so far
     (mean over the group's agents).
@@ -31,6 +33,8 @@ class State:
     history: torch.Tensor
     budget: torch.Tensor
     click_rate: torch.Tensor
+    trust: torch.Tensor
+    traits: torch.Tensor
     alive: torch.Tensor
     rating: torch.Tensor
     funds: torch.Tensor
@@ -60,12 +64,16 @@ class State:
         return State(**{f.name: getattr(self, f.name).clone() for f in fields(self)})
 
 
-def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor) -> State:
+def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor,
+                  model: UserModel | None = None) -> State:
     """The first state of episode ``episode [B]`` of the envs seeded ``seed [B]`` (candidates unset).
 
     True interest = normalize(profile + noise) with noise of norm ~ interest_noise; the platform's
-    estimate starts at the profile; rating = quality + rating_noise * N(0, 1), fixed for the episode.
+    estimate starts at the profile; rating = quality + rating_noise * N(0, 1), fixed for the episode;
+    each person's traits come from ``model.sample_traits`` (the env's user model), their budget is
+    their ``budget`` trait, and trust starts full.
     """
+    model = resolve_user_model(config.user_model) if model is None else model
     b = seed.shape[0]
     u, i, d = config.num_users, config.num_items, config.embed_dim
     dev = world.device
@@ -78,6 +86,8 @@ def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: 
         rng.stream_key(seed, episode, zero_t, rng.Purpose.RATING_NOISE), (i,)
     )
     f32 = dict(device=dev, dtype=torch.float32)
+    normal = rng.normal(rng.stream_key(seed, episode, zero_t, rng.Purpose.TRAITS), (u, len(TRAITS)))
+    traits = model.sample_traits(config, normal).to(torch.float32)
     return State(
         seed=seed,
         episode=episode,
@@ -86,8 +96,10 @@ def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: 
         estimate=world.profile.expand(b, u, d).clone(),
         boredom=torch.zeros(b, u, d, **f32),
         history=torch.zeros(b, u, d, **f32),
-        budget=torch.full((b, u), config.initial_budget, **f32),
+        budget=traits[..., TRAITS.index("budget")].clone(),
         click_rate=torch.zeros(b, u, **f32),
+        trust=torch.ones(b, u, **f32),
+        traits=traits,
         alive=torch.ones(b, u, device=dev, dtype=torch.bool),
         rating=rating,
         funds=torch.full((b, i), config.initial_funds, **f32),

@@ -20,7 +20,7 @@ from recsim_marl.config import EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
 from recsim_marl.core.world import World, build_world, check_memory
-from recsim_marl.models import market, retrieval
+from recsim_marl.models import market, platform, retrieval
 from recsim_marl.models import user as um
 
 GROUPS = ("users", "items")
@@ -45,26 +45,29 @@ def reset_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: to
 
 
 def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
-    """One step of every env (DESIGN §4 steps 1-10, 12 without the reset).
+    """One step of every env (README "The world", one step; without the reset).
 
     user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
     Returns (next state without new candidates, rewards, terminated, truncated, extras).
     """
     m = um.resolve_user_model(c.user_model)
+    tr = um.Traits.of(s.traits)
     alive = s.alive
     alive_f = alive.to(torch.float32)
     rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
     e = world.content[rec]  # [B, U, D]
     z = world.quality[rec]
-    aff = m.affinity(c, s.interest, s.boredom, e)
-    shown_level = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
-    p_click = m.click_probability(c, aff, z, shown_level)
+    aff = m.affinity(c, tr, s.interest, s.boredom, e)
+    shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
+    p_click = m.click_probability(c, tr, aff, world.appeal[rec], shown, s.trust)
     draw = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.CLICK), (c.num_users,))
     click = (draw < p_click).to(torch.float32) * alive_f
-    sat = m.satisfaction(c, aff, z)
-    w = m.engagement(c, click, sat, world.length[rec])
+    q = m.satisfaction(c, tr, aff, z)
+    draw_q = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.SATISFACTION), (c.num_users,))
+    satisfied = (draw_q < q).to(torch.float32) * click
+    w = m.engagement(c, click, satisfied, world.length[rec])
 
-    budget = torch.where(alive, m.update_budget(c, s.budget, click, sat), s.budget)
+    budget = torch.where(alive, m.update_budget(c, tr, s.budget, click, satisfied), s.budget)
     alive_next = alive & (budget > 0)
 
     level, spend = market.pay_for_promotion(item_action, s.funds, c.num_levels, c.promotion_cost)
@@ -80,16 +83,19 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     time_up = t_next >= c.max_cycles
     nobody = ~alive_next.any(-1)
     rp = c.popularity_rate
+    here = alive.unsqueeze(-1)
     nxt = State(
         seed=s.seed,
         episode=s.episode,
         t=t_next,
-        interest=m.drift_interest(c, s.interest, e, click, sat),
-        estimate=um.update_estimate(s.estimate, e, click, c.estimate_rate),
-        boredom=m.update_boredom(c, s.boredom, e, click),
-        history=um.update_boredom(s.history, e, click, c.history_rate),
+        interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
+        estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate),
+        boredom=torch.where(here, m.update_boredom(c, tr, s.boredom, e, click, world.profile), s.boredom),
+        history=platform.update_history(s.history, e, click, c.history_rate),
         budget=budget,
-        click_rate=torch.where(alive, (1 - c.history_rate) * s.click_rate + c.history_rate * click, s.click_rate),
+        click_rate=torch.where(alive, platform.update_click_rate(s.click_rate, click, c.history_rate), s.click_rate),
+        trust=torch.where(alive, m.update_trust(c, tr, s.trust, click, satisfied, shown), s.trust),
+        traits=s.traits,
         alive=alive_next,
         rating=s.rating,
         funds=s.funds - spend + c.click_value * clicks_i,
@@ -118,7 +124,9 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
             "clicks": click.sum(-1),
             "click_through_rate": click.sum(-1) / n_alive.clamp_min(1.0),
             "engagement": w.sum(-1) / n_alive.clamp_min(1.0),
-            "satisfaction": (sat * click).sum(-1) / click.sum(-1).clamp_min(1.0),
+            "satisfaction": satisfied.sum(-1) / click.sum(-1).clamp_min(1.0),
+            "disappointment": (click - satisfied).sum(-1) / click.sum(-1).clamp_min(1.0),
+            "trust": (s.trust * alive_f).sum(-1) / n_alive.clamp_min(1.0),
             "alive_fraction": alive_next.to(torch.float32).mean(-1),
             "spend": spend.sum(-1),
             "mean_level": level.to(torch.float32).mean(-1),

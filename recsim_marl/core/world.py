@@ -23,7 +23,7 @@ class World:
     """Static tensors of one world (all on ``device``).
 
     content ``[I, D]`` unit rows; content_t ``[D, I]`` (contiguous transpose for retrieval);
-    profile ``[U, D]`` unit rows; quality ``[I]``; length ``[I]``.
+    profile ``[U, D]`` unit rows; quality ``[I]``; length ``[I]``; appeal ``[I]`` (how clickable).
     """
 
     content: torch.Tensor
@@ -31,13 +31,14 @@ class World:
     profile: torch.Tensor
     quality: torch.Tensor
     length: torch.Tensor
+    appeal: torch.Tensor
     catalog: Catalog
     device: torch.device
 
 
 _WORLD_FIELDS = (
     "num_users", "num_items", "embed_dim", "catalog", "catalog_seed", "data_path", "item_texts",
-    "user_texts", "encoder", "pooling", "max_length", "cache_dir",
+    "user_texts", "encoder", "pooling", "max_length", "cache_dir", "appeal_quality_correlation",
 )
 _WORLDS: LRU = LRU(8)  # the most recently used worlds (a world holds its embeddings and catalogue)
 
@@ -115,7 +116,7 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     cpu_key = world_key(config, torch.device("cpu"))
     if device.type != "cpu" and cpu_key in _WORLDS:
         w = _WORLDS[cpu_key]
-        world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length)),
+        world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length, w.appeal)),
                       catalog=w.catalog, device=device)
         return _WORLDS.get_or(key, lambda: world)
 
@@ -161,6 +162,7 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         # clipped to 5 sigma so observations have finite bounds (observation.QUALITY_BOUND)
         quality=torch.as_tensor(catalog.item_quality, dtype=torch.float32, device=device).clamp(-5.0, 5.0),
         length=torch.as_tensor(catalog.item_length, dtype=torch.float32, device=device),
+        appeal=torch.as_tensor(catalog.item_appeal, dtype=torch.float32, device=device).clamp(-5.0, 5.0),
         catalog=catalog,
         device=device,
     )

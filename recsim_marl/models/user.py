@@ -1,8 +1,15 @@
-"""The user model of DESIGN §4 steps 2-8: pure tensor functions, batched over any leading dims, and
-the :class:`UserModel` object (with its registry ``USER_MODELS``) through which the core calls them.
+"""The simulated people (README "The world"): pure tensor functions, batched over any leading dims, and
+the :class:`UserModel` object (with its registry ``USER_MODELS``) that the core, the reference, the
+oracles, the planner and ``evaluate`` all ask, so that people are defined once.
 
-Shapes: vectors ``[..., D]``, scalars per person ``[...]``. ``click`` is float 0/1 so that it can
-multiply. None of these functions draws random numbers or keeps state.
+Shapes: vectors ``[..., D]``, scalars per person ``[...]``. ``click`` and ``satisfied`` are float 0/1 so
+that they can multiply (a probability in their place gives the expected value). None of these
+functions draws random numbers or keeps state; the core draws the click and the satisfaction.
+
+People differ: each has traits (:data:`TRAITS`) drawn from the population when an episode starts and
+hidden from the platform. :class:`Traits` carries them, per person (tensors) or for the median person
+(floats, :meth:`UserModel.population`), so the same formulas serve the true model and a model-based
+policy that only knows the population.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ import difflib
 
 import torch
 from torch.nn.functional import normalize
+
+TRAITS = ("click_bias", "appeal_weight", "boredom_rate", "boredom_weight", "sensitivity", "budget")
+"""Per-person parameters, in the order of ``State.traits[..., j]``."""
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -23,86 +33,150 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.exp(-x).add_(1.0).reciprocal_()
 
 
-def affinity(interest: torch.Tensor, boredom: torch.Tensor, content: torch.Tensor, boredom_weight: float) -> torch.Tensor:
-    """s = <p, e> - gamma * <h, e>: how much the person likes the item now, net of boredom."""
+class Traits:
+    """Named per-person parameters: tensors ``[...]`` (one value per person) or floats (everyone alike)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    @classmethod
+    def of(cls, traits: torch.Tensor) -> Traits:
+        """The view of a ``[..., len(TRAITS)]`` tensor (``State.traits``)."""
+        return cls(**{name: traits[..., j] for j, name in enumerate(TRAITS)})
+
+    def per_candidate(self) -> Traits:
+        """Each tensor with a trailing axis, to broadcast against ``[..., K]`` candidate values."""
+        return Traits(**{k: v.unsqueeze(-1) if isinstance(v, torch.Tensor) else v for k, v in self.__dict__.items()})
+
+
+def affinity(interest: torch.Tensor, boredom: torch.Tensor, content: torch.Tensor, boredom_weight) -> torch.Tensor:
+    """s = <p, e> - gamma_u * <h, e>: how much the person likes the item now, net of boredom."""
     return (interest * content).sum(-1) - boredom_weight * (boredom * content).sum(-1)
 
 
-def click_probability(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float, bias: float,
-                      promotion: torch.Tensor | float = 0.0, promotion_weight: float = 0.0) -> torch.Tensor:
-    """P(click) = sigmoid(tau * s + zeta * z + c0 + xi * promotion), promotion = level / (L - 1) in [0, 1]."""
-    return sigmoid(temperature * aff + quality_weight * quality + bias + promotion_weight * promotion)
+def click_probability(aff, appeal, shown, trust, temperature: float, bias, appeal_weight, promotion: float,
+                      distrust: float) -> torch.Tensor:
+    """P(click) = sigmoid(c_u + tau * s + alpha_u * a + shown * (xi * T - psi * (1 - T))).
+
+    ``shown`` = promotion level shown / (L - 1) in [0, 1]; ``trust`` T in [0, 1]."""
+    sponsored = shown * (promotion * trust - distrust * (1.0 - trust))
+    return sigmoid(bias + temperature * aff + appeal_weight * appeal + sponsored)
 
 
-def satisfaction(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float) -> torch.Tensor:
-    """q = sigmoid(tau_w * s + zeta_w * z), in (0, 1)."""
-    return sigmoid(temperature * aff + quality_weight * quality)
+def satisfaction(aff: torch.Tensor, quality: torch.Tensor, temperature: float, quality_weight: float,
+                 bias: float) -> torch.Tensor:
+    """q = sigmoid(tau_w * s + zeta_w * z + s0), in (0, 1): P(a click satisfies). No appeal, no promotion."""
+    return sigmoid(temperature * aff + quality_weight * quality + bias)
 
 
-def engagement(click: torch.Tensor, sat: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
-    """w = click * q * length: time spent with the recommended item."""
-    return click * sat * length
+def engagement(click: torch.Tensor, satisfied: torch.Tensor, length: torch.Tensor, disappointed_dwell: float) -> torch.Tensor:
+    """w = click * length * (satisfied + lambda_d * (1 - satisfied)): time spent with the recommended item."""
+    return click * length * (satisfied + disappointed_dwell * (1.0 - satisfied))
 
 
-def drift_interest(interest: torch.Tensor, content: torch.Tensor, click: torch.Tensor, sat: torch.Tensor, rate: float) -> torch.Tensor:
-    """p <- normalize(p + eta * click * (2q - 1) * (e - p)): toward liked items, away from disliked ones."""
-    step = (rate * click * (2.0 * sat - 1.0)).unsqueeze(-1)
+def drift_interest(interest: torch.Tensor, content: torch.Tensor, click: torch.Tensor, satisfied: torch.Tensor,
+                   rate: float) -> torch.Tensor:
+    """p <- normalize(p + eta * click * (2 sat - 1) * (e - p)): toward satisfying items, away from others."""
+    step = (rate * click * (2.0 * satisfied - 1.0)).unsqueeze(-1)
     return normalize(interest + step * (content - interest), dim=-1)
 
 
-def update_boredom(boredom: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
-    """h <- (1 - rho) h + rho * click * e: a moving average of consumed content."""
-    return (1.0 - rate) * boredom + rate * click.unsqueeze(-1) * content
+def update_boredom(boredom: torch.Tensor, content: torch.Tensor, click: torch.Tensor, elsewhere: torch.Tensor,
+                   rate, exposure: float, elsewhere_weight: float) -> torch.Tensor:
+    """h <- (1 - rho_u) h + rho_u * ((omega_x + (1 - omega_x) click) e + omega_o * elsewhere).
+
+    Boredom builds from what was shown (omega_x), more from what was consumed, and from what the
+    person watches off the platform (``elsewhere``, their profile), and fades at their own rate."""
+    if isinstance(rate, torch.Tensor):
+        rate = rate.unsqueeze(-1)
+    seen = (exposure + (1.0 - exposure) * click).unsqueeze(-1)
+    return (1.0 - rate) * boredom + rate * (seen * content + elsewhere_weight * elsewhere)
 
 
-def update_budget(budget: torch.Tensor, click: torch.Tensor, sat: torch.Tensor, gain: float) -> torch.Tensor:
-    """beta <- beta - 1 + kappa * click * (2q - 1): each step costs one unit; good clicks give time back."""
-    return budget - 1.0 + gain * click * (2.0 * sat - 1.0)
+def update_budget(budget: torch.Tensor, click: torch.Tensor, satisfied: torch.Tensor, gain: float, sensitivity) -> torch.Tensor:
+    """beta <- beta - 1 + kappa * sigma_u * click * (2 sat - 1): each step costs one unit; a satisfying
+    click gives time back, a disappointing one costs more."""
+    return budget - 1.0 + gain * sensitivity * click * (2.0 * satisfied - 1.0)
 
 
-def update_estimate(estimate: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
-    """p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e): the platform learns from clicks."""
-    return normalize((1.0 - rate) * estimate + rate * click.unsqueeze(-1) * content, dim=-1)
+def update_trust(trust: torch.Tensor, click: torch.Tensor, satisfied: torch.Tensor, shown: torch.Tensor,
+                 loss: float, recovery: float) -> torch.Tensor:
+    """T <- clip(T + eps_T (1 - T) - delta * shown * click * (1 - sat), 0, 1): sponsored disappointments
+    teach people to distrust sponsored items; trust comes back slowly."""
+    return (trust + recovery * (1.0 - trust) - loss * shown * click * (1.0 - satisfied)).clamp(0.0, 1.0)
 
 
 class UserModel:
-    """The simulated people of DESIGN §4 steps 2-7 as one object: the core calls these methods.
+    """The simulated people as one object: the core, the reference, the oracles, the planner and
+    ``evaluate`` call these methods, so people are defined once.
 
-    Each method gets the :class:`~recsim_marl.EnvConfig` (for its constants) and batched tensors.
-    To simulate other people, subclass and override what changes, then pass an instance whole
-    (``make_vec(user_model=MyModel())``) or register it by name (``USER_MODELS["mine"] = MyModel()``,
-    then ``user_model="mine"``). Keep the methods pure tensor functions: no host reads, no state,
-    no random numbers (the core draws the click from ``click_probability``).
+    Each method gets the :class:`~recsim_marl.EnvConfig` (for its constants), the person's
+    :class:`Traits` where they matter, and batched tensors. To simulate other people, subclass and
+    override what changes, then pass an instance whole (``make_vec(user_model=MyModel())``) or register
+    it by name (``USER_MODELS["mine"] = MyModel()``, then ``user_model="mine"``). Keep the methods pure
+    tensor functions: no host reads, no state, no random numbers (the core draws the click from
+    ``click_probability`` and the satisfaction from ``satisfaction``).
     """
 
-    def affinity(self, c, interest, boredom, content):
+    def sample_traits(self, c, normal: torch.Tensor) -> torch.Tensor:
+        """``[..., U, len(TRAITS)]`` traits from standard normals of the same shape (drawn by the core)."""
+        s = c.trait_spread
+        n = normal.unbind(-1)
+        return torch.stack([
+            c.click_bias + c.click_bias_spread * n[0],
+            c.click_appeal * torch.exp(s * n[1]),
+            (c.boredom_rate * torch.exp(s * n[2])).clamp(0.0, 1.0),
+            c.boredom_weight * torch.exp(s * n[3]),
+            torch.exp(s * n[4]),
+            c.initial_budget * torch.exp(s * n[5]),
+        ], dim=-1)
+
+    def population(self, c) -> Traits:
+        """The median person's traits (what a policy that cannot see the person may assume)."""
+        return Traits(click_bias=c.click_bias, appeal_weight=c.click_appeal, boredom_rate=c.boredom_rate,
+                      boredom_weight=c.boredom_weight, sensitivity=1.0, budget=c.initial_budget)
+
+    def affinity(self, c, tr: Traits, interest, boredom, content):
         """``[B, U]`` how much each person likes the recommended item now."""
-        return affinity(interest, boredom, content, c.boredom_weight)
+        return affinity(interest, boredom, content, tr.boredom_weight)
 
-    def click_probability(self, c, aff, quality, shown_level):
-        """``[B, U]`` P(click); ``shown_level`` is the promotion level shown with the item, / (L - 1)."""
-        return click_probability(aff, quality, c.click_temperature, c.click_quality, c.click_bias, shown_level,
-                                 c.click_promotion)
+    def click_probability(self, c, tr: Traits, aff, appeal, shown, trust):
+        """``[B, U]`` P(click); ``shown`` is the promotion level shown with the item / (L - 1)."""
+        return click_probability(aff, appeal, shown, trust, c.click_temperature, tr.click_bias, tr.appeal_weight,
+                                 c.click_promotion, c.click_distrust)
 
-    def satisfaction(self, c, aff, quality):
-        """``[B, U]`` q in (0, 1)."""
-        return satisfaction(aff, quality, c.satisfaction_temperature, c.satisfaction_quality)
+    def satisfaction(self, c, tr: Traits, aff, quality):
+        """``[B, U]`` q in (0, 1): the probability that a click satisfies."""
+        return satisfaction(aff, quality, c.satisfaction_temperature, c.satisfaction_quality, c.satisfaction_bias)
 
-    def engagement(self, c, click, sat, length):
+    def engagement(self, c, click, satisfied, length):
         """``[B, U]`` the user agent's reward (with ``user_reward="engagement"``)."""
-        return engagement(click, sat, length)
+        return engagement(click, satisfied, length, c.disappointed_dwell)
 
-    def drift_interest(self, c, interest, content, click, sat):
+    def drift_interest(self, c, tr: Traits, interest, content, click, satisfied):
         """``[B, U, D]`` the next true interest (unit rows)."""
-        return drift_interest(interest, content, click, sat, c.drift_rate)
+        return drift_interest(interest, content, click, satisfied, c.drift_rate)
 
-    def update_boredom(self, c, boredom, content, click):
-        """``[B, U, D]`` the next boredom."""
-        return update_boredom(boredom, content, click, c.boredom_rate)
+    def update_boredom(self, c, tr: Traits, boredom, content, click, elsewhere):
+        """``[B, U, D]`` the next boredom; ``elsewhere`` ``[U, D]`` is what each person watches off the platform."""
+        return update_boredom(boredom, content, click, elsewhere, tr.boredom_rate, c.boredom_exposure,
+                              c.boredom_elsewhere)
 
-    def update_budget(self, c, budget, click, sat):
+    def update_budget(self, c, tr: Traits, budget, click, satisfied):
         """``[B, U]`` the next budget (a person leaves when it reaches 0)."""
-        return update_budget(budget, click, sat, c.budget_gain)
+        return update_budget(budget, click, satisfied, c.budget_gain, tr.sensitivity)
+
+    def update_trust(self, c, tr: Traits, trust, click, satisfied, shown):
+        """``[B, U]`` the next trust in sponsored items."""
+        return update_trust(trust, click, satisfied, shown, c.trust_loss, c.trust_recovery)
+
+    def expected_reward(self, c, tr: Traits, aff, quality, appeal, shown, trust, length):
+        """The user agent's expected reward now: P(click) * length * (q + lambda_d (1 - q)) for engagement,
+        P(click) for ``user_reward="click"``."""
+        p = self.click_probability(c, tr, aff, appeal, shown, trust)
+        if c.user_reward != "engagement":
+            return p
+        return self.engagement(c, p, self.satisfaction(c, tr, aff, quality), length)
 
 
 USER_MODELS: dict[str, UserModel] = {"default": UserModel()}

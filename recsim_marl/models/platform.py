@@ -1,0 +1,25 @@
+"""The platform's side of a person: what it estimates and logs from clicks (never the person's hidden state).
+
+The person (:mod:`recsim_marl.models.user`) and the platform are kept apart on purpose: the platform
+sees only what it recommended and whether it was clicked, and keeps its own moving averages of that.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn.functional import normalize
+
+
+def update_estimate(estimate: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
+    """p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e): the platform learns from clicks."""
+    return normalize((1.0 - rate) * estimate + rate * click.unsqueeze(-1) * content, dim=-1)
+
+
+def update_history(history: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
+    """h_tilde <- (1 - r) h_tilde + r * click * e: the platform's log of what the person clicked."""
+    return (1.0 - rate) * history + rate * click.unsqueeze(-1) * content
+
+
+def update_click_rate(click_rate: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
+    """Moving average of the person's clicks."""
+    return (1.0 - rate) * click_rate + rate * click
