@@ -83,14 +83,13 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     time_up = t_next >= c.max_cycles
     nobody = ~alive_next.any(-1)
     rp = c.popularity_rate
-    here = alive.unsqueeze(-1)
     nxt = State(
         seed=s.seed,
         episode=s.episode,
         t=t_next,
         interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
         estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate),
-        boredom=torch.where(here, m.update_boredom(c, tr, s.boredom, e, click, world.profile), s.boredom),
+        boredom=m.update_boredom(c, tr, s.boredom, e, click, world.profile, alive_f),
         history=platform.update_history(s.history, e, click, c.history_rate),
         budget=budget,
         click_rate=torch.where(alive, platform.update_click_rate(s.click_rate, click, c.history_rate), s.click_rate),

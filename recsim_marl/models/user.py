@@ -86,11 +86,13 @@ def update_boredom(boredom: torch.Tensor, content: torch.Tensor, click: torch.Te
     """h <- (1 - rho_u) h + rho_u * ((omega_x + (1 - omega_x) click) e + omega_o * elsewhere).
 
     Boredom builds from what was shown (omega_x), more from what was consumed, and from what the
-    person watches off the platform (``elsewhere``, their profile), and fades at their own rate."""
+    person watches off the platform (``elsewhere``, their profile), and fades at their own rate
+    (``rate`` a float or ``[...]`` per person; 0 freezes a person's boredom)."""
     if isinstance(rate, torch.Tensor):
         rate = rate.unsqueeze(-1)
     seen = (exposure + (1.0 - exposure) * click).unsqueeze(-1)
-    return (1.0 - rate) * boredom + rate * (seen * content + elsewhere_weight * elsewhere)
+    target = torch.addcmul(elsewhere_weight * elsewhere, seen, content)
+    return torch.lerp(boredom, target, rate)
 
 
 def update_budget(budget: torch.Tensor, click: torch.Tensor, satisfied: torch.Tensor, gain: float, sensitivity) -> torch.Tensor:
@@ -157,10 +159,11 @@ class UserModel:
         """``[B, U, D]`` the next true interest (unit rows)."""
         return drift_interest(interest, content, click, satisfied, c.drift_rate)
 
-    def update_boredom(self, c, tr: Traits, boredom, content, click, elsewhere):
-        """``[B, U, D]`` the next boredom; ``elsewhere`` ``[U, D]`` is what each person watches off the platform."""
-        return update_boredom(boredom, content, click, elsewhere, tr.boredom_rate, c.boredom_exposure,
-                              c.boredom_elsewhere)
+    def update_boredom(self, c, tr: Traits, boredom, content, click, elsewhere, present=None):
+        """``[B, U, D]`` the next boredom; ``elsewhere`` ``[U, D]`` is what each person watches off the
+        platform; people not ``present`` ``[B, U]`` (bool) keep theirs."""
+        rate = tr.boredom_rate if present is None else tr.boredom_rate * present
+        return update_boredom(boredom, content, click, elsewhere, rate, c.boredom_exposure, c.boredom_elsewhere)
 
     def update_budget(self, c, tr: Traits, budget, click, satisfied):
         """``[B, U]`` the next budget (a person leaves when it reaches 0)."""
