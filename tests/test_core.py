@@ -95,6 +95,17 @@ def test_user_observation_kernel_equals_torch():
     for name in lay.fields:
         a, b = lay.read(fast, name), lay.read(slow, name)
         assert torch.allclose(a, b, atol=1e-6) if name in dots else torch.equal(a, b), name
+    # the layout is the one definition: both paths put each field where a (here reversed) layout says
+    from recsim_marl.core.observation import _layout
+
+    spec = [(name, lay.shape(name), 0.0, 1.0) for name in reversed(list(lay.fields))]
+    rev = _layout(spec)
+    fast_r = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, rev, backend="kernel")
+    slow_r = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, rev, backend="torch")
+    assert rev["estimate"] != lay["estimate"]
+    for name in lay.fields:
+        assert torch.equal(rev.read(slow_r, name), lay.read(slow, name)), name
+        assert torch.allclose(rev.read(fast_r, name), lay.read(fast, name), atol=0), name
 
 
 def test_observation_fields_are_what_the_layout_says():

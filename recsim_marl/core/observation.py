@@ -169,22 +169,25 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     progress = s.t.to(torch.float32) / config.max_cycles
     if _kernels.use(backend, candidates.device):
         return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
-                                         progress, s.click_rate, lay.size)
+                                         progress, s.click_rate, lay)
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
-    relevance = torch.einsum("bukd,bud->buk", cont, s.estimate).clamp_(-1.0, 1.0)
-    familiarity = torch.einsum("bukd,bud->buk", cont, s.history).clamp_(-1.0, 1.0)
     flat = candidates.reshape(b, u * k)
-    rating = torch.gather(s.rating, 1, flat).reshape(b, u, k)
-    promo = torch.gather(promotion, 1, flat).reshape(b, u, k)
-    pop = torch.gather(pop, 1, flat).reshape(b, u, k)
-    return torch.cat(
-        [
-            s.estimate.clamp(-1.0, 1.0), s.history.clamp(-1.0, 1.0), cont.reshape(b, u, -1), relevance,
-            familiarity, rating, promo, pop, progress.reshape(b, 1, 1).expand(b, u, 1),
-            s.click_rate.clamp(0.0, 1.0).unsqueeze(-1),
-        ],
-        dim=-1,
-    )
+    out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
+
+    def put(name, value):
+        out[..., lay[name]] = value.reshape(b, u, -1)
+
+    put("estimate", s.estimate.clamp(-1.0, 1.0))
+    put("history", s.history.clamp(-1.0, 1.0))
+    put("candidate_content", cont)
+    put("candidate_relevance", torch.einsum("bukd,bud->buk", cont, s.estimate).clamp_(-1.0, 1.0))
+    put("candidate_familiarity", torch.einsum("bukd,bud->buk", cont, s.history).clamp_(-1.0, 1.0))
+    put("candidate_rating", torch.gather(s.rating, 1, flat))
+    put("candidate_promotion", torch.gather(promotion, 1, flat))
+    put("candidate_popularity", torch.gather(pop, 1, flat))
+    put("progress", progress.reshape(b, 1, 1).expand(b, u, 1))
+    put("click_rate", s.click_rate.clamp(0.0, 1.0))
+    return out
 
 
 def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:

@@ -90,33 +90,32 @@ def _compiled():
                     out[r, j] = idxs[j]
 
     @njit(parallel=True, nogil=True, cache=True, boundscheck=False)
-    def user_obs_rows(content, cand, est, hist, rating, promo, pop, progress, click_rate, users, out):
+    def user_obs_rows(content, cand, est, hist, rating, promo, pop, progress, click_rate, users, at, out):
+        # at: the start of each field in the row, in USER_FIELDS order (from the observation layout)
         rows, k = cand.shape
         d = content.shape[1]
         for r in numba.prange(rows):
             b = r // users
             o = out[r]
             for j in range(d):
-                o[j] = min(max(est[r, j], np.float32(-1.0)), np.float32(1.0))
-                o[d + j] = min(max(hist[r, j], np.float32(-1.0)), np.float32(1.0))
-            base = 2 * d
-            tail = base + k * d
+                o[at[0] + j] = min(max(est[r, j], np.float32(-1.0)), np.float32(1.0))
+                o[at[1] + j] = min(max(hist[r, j], np.float32(-1.0)), np.float32(1.0))
             for c in range(k):
                 i = cand[r, c]
                 rel = np.float32(0.0)
                 fam = np.float32(0.0)
                 for j in range(d):
                     e = content[i, j]
-                    o[base + c * d + j] = e
+                    o[at[2] + c * d + j] = e
                     rel += e * est[r, j]
                     fam += e * hist[r, j]
-                o[tail + c] = min(max(rel, np.float32(-1.0)), np.float32(1.0))
-                o[tail + k + c] = min(max(fam, np.float32(-1.0)), np.float32(1.0))
-                o[tail + 2 * k + c] = rating[b, i]
-                o[tail + 3 * k + c] = promo[b, i]
-                o[tail + 4 * k + c] = pop[b, i]
-            o[tail + 5 * k] = progress[b]
-            o[tail + 5 * k + 1] = min(max(click_rate[r], np.float32(0.0)), np.float32(1.0))
+                o[at[3] + c] = min(max(rel, np.float32(-1.0)), np.float32(1.0))
+                o[at[4] + c] = min(max(fam, np.float32(-1.0)), np.float32(1.0))
+                o[at[5] + c] = rating[b, i]
+                o[at[6] + c] = promo[b, i]
+                o[at[7] + c] = pop[b, i]
+            o[at[8]] = progress[b]
+            o[at[9]] = min(max(click_rate[r], np.float32(0.0)), np.float32(1.0))
 
     return numba, noisy_topk_rows, user_obs_rows
 
@@ -175,22 +174,32 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
     return out
 
 
+USER_FIELDS = ("estimate", "history", "candidate_content", "candidate_relevance", "candidate_familiarity",
+               "candidate_rating", "candidate_promotion", "candidate_popularity", "progress", "click_rate")
+"""The user-observation fields the kernel writes; where each goes comes from the layout."""
+
+
 def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: torch.Tensor, history: torch.Tensor,
                      rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, progress: torch.Tensor,
-                     click_rate: torch.Tensor, size: int) -> torch.Tensor:
-    """The user observations ``[B, U, size]`` in the layout of :mod:`recsim_marl.core.observation`,
-    written in one pass (candidate contents gathered, their dot products taken while copying).
+                     click_rate: torch.Tensor, layout) -> torch.Tensor:
+    """The user observations ``[B, U, layout.size]`` written in one pass (candidate contents gathered,
+    their dot products taken while copying), each field where ``layout``
+    (:func:`recsim_marl.core.observation.observation_layout`) puts it.
 
     content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
     (level / (L - 1)), pop ``[B, I]``; progress ``[B]``; click_rate ``[B, U]``; all float32 on the CPU.
     """
     numba, _, kernel = _compiled()
     b, u, k = candidates.shape
+    if set(layout.fields) != set(USER_FIELDS):
+        raise ValueError(f"the user-observation kernel writes {USER_FIELDS}; the layout has {tuple(layout.fields)}")
+    at = np.asarray([layout[name].start for name in USER_FIELDS], np.int64)
+    size = layout.size
     out = torch.empty(b, u, size, dtype=torch.float32)
     flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
     _launch(numba, kernel, b * u * size, content.contiguous().numpy(), flat(candidates), flat(estimate),
             flat(history), rating.contiguous().numpy(), promo.contiguous().numpy(), pop.contiguous().numpy(),
-            progress.contiguous().numpy(), click_rate.reshape(b * u).contiguous().numpy(), u,
+            progress.contiguous().numpy(), click_rate.reshape(b * u).contiguous().numpy(), u, at,
             out.view(b * u, size).numpy())
     return out
 
