@@ -143,7 +143,9 @@ def train(args: Args) -> dict:
                 ended = done_env.view(B, 1, 1)
                 next_obs = torch.where(ended, final[g], nobs[g])
                 next_mask = torch.where(ended, final["action_mask"][g], nobs["action_mask"][g])
-                valid = obs["active"][g]
+                # every agent still in the episode: the steps of a person away between visits (one allowed
+                # action, no reward) carry the value of their return across the gap
+                valid = obs["alive"][g]
                 n = venv.num_agents[g]
                 agent = torch.arange(n, device=device).expand(B, n)
                 buffers[g].add({

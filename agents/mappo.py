@@ -112,9 +112,13 @@ def normalize_advantages(adv: torch.Tensor, valid: torch.Tensor, mode: str) -> t
 
 
 def advantages_and_targets(rewards, values, next_value, dones, valid, value_norm: ValueNorm | None,
-                           gamma: float, lam: float, adv_norm: str):
+                           gamma: float, lam: float, adv_norm: str, acting=None):
     """From a rollout ``[T, B, N]`` (critic outputs in normalised units when ``value_norm`` is given)
     to (normalised advantages, value targets in the critic's units). Updates ``value_norm``'s stats.
+
+    ``valid``: the agent is in the episode (its value is learned; a person away between visits is, so
+    that the value of coming back flows across the gap through GAE); ``acting``: the agent chose its
+    action (the advantages are normalised over those; default ``valid``).
 
     The critic's outputs are de-normalised *before* GAE (on-policy #12): GAE must add rewards to
     values in reward units; feeding it normalised values silently wrecks the advantages.
@@ -127,7 +131,7 @@ def advantages_and_targets(rewards, values, next_value, dones, valid, value_norm
         target = value_norm.normalize(ret)
     else:
         target = ret
-    return normalize_advantages(adv, valid, adv_norm), target
+    return normalize_advantages(adv, valid if acting is None else acting, adv_norm), target
 
 
 def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -182,7 +186,8 @@ def train(args: Args) -> dict:
         frac = 1.0 - update / num_updates
         for pg in optim.param_groups:
             pg["lr"] = frac * args.lr
-        buf = {g: {k: [] for k in ("obs", "mask", "act", "logp", "val", "rew", "done", "valid")} for g in groups}
+        buf = {g: {k: [] for k in ("obs", "mask", "act", "logp", "val", "rew", "done", "valid", "alive")}
+               for g in groups}
         states = []
         with torch.no_grad():
             for _ in range(T):
@@ -200,7 +205,8 @@ def train(args: Args) -> dict:
                         b["act"].append(a)
                         b["logp"].append(logp)
                         b["val"].append(critics[g](state, obs[g]))
-                        b["valid"].append(obs["active"][g])
+                        b["valid"].append(obs["active"][g])  # acting now: the policy loss
+                        b["alive"].append(obs["alive"][g])  # in the episode (also away): the value loss
                         actions[g] = a
                     else:
                         actions[g] = checked_act(scripted[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g])
@@ -224,8 +230,9 @@ def train(args: Args) -> dict:
             st = torch.stack(states)  # [T, B, S]
             with torch.no_grad():
                 adv, target = advantages_and_targets(
-                    b["rew"], b["val"], critics[g](next_state, obs[g]), b["done"], b["valid"],
+                    b["rew"], b["val"], critics[g](next_state, obs[g]), b["done"], b["alive"],
                     vnorm[g] if args.value_norm else None, args.gamma, args.gae_lambda, args.adv_norm,
+                    acting=b["valid"],
                 )
             run.ranks.average_(list(vnorm[g].buffers()))  # one value normalisation for all ranks
             flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in b.items()}
@@ -235,7 +242,7 @@ def train(args: Args) -> dict:
                 idx = torch.randperm(T * B, generator=gen, device=device)  # a fresh minibatch order each epoch
                 for start in range(0, T * B, mb):
                     j = idx[start:start + mb]
-                    v_ok = flat["valid"][j]
+                    v_ok, in_ep = flat["valid"][j], flat["alive"][j]
                     logits = masked_logits(actors[g](flat["obs"][j]), flat["mask"][j])
                     logp_all = torch.log_softmax(logits, -1)
                     logp = logp_all.gather(-1, flat["act"][j].unsqueeze(-1)).squeeze(-1)
@@ -249,7 +256,7 @@ def train(args: Args) -> dict:
                     v_clip = v_old + (v_new - v_old).clamp(-args.clip_coef, args.clip_coef)
                     tgt = flat_tgt[j]
                     v_loss = 0.5 * torch.max((v_new - tgt) ** 2, (v_clip - tgt) ** 2)
-                    pg_loss, v_loss, ent = masked_mean(pg, v_ok), masked_mean(v_loss, v_ok), masked_mean(entropy, v_ok)
+                    pg_loss, v_loss, ent = masked_mean(pg, v_ok), masked_mean(v_loss, in_ep), masked_mean(entropy, v_ok)
                     loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * ent
                     optim.zero_grad()
                     loss.backward()

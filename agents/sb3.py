@@ -66,7 +66,7 @@ class GroupVecEnv(VecEnv):
         o = self._obs
         other = checked_act(self.other_policy, self.other, o[self.other], o["action_mask"][self.other],
                             self.core.num_actions[self.other])
-        was_active = o["active"][self.group]
+        was_active = o["alive"][self.group]  # in the episode (a person away between visits still is)
         obs, rew, term, trunc, info = self.core.step({self.group: a, self.other: other})
         self._obs = obs
         g = self.group

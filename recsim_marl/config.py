@@ -112,6 +112,20 @@ class EnvConfig:
     """delta: trust <- trust - delta * promotion shown, after a sponsored click that disappoints."""
     trust_recovery: float = 0.02
     """epsilon_T: trust recovers by epsilon_T * (1 - trust) per step."""
+    return_rate: float = 0.0
+    """lambda: the median person's hazard of coming back, per step away, after a visit ends (when their
+    budget runs out). 0 (the default) makes the end of a visit final: the person leaves the episode and
+    their agent terminates. > 0: they are away (masked, no reward, not terminated) until they return
+    with a fresh budget; the hazard is lambda_u * exp(b_m * memory + b_T * (trust - 1))."""
+    return_rate_spread: float = 1.0
+    """Log-normal sigma of the per-person return rate lambda_u around return_rate (some people visit
+    far more often than others)."""
+    return_satisfaction: float = 2.0
+    """b_m: how much recent satisfaction (the memory m in [-sigma_u, sigma_u]) speeds up returning."""
+    return_trust: float = 3.0
+    """b_T: how much lost trust (1 - T) slows down returning."""
+    memory_rate: float = 0.1
+    """mu: satisfaction memory m <- (1 - mu) m + mu * sigma_u * click * (2 sat - 1), during visits."""
     interest_noise: float = 0.6
     """Norm of the Gaussian noise added to the profile embedding to draw the true interest (the platform
     starts from the profile, so this is how wrong its first estimate is)."""
@@ -235,7 +249,8 @@ def _validate(c: EnvConfig) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise bad(name, "must be a finite number")
     for name in ("estimate_rate", "history_rate", "boredom_rate", "popularity_rate", "team_mixing",
-                 "disappointed_dwell", "boredom_exposure", "boredom_elsewhere", "trust_loss", "trust_recovery"):
+                 "disappointed_dwell", "boredom_exposure", "boredom_elsewhere", "trust_loss", "trust_recovery",
+                 "return_rate", "memory_rate"):
         if not 0.0 <= getattr(c, name) <= 1.0:
             raise bad(name, "is a rate and must lie in [0, 1]")
     if not 0.0 <= c.drift_rate <= 1.0:
@@ -244,14 +259,16 @@ def _validate(c: EnvConfig) -> None:
         "click_temperature", "satisfaction_temperature", "budget_gain", "interest_noise",
         "rating_noise", "retrieval_noise", "promotion_boost", "promotion_cost", "click_value",
         "initial_funds", "boredom_weight", "click_promotion", "click_distrust", "click_appeal",
-        "click_bias_spread", "trait_spread", "satisfaction_quality",
+        "click_bias_spread", "trait_spread", "satisfaction_quality", "return_rate_spread",
+        "return_satisfaction", "return_trust",
     ):
         if getattr(c, name) < 0:
             raise bad(name, "must be >= 0")
     if not -1.0 <= c.appeal_quality_correlation <= 1.0:
         raise bad("appeal_quality_correlation", "is a correlation and must lie in [-1, 1]")
-    if c.trait_spread > 2.0:
-        raise bad("trait_spread", "must be <= 2 (a log-normal sigma; 2 already spreads traits 50x either way)")
+    for name in ("trait_spread", "return_rate_spread"):
+        if getattr(c, name) > 2.0:
+            raise bad(name, "must be <= 2 (a log-normal sigma; 2 already spreads traits 50x either way)")
     if c.initial_budget <= 0:
         raise bad("initial_budget", "must be > 0")
     if c.retrieval_memory_mb <= 0:

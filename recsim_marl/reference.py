@@ -71,8 +71,10 @@ class Person:
         self.history = np.zeros(d, np.float32)
         self.budget = np.float32(traits["budget"])
         self.trust = np.float32(1.0)
+        self.memory = np.float32(0.0)
         self.click_rate = np.float32(0.0)
-        self.alive = True
+        self.alive = True  # in the episode
+        self.present = True  # in a visit now
         self.candidates = np.zeros(0, np.int64)
 
     def respond(self, item, c: EnvConfig, draw: float, draw_q: float):
@@ -97,10 +99,28 @@ class Person:
         self.budget = self.budget - one + f(c.budget_gain) * tr["sensitivity"] * click * (f(2.0) * sat - one)
         self.trust = f(min(max(self.trust + f(c.trust_recovery) * (one - self.trust)
                                - f(c.trust_loss) * shown * click * (one - sat), 0.0), 1.0))
+        mu = f(c.memory_rate)
+        self.memory = self.memory + mu * (tr["sensitivity"] * click * (f(2.0) * sat - one) - self.memory)
         hr = f(c.history_rate)
         self.click_rate = (one - hr) * self.click_rate + hr * click
-        self.alive = bool(self.budget > 0)
+        self.present = bool(self.budget > 0)
+        if not self.present and c.return_rate == 0:  # the end of a visit is final
+            self.alive = False
         return click, engagement
+
+    def stay_away(self, c: EnvConfig, draw: float) -> bool:
+        """One step away: boredom fades, trust recovers, and the person may come back. True if they do."""
+        f, tr, one = np.float32, self.traits, np.float32(1.0)
+        hazard = tr["return_rate"] * np.exp(f(c.return_satisfaction) * self.memory + f(c.return_trust) * (self.trust - one))
+        p_back = one - np.exp(-f(hazard))
+        rho = tr["boredom_rate"]
+        self.boredom = (one - rho) * self.boredom + rho * (f(c.boredom_elsewhere) * self.profile)
+        self.trust = f(min(max(self.trust + f(c.trust_recovery) * (one - self.trust), 0.0), 1.0))
+        if draw < p_back:
+            self.present = True
+            self.budget = np.float32(tr["budget"])
+            return True
+        return False
 
 
 def _traits(c: EnvConfig, normal: np.ndarray) -> dict:
@@ -114,6 +134,7 @@ def _traits(c: EnvConfig, normal: np.ndarray) -> dict:
         "boredom_weight": f(c.boredom_weight) * np.exp(s * n[3]),
         "sensitivity": np.exp(s * n[4]),
         "budget": f(c.initial_budget) * np.exp(s * n[5]),
+        "return_rate": f(c.return_rate) * np.exp(f(c.return_rate_spread) * n[6]),
     }
 
 
@@ -173,14 +194,18 @@ class ReferenceSim:
         c = self.c
         draws = _uniform(_key(self.seed, self.episode, self.t, Purpose.CLICK), np.arange(c.num_users))
         draws_q = _uniform(_key(self.seed, self.episode, self.t, Purpose.SATISFACTION), np.arange(c.num_users))
+        draws_r = _uniform(_key(self.seed, self.episode, self.t, Purpose.RETURN), np.arange(c.num_users))
         user_r = np.zeros(c.num_users, np.float32)
         clicked = np.zeros(c.num_users, bool)
         terminated = np.zeros(c.num_users, bool)
-        was_alive = np.array([p.alive for p in self.people])
+        was_present = np.array([p.present for p in self.people])
         clicks = np.zeros(c.num_items, np.float32)
         impressions = np.zeros(c.num_items, np.float32)
         for u, person in enumerate(self.people):
             if not person.alive:
+                continue
+            if not person.present:
+                person.stay_away(c, draws_r[u])
                 continue
             r = int(person.candidates[user_actions[u]])
             click, w = person.respond(self.items[r], c, draws[u], draws_q[u])
@@ -202,8 +227,8 @@ class ReferenceSim:
             item.impression_ma = (1 - rp) * item.impression_ma + rp * impressions[j]
             item.click_ma = (1 - rp) * item.click_ma + rp * clicks[j]
         if c.team_mixing:  # mean over the people present at the start of the step, and over all items
-            mean_u = user_r[was_alive].mean() if was_alive.any() else 0.0
-            user_r = ((1 - c.team_mixing) * user_r + c.team_mixing * mean_u) * was_alive
+            mean_u = user_r[was_present].mean() if was_present.any() else 0.0
+            user_r = ((1 - c.team_mixing) * user_r + c.team_mixing * mean_u) * was_present
             item_r = (1 - c.team_mixing) * item_r + c.team_mixing * item_r.mean()
         self.t += 1
         self.retrieve()

@@ -34,6 +34,7 @@ class Purpose(IntEnum):
     RETRIEVAL_ITEM = 5
     TRAITS = 6
     SATISFACTION = 7
+    RETURN = 8
 
 
 def mix32(x: torch.Tensor) -> torch.Tensor:

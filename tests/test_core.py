@@ -125,7 +125,7 @@ def test_observation_fields_are_what_the_layout_says():
     assert torch.allclose(lay.read(obs["users"], "progress"), torch.full((2, 4, 1), 1 / 25))
     ilay = venv.layouts["items"]
     assert torch.allclose(ilay.read(obs["items"], "content"), w.content.expand(2, -1, -1))
-    assert lay.size == 2 * 8 + 4 * (8 + 5) + 2 and ilay.size == 8 + 6
+    assert lay.size == 2 * 8 + 4 * (8 + 5) + 4 and ilay.size == 8 + 6
 
 
 def test_rewards_and_counters_are_consistent():
@@ -201,7 +201,7 @@ def test_state_is_compact():
     for scenario in ("tiny", "default"):
         c = recsim_marl.make_config(scenario)
         lay = observation_layout(c)["state"]
-        assert lay.size == 4 * c.embed_dim + 2 * c.num_users + 3 * c.num_items + 1
+        assert lay.size == 4 * c.embed_dim + 3 * c.num_users + 3 * c.num_items + 1
     venv = recsim_marl.make_vec(num_envs=3, scenario="tiny")
     venv.reset(seed=0)
     assert venv.state().shape == (3, observation_layout(venv.config)["state"].size)

@@ -30,16 +30,17 @@ def test_affinity_is_interest_minus_weighted_boredom():
 def test_traits_are_log_normal_around_the_config_and_spread_zero_makes_people_alike():
     import recsim_marl
 
-    c = recsim_marl.make_config("default", trait_spread=0.5, click_bias_spread=1.0)
-    n = torch.tensor([[1.0, -1.0, 0.0, 2.0, 1.0, -2.0]])
+    c = recsim_marl.make_config("default", trait_spread=0.5, click_bias_spread=1.0, return_rate=0.1,
+                                return_rate_spread=1.0)
+    n = torch.tensor([[1.0, -1.0, 0.0, 2.0, 1.0, -2.0, 0.5]])
     tr = um.UserModel().sample_traits(c, n)[0]
     e = math.exp
     want = [c.click_bias + 1.0, c.click_appeal * e(-0.5), c.boredom_rate, c.boredom_weight * e(1.0), e(0.5),
-            c.initial_budget * e(-1.0)]
+            c.initial_budget * e(-1.0), 0.1 * e(0.5)]
     assert close(tr, want, 1e-5)
-    alike = um.UserModel().sample_traits(c.replace(trait_spread=0.0, click_bias_spread=0.0), n)[0]
+    alike = um.UserModel().sample_traits(c.replace(trait_spread=0.0, click_bias_spread=0.0, return_rate_spread=0.0), n)[0]
     p = um.UserModel().population(c)
-    assert close(alike, [p.click_bias, p.appeal_weight, p.boredom_rate, p.boredom_weight, p.sensitivity, p.budget])
+    assert close(alike, [getattr(p, name) for name in um.TRAITS])
 
 
 def test_click_probability():

@@ -19,6 +19,7 @@ def reference_for(venv, seed):
     ("tiny", dict(num_users=8, num_items=40, num_candidates=6, embed_dim=16, promotion_cost=0.4, initial_funds=1.0,
                   promotion_boost=0.3, team_mixing=0.3, initial_budget=6.0, click_promotion=2.0, trust_loss=0.5)),
     ("default", dict(num_users=16, max_cycles=12)),
+    ("tiny", dict(num_users=8, return_rate=0.3, initial_budget=3.0, max_cycles=40, trust_loss=0.5, click_promotion=2.0)),
 ])
 def test_core_follows_the_reference_trajectory(scenario, kw):
     venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, **kw)
@@ -35,6 +36,8 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
         np.testing.assert_allclose([it.funds for it in ref.items], s.funds[0].numpy(), atol=2e-5)
         np.testing.assert_allclose(np.stack([p.boredom for p in ref.people]), s.boredom[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([p.trust for p in ref.people], s.trust[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([p.memory for p in ref.people], s.memory[0].numpy(), atol=2e-5)
+        assert [p.present for p in ref.people] == s.present[0].tolist(), t
         ua = gen.integers(c.num_candidates, size=c.num_users)
         ia = gen.integers(c.num_levels, size=c.num_items)
         ur, ir, term, clicked = ref.step(ua, ia)

@@ -56,7 +56,7 @@ def test_no_observation_field_equals_a_hidden_state_variable(scenario, kw):
 
 
 def test_people_differ_in_hidden_traits_drawn_per_episode():
-    venv = recsim_marl.make_vec(num_envs=2, scenario="default", num_users=32, num_items=64)
+    venv = recsim_marl.make_vec(num_envs=2, scenario="default", num_users=32, num_items=64, return_rate=0.05)
     venv.reset(seed=3)
     tr = venv.current.traits  # [B, U, T]
     assert tr.shape == (2, 32, len(TRAITS))
@@ -65,7 +65,7 @@ def test_people_differ_in_hidden_traits_drawn_per_episode():
     budget = tr[..., TRAITS.index("budget")]
     assert torch.allclose(budget.log().median(), torch.tensor(20.0).log(), atol=0.5)
     same = recsim_marl.make_vec(num_envs=1, scenario="default", num_users=32, num_items=64, trait_spread=0.0,
-                                click_bias_spread=0.0)
+                                click_bias_spread=0.0, return_rate=0.05, return_rate_spread=0.0)
     same.reset(seed=3)
     assert bool((same.current.traits.std(1) == 0).all())
 
@@ -104,3 +104,60 @@ def test_sponsored_disappointments_wear_trust_and_unsponsored_ones_do_not():
         trust[level] = venv.current.trust
     assert torch.allclose(trust[0], torch.ones_like(trust[0]))
     assert float(trust[3].mean()) < 0.9
+
+
+def test_with_sessions_a_visit_ends_without_terminating_and_people_come_back():
+    # budget 2 and no gain: every visit lasts two steps; a return rate of 0.3 brings people back
+    venv = recsim_marl.make_vec(num_envs=2, scenario="tiny", initial_budget=2.0, budget_gain=0.0, trait_spread=0.0,
+                                return_rate=0.3, return_rate_spread=0.0, max_cycles=40)
+    obs = venv.reset(seed=4)
+    lay = venv.layouts["users"]
+    away_seen = returned = 0
+    for t in range(40):
+        s = venv.current
+        away = s.alive & ~s.present
+        # who is away: in the episode, only action 0 allowed, flagged in the observation
+        assert torch.equal(obs["active"]["users"], s.present) and bool(obs["alive"]["users"].all())
+        assert bool((obs["action_mask"]["users"][away][:, 1:] == 0).all())
+        assert torch.equal(lay.read(obs["users"], "present").squeeze(-1), s.present.float())
+        assert bool((lay.read(obs["users"], "time_away").squeeze(-1)[away] > 0).all())
+        boredom_before = s.boredom.clone()
+        users = torch.full((2, 4), 3, dtype=torch.long)  # an action for the people away is ignored
+        obs, rew, term, trunc, info = venv.step({"users": users, "items": torch.zeros(2, 12, dtype=torch.long)})
+        assert not term["users"].any() and not term["items"].any()  # nobody terminates
+        assert bool((rew["users"][away] == 0).all())  # no reward while away
+        # boredom fades while away (toward what they watch elsewhere), without anything shown
+        h = venv.current.boredom if not info["done"].any() else info["final_observation"]["hidden"].boredom
+        if bool(away.any()):
+            assert not torch.equal(h[away], boredom_before[away])
+        away_seen += int(away.sum())
+        returned += int(info["metrics"]["returns"].sum())
+    assert info["done"].all() and trunc["users"].all()  # the episode ends at max_cycles only
+    assert away_seen > 0 and returned > 0
+    assert bool((info["final_observation"]["hidden"].visits > 1).any())
+
+
+def test_return_hazard_falls_with_bad_memories_and_lost_trust():
+    from recsim_marl.models.user import Traits, UserModel
+
+    c = recsim_marl.make_config("default", return_rate=0.1)
+    m, tr = UserModel(), Traits(return_rate=torch.tensor(0.1))
+    p = lambda mem, trust: float(m.return_probability(c, tr, torch.tensor(mem), torch.tensor(trust)))  # noqa: E731
+    assert p(0.0, 1.0) > p(-0.5, 1.0) > p(-0.5, 0.5)
+    assert p(0.5, 1.0) > p(0.0, 1.0)
+    assert abs(p(0.0, 1.0) - (1 - torch.exp(torch.tensor(-0.1)).item())) < 1e-6
+
+
+def test_gae_carries_the_value_of_a_return_across_the_gap():
+    # a person acts at t = 0, is away at t = 1..3 (no reward, still in the episode), comes back at t = 4
+    # and earns 1: with lambda = 1 and zero values, the value target at t = 0 is gamma ** 4
+    from agents.mappo import advantages_and_targets
+
+    gamma = 0.9
+    rew = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0]).view(5, 1, 1)
+    zeros = torch.zeros(5, 1, 1)
+    alive = torch.ones(5, 1, 1, dtype=torch.bool)
+    acting = torch.tensor([True, False, False, False, True]).view(5, 1, 1)
+    adv, target = advantages_and_targets(rew, zeros, torch.zeros(1, 1), zeros, alive, None, gamma, 1.0, "none",
+                                         acting=acting)
+    assert abs(float(target[0, 0, 0]) - gamma**4) < 1e-6

@@ -4,7 +4,7 @@ Every observation is a flat float32 vector whose fields are contiguous slices; :
 returns their names, slices, shapes and bounds, so a policy can read ``obs[..., lay["candidate_relevance"]]``
 instead of counting offsets.
 
-user (``O_u = 2D + K(D + 5) + 2``)
+user (``O_u = 2D + K(D + 5) + 4``)
 
 ======================== ======= ==========================================================
 field                    shape   meaning
@@ -19,14 +19,16 @@ candidate_promotion      K       the candidate's current promotion level / (L - 
 candidate_popularity     K       the candidate's click moving average / the catalogue's largest
 progress                 1       t / max_cycles
 click_rate               1       moving average of this person's clicks
+present                  1       1 while the person is in a visit, 0 while away or gone
+time_away                1       steps since their last visit ended / max_cycles (0 while present)
 ======================== ======= ==========================================================
 
 item (``O_i = D + 6``): content (D) | funds_fraction (funds / initial funds) | level (last level / (L-1))
 | impression_share (share of last step's impressions) | ctr (click / impression moving averages)
 | mean_promotion (of all items, / (L-1)) | time_fraction (t / max_cycles).
 
-state (``4D + 2U + 3I + 1``): mean and std over people of interest and of estimate, per-person budget
-(/ initial budget) and alive flag, per-item promotion (/ (L-1)), funds fraction and impression share,
+state (``4D + 3U + 3I + 1``): mean and std over people of interest and of estimate, per-person budget
+(/ initial budget), alive flag and present flag, per-item promotion (/ (L-1)), funds fraction and impression share,
 and t / max_cycles. It grows linearly in U + I.
 """
 
@@ -102,11 +104,11 @@ def bounds(config: EnvConfig) -> dict[str, float]:
     }
 
 
-def observation_layout(config: EnvConfig) -> dict[str, Layout]:
-    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config (every bound finite)."""
-    d, k, u, i = config.embed_dim, config.num_candidates, config.num_users, config.num_items
+def user_layout(config: EnvConfig) -> Layout:
+    """The user agents' observation layout (its size depends on D and K only)."""
+    d, k = config.embed_dim, config.num_candidates
     top = bounds(config)
-    users = _layout([
+    return _layout([
         ("estimate", (d,), -1, 1),
         ("history", (d,), -1, 1),
         ("candidate_content", (k, d), -1, 1),
@@ -117,9 +119,16 @@ def observation_layout(config: EnvConfig) -> dict[str, Layout]:
         ("candidate_popularity", (k,), 0, 1),
         ("progress", (1,), 0, 1),
         ("click_rate", (1,), 0, 1),
+        ("present", (1,), 0, 1),
+        ("time_away", (1,), 0, 1),
     ])
-    items = _layout([
-        ("content", (d,), -1, 1),
+
+
+def item_layout(config: EnvConfig) -> Layout:
+    """The item agents' observation layout (its size depends on D only)."""
+    top = bounds(config)
+    return _layout([
+        ("content", (config.embed_dim,), -1, 1),
         ("funds_fraction", (1,), 0, top["funds_fraction"]),
         ("level", (1,), 0, 1),
         ("impression_share", (1,), 0, 1),
@@ -127,6 +136,12 @@ def observation_layout(config: EnvConfig) -> dict[str, Layout]:
         ("mean_promotion", (1,), 0, 1),
         ("time_fraction", (1,), 0, 1),
     ])
+
+
+def observation_layout(config: EnvConfig) -> dict[str, Layout]:
+    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config (every bound finite)."""
+    d, u, i = config.embed_dim, config.num_users, config.num_items
+    top = bounds(config)
     state = _layout([
         ("interest_mean", (d,), -1, 1),
         ("interest_std", (d,), 0, 1),
@@ -134,12 +149,13 @@ def observation_layout(config: EnvConfig) -> dict[str, Layout]:
         ("estimate_std", (d,), 0, 1),
         ("budget", (u,), 0, top["budget"]),
         ("alive", (u,), 0, 1),
+        ("present", (u,), 0, 1),
         ("promotion", (i,), 0, 1),
         ("funds_fraction", (i,), 0, top["funds_fraction"]),
         ("impression_share", (i,), 0, 1),
         ("time_fraction", (1,), 0, 1),
     ])
-    return {"users": users, "items": items, "state": state}
+    return {"users": user_layout(config), "items": item_layout(config), "state": state}
 
 
 def _clip(x: torch.Tensor, lay: Layout) -> torch.Tensor:
@@ -167,15 +183,21 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     promotion = s.promotion.to(torch.float32) / l1
     pop = popularity(s.click_ma)
     progress = s.t.to(torch.float32) / config.max_cycles
+    def put(name, value):
+        out[..., lay[name]] = value.reshape(b, u, -1)
+
+    def visits():  # the fields of the person's visits, the same on both paths
+        put("present", s.present.to(torch.float32))
+        put("time_away", (s.away / config.max_cycles).clamp(0.0, 1.0))
+        return out
+
     if _kernels.use(backend, candidates.device):
-        return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
-                                         progress, s.click_rate, lay)
+        out = _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
+                                        progress, s.click_rate, lay)
+        return visits()
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
     flat = candidates.reshape(b, u * k)
     out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
-
-    def put(name, value):
-        out[..., lay[name]] = value.reshape(b, u, -1)
 
     put("estimate", s.estimate.clamp(-1.0, 1.0))
     put("history", s.history.clamp(-1.0, 1.0))
@@ -187,7 +209,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     put("candidate_popularity", torch.gather(pop, 1, flat))
     put("progress", progress.reshape(b, 1, 1).expand(b, u, 1))
     put("click_rate", s.click_rate.clamp(0.0, 1.0))
-    return out
+    return visits()
 
 
 def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
@@ -216,7 +238,7 @@ def global_state(config: EnvConfig, s, lay: Layout) -> torch.Tensor:
         [
             s.interest.mean(1), s.interest.std(1, unbiased=False),
             s.estimate.mean(1), s.estimate.std(1, unbiased=False),
-            s.budget.clamp_min(0) / config.initial_budget, s.alive.to(torch.float32),
+            s.budget.clamp_min(0) / config.initial_budget, s.alive.to(torch.float32), s.present.to(torch.float32),
             s.promotion.to(torch.float32) / (config.num_levels - 1),
             s.funds / max(config.initial_funds, 1e-6), share,
             (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1),
@@ -226,8 +248,9 @@ def global_state(config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     return _clip(st, lay)
 
 
-def user_mask(alive: torch.Tensor, k: int) -> torch.Tensor:
-    """``[B, U, K]``: every candidate for a person who is present; only action 0 (ignored) for one who left."""
-    mask = alive.unsqueeze(-1).expand(*alive.shape, k).clone()
+def user_mask(present: torch.Tensor, k: int) -> torch.Tensor:
+    """``[B, U, K]``: every candidate for a person who is present; only action 0 (ignored) for one who is
+    away or left."""
+    mask = present.unsqueeze(-1).expand(*present.shape, k).clone()
     mask[..., 0] = True
     return mask

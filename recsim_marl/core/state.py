@@ -18,7 +18,9 @@ class State:
 
     seed, episode, t ``[B]`` int64 (the keys of all randomness); interest, estimate, boredom, history
     ``[B, U, D]``; budget, click_rate, trust ``[B, U]`` float; traits ``[B, U, len(TRAITS)]`` (hidden
-    per-person parameters, :data:`recsim_marl.models.user.TRAITS`); alive ``[B, U]`` bool; rating, funds,
+    per-person parameters, :data:`recsim_marl.models.user.TRAITS`); alive ``[B, U]`` bool (in the
+    episode: not gone for good); present ``[B, U]`` bool (in a visit now; implies alive); memory, away,
+    visits ``[B, U]`` float (satisfaction memory, steps since the last visit ended, visits started); rating, funds,
     impressions, clicks, impression_ma, click_ma ``[B, I]`` float; promotion ``[B, I]`` long;
     candidates ``[B, U, K]`` long; user_return, item_return ``[B]``: the episode's returns so far
     (mean over the group's agents).
@@ -36,6 +38,10 @@ class State:
     trust: torch.Tensor
     traits: torch.Tensor
     alive: torch.Tensor
+    present: torch.Tensor
+    memory: torch.Tensor
+    away: torch.Tensor
+    visits: torch.Tensor
     rating: torch.Tensor
     funds: torch.Tensor
     promotion: torch.Tensor
@@ -101,6 +107,10 @@ def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: 
         trust=torch.ones(b, u, **f32),
         traits=traits,
         alive=torch.ones(b, u, device=dev, dtype=torch.bool),
+        present=torch.ones(b, u, device=dev, dtype=torch.bool),
+        memory=torch.zeros(b, u, **f32),
+        away=torch.zeros(b, u, **f32),
+        visits=torch.ones(b, u, **f32),
         rating=rating,
         funds=torch.full((b, i), config.initial_funds, **f32),
         promotion=torch.zeros(b, i, device=dev, dtype=torch.long),

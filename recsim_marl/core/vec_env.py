@@ -52,8 +52,8 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     """
     m = um.resolve_user_model(c.user_model)
     tr = um.Traits.of(s.traits)
-    alive = s.alive
-    alive_f = alive.to(torch.float32)
+    alive, present = s.alive, s.present  # in the episode; in a visit now (present implies alive)
+    pres_f = present.to(torch.float32)
     rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
     e = world.content[rec]  # [B, U, D]
     z = world.quality[rec]
@@ -61,21 +61,33 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
     p_click = m.click_probability(c, tr, aff, world.appeal[rec], shown, s.trust)
     draw = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.CLICK), (c.num_users,))
-    click = (draw < p_click).to(torch.float32) * alive_f
+    click = (draw < p_click).to(torch.float32) * pres_f
     q = m.satisfaction(c, tr, aff, z)
     draw_q = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.SATISFACTION), (c.num_users,))
     satisfied = (draw_q < q).to(torch.float32) * click
     w = m.engagement(c, click, satisfied, world.length[rec])
 
-    budget = torch.where(alive, m.update_budget(c, tr, s.budget, click, satisfied), s.budget)
-    alive_next = alive & (budget > 0)
+    budget = torch.where(present, m.update_budget(c, tr, s.budget, click, satisfied), s.budget)
+    trust = torch.where(alive, m.update_trust(c, tr, s.trust, click, satisfied, shown), s.trust)
+    memory = torch.where(present, m.update_memory(c, tr, s.memory, click, satisfied), s.memory)
+    stays = present & (budget > 0)  # a visit ends when the person's time budget runs out
+    if c.return_rate > 0:  # sessions: the person is away until they come back, with a fresh budget
+        p_back = m.return_probability(c, tr, s.memory, s.trust)
+        draw_r = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETURN), (c.num_users,))
+        back = alive & ~present & (draw_r < p_back)
+        present_next = stays | back
+        alive_next = alive
+        budget = torch.where(back, tr.budget, budget)
+    else:  # the end of a visit is final
+        back = torch.zeros_like(present)
+        present_next = alive_next = stays
 
     level, spend = market.pay_for_promotion(item_action, s.funds, c.num_levels, c.promotion_cost)
     clicks_i = torch.zeros_like(s.funds).scatter_add_(1, rec, click)
-    impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, alive_f)
+    impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, pres_f)
 
-    user_r = (w if c.user_reward == "engagement" else click) * alive_f
-    user_r = market.team_mix(user_r, alive, c.team_mixing)
+    user_r = (w if c.user_reward == "engagement" else click) * pres_f
+    user_r = market.team_mix(user_r, present, c.team_mixing)
     item_active = torch.ones_like(s.funds, dtype=torch.bool)
     item_r = market.team_mix(market.item_rewards(clicks_i, spend, c.click_value), item_active, c.team_mixing)
 
@@ -89,13 +101,17 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
         t=t_next,
         interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
         estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate),
-        boredom=m.update_boredom(c, tr, s.boredom, e, click, world.profile, alive_f),
+        boredom=m.update_boredom(c, tr, s.boredom, e, click, world.profile, pres_f, alive.to(torch.float32)),
         history=platform.update_history(s.history, e, click, c.history_rate),
         budget=budget,
-        click_rate=torch.where(alive, platform.update_click_rate(s.click_rate, click, c.history_rate), s.click_rate),
-        trust=torch.where(alive, m.update_trust(c, tr, s.trust, click, satisfied, shown), s.trust),
+        click_rate=torch.where(present, platform.update_click_rate(s.click_rate, click, c.history_rate), s.click_rate),
+        trust=trust,
         traits=s.traits,
         alive=alive_next,
+        present=present_next,
+        memory=memory,
+        away=torch.where(present_next, 0.0, s.away + 1.0),
+        visits=s.visits + back.to(torch.float32),
         rating=s.rating,
         funds=s.funds - spend + c.click_value * clicks_i,
         promotion=level,
@@ -113,7 +129,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
         "items": (time_up & ~nobody).unsqueeze(-1).expand_as(item_active),
     }
     rewards = {"users": user_r, "items": item_r}
-    n_alive = alive_f.sum(-1)
+    n_present = pres_f.sum(-1)
     extras = {
         "recommended": rec,
         "clicked": click.bool(),
@@ -121,12 +137,14 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
         "done": nobody | time_up,
         "metrics": {
             "clicks": click.sum(-1),
-            "click_through_rate": click.sum(-1) / n_alive.clamp_min(1.0),
-            "engagement": w.sum(-1) / n_alive.clamp_min(1.0),
+            "click_through_rate": click.sum(-1) / n_present.clamp_min(1.0),
+            "engagement": w.sum(-1) / n_present.clamp_min(1.0),
             "satisfaction": satisfied.sum(-1) / click.sum(-1).clamp_min(1.0),
             "disappointment": (click - satisfied).sum(-1) / click.sum(-1).clamp_min(1.0),
-            "trust": (s.trust * alive_f).sum(-1) / n_alive.clamp_min(1.0),
+            "trust": (s.trust * pres_f).sum(-1) / n_present.clamp_min(1.0),
             "alive_fraction": alive_next.to(torch.float32).mean(-1),
+            "present_fraction": present_next.to(torch.float32).mean(-1),
+            "returns": back.to(torch.float32).sum(-1),
             "spend": spend.sum(-1),
             "mean_level": level.to(torch.float32).mean(-1),
         },
@@ -185,9 +203,11 @@ class VecEnv:
     ``reset(seed)`` gives env ``b`` the seed ``seed + b`` (or ``seed[b]`` for a sequence), so env ``b``
     follows exactly the trajectory of a single env reset with that seed. Observations:
     ``{"users": [B, U, O_u], "items": [B, I, O_i], "action_mask": {"users": [B, U, K], "items":
-    [B, I, L]}, "active": {"users": [B, U], "items": [B, I]}}``.
+    [B, I, L]}, "active": {"users": [B, U], "items": [B, I]}, "alive": {...}}``: ``active`` says who acts
+    now (people in a visit), ``alive`` who is still in the episode (a person who is away between visits
+    is alive but not active; one who left for good is neither).
 
-    Agents that are not active (people who left) may be given any action in range; it is ignored.
+    Agents that are not active (people away or gone) may be given any action in range; it is ignored.
     """
 
     def __init__(self, config: EnvConfig, num_envs: int, device: str | torch.device = "cpu", validate: bool = True,
@@ -255,7 +275,7 @@ class VecEnv:
             "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
             "state": lambda: obs_mod.global_state(c, nxt, lay["state"]),
             "action_mask": lambda: {
-                "users": obs_mod.user_mask(nxt.alive, c.num_candidates),
+                "users": obs_mod.user_mask(nxt.present, c.num_candidates),
                 "items": market.level_mask(nxt.funds, c.num_levels, c.promotion_cost),
             },
             "hidden": lambda: nxt.clone(),
@@ -313,10 +333,11 @@ class VecEnv:
             "users": obs_mod.user_observation(self.world, c, s, s.candidates, self.layouts["users"]),
             "items": obs_mod.item_observation(self.world, c, s, self.layouts["items"]),
             "action_mask": {
-                "users": obs_mod.user_mask(s.alive, c.num_candidates),
+                "users": obs_mod.user_mask(s.present, c.num_candidates),
                 "items": market.level_mask(s.funds, c.num_levels, c.promotion_cost),
             },
-            "active": {"users": s.alive.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
+            "active": {"users": s.present.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
+            "alive": {"users": s.alive.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
         }
 
     def _check_actions(self, actions) -> tuple[torch.Tensor, torch.Tensor]:

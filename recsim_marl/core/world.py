@@ -54,11 +54,10 @@ def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
     (``(U + I) * (256 + 4 * (384 + D))`` bytes). Envs (when on the CPU): the state, the observation and
     the final observation of each env (``4 * B * (U * (6D + 2 O_u + 2K + 8) + I * (2 O_i + 12))``).
     """
-    from recsim_marl.core.observation import observation_layout  # the layout is defined there, once
+    from recsim_marl.core.observation import item_layout, user_layout  # the layouts are defined there, once
 
     u, i, d, k = config.num_users, config.num_items, config.embed_dim, config.num_candidates
-    lay = observation_layout(config)
-    obs_u, obs_i = lay["users"].size, lay["items"].size
+    obs_u, obs_i = user_layout(config).size, item_layout(config).size
     world = (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
     envs = 4 * num_envs * (u * (6 * d + 2 * obs_u + 2 * k + 8) + i * (2 * obs_i + 12))
     return world + envs

@@ -183,15 +183,15 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: 
                      rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, progress: torch.Tensor,
                      click_rate: torch.Tensor, layout) -> torch.Tensor:
     """The user observations ``[B, U, layout.size]`` written in one pass (candidate contents gathered,
-    their dot products taken while copying), each field where ``layout``
-    (:func:`recsim_marl.core.observation.observation_layout`) puts it.
+    their dot products taken while copying), each field of :data:`USER_FIELDS` where ``layout``
+    (:func:`recsim_marl.core.observation.observation_layout`) puts it; the caller writes any others.
 
     content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
     (level / (L - 1)), pop ``[B, I]``; progress ``[B]``; click_rate ``[B, U]``; all float32 on the CPU.
     """
     numba, _, kernel = _compiled()
     b, u, k = candidates.shape
-    if set(layout.fields) != set(USER_FIELDS):
+    if not set(USER_FIELDS) <= set(layout.fields):
         raise ValueError(f"the user-observation kernel writes {USER_FIELDS}; the layout has {tuple(layout.fields)}")
     at = np.asarray([layout[name].start for name in USER_FIELDS], np.int64)
     size = layout.size

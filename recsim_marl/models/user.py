@@ -19,7 +19,7 @@ import difflib
 import torch
 from torch.nn.functional import normalize
 
-TRAITS = ("click_bias", "appeal_weight", "boredom_rate", "boredom_weight", "sensitivity", "budget")
+TRAITS = ("click_bias", "appeal_weight", "boredom_rate", "boredom_weight", "sensitivity", "budget", "return_rate")
 """Per-person parameters, in the order of ``State.traits[..., j]``."""
 
 
@@ -82,15 +82,16 @@ def drift_interest(interest: torch.Tensor, content: torch.Tensor, click: torch.T
 
 
 def update_boredom(boredom: torch.Tensor, content: torch.Tensor, click: torch.Tensor, elsewhere: torch.Tensor,
-                   rate, exposure: float, elsewhere_weight: float) -> torch.Tensor:
-    """h <- (1 - rho_u) h + rho_u * ((omega_x + (1 - omega_x) click) e + omega_o * elsewhere).
+                   rate, exposure: float, elsewhere_weight: float, present=1.0) -> torch.Tensor:
+    """h <- (1 - rho_u) h + rho_u * (present (omega_x + (1 - omega_x) click) e + omega_o * elsewhere).
 
     Boredom builds from what was shown (omega_x), more from what was consumed, and from what the
-    person watches off the platform (``elsewhere``, their profile), and fades at their own rate
-    (``rate`` a float or ``[...]`` per person; 0 freezes a person's boredom)."""
+    person watches off the platform (``elsewhere``, their profile), and fades at their own rate, also
+    while away (``present`` 0: nothing shown). ``rate``: a float or ``[...]`` per person (0 freezes)."""
     if isinstance(rate, torch.Tensor):
         rate = rate.unsqueeze(-1)
-    seen = (exposure + (1.0 - exposure) * click).unsqueeze(-1)
+    seen = (present * (exposure + (1.0 - exposure) * click)).unsqueeze(-1) if isinstance(present, torch.Tensor) \
+        else (exposure + (1.0 - exposure) * click).unsqueeze(-1)
     target = torch.addcmul(elsewhere_weight * elsewhere, seen, content)
     return torch.lerp(boredom, target, rate)
 
@@ -131,12 +132,14 @@ class UserModel:
             c.boredom_weight * torch.exp(s * n[3]),
             torch.exp(s * n[4]),
             c.initial_budget * torch.exp(s * n[5]),
+            c.return_rate * torch.exp(c.return_rate_spread * n[6]),
         ], dim=-1)
 
     def population(self, c) -> Traits:
         """The median person's traits (what a policy that cannot see the person may assume)."""
         return Traits(click_bias=c.click_bias, appeal_weight=c.click_appeal, boredom_rate=c.boredom_rate,
-                      boredom_weight=c.boredom_weight, sensitivity=1.0, budget=c.initial_budget)
+                      boredom_weight=c.boredom_weight, sensitivity=1.0, budget=c.initial_budget,
+                      return_rate=c.return_rate)
 
     def affinity(self, c, tr: Traits, interest, boredom, content):
         """``[B, U]`` how much each person likes the recommended item now."""
@@ -159,11 +162,22 @@ class UserModel:
         """``[B, U, D]`` the next true interest (unit rows)."""
         return drift_interest(interest, content, click, satisfied, c.drift_rate)
 
-    def update_boredom(self, c, tr: Traits, boredom, content, click, elsewhere, present=None):
+    def update_boredom(self, c, tr: Traits, boredom, content, click, elsewhere, present=None, alive=None):
         """``[B, U, D]`` the next boredom; ``elsewhere`` ``[U, D]`` is what each person watches off the
-        platform; people not ``present`` ``[B, U]`` (bool) keep theirs."""
-        rate = tr.boredom_rate if present is None else tr.boredom_rate * present
-        return update_boredom(boredom, content, click, elsewhere, rate, c.boredom_exposure, c.boredom_elsewhere)
+        platform; ``present`` ``[B, U]`` (float 0/1): shown an item this step; people not ``alive``
+        (gone for good) keep theirs."""
+        rate = tr.boredom_rate if alive is None else tr.boredom_rate * alive
+        return update_boredom(boredom, content, click, elsewhere, rate, c.boredom_exposure, c.boredom_elsewhere,
+                              1.0 if present is None else present)
+
+    def update_memory(self, c, tr: Traits, memory, click, satisfied):
+        """``[B, U]`` satisfaction memory m <- (1 - mu) m + mu sigma_u click (2 sat - 1): recent experience."""
+        return torch.lerp(memory, tr.sensitivity * click * (2.0 * satisfied - 1.0), c.memory_rate)
+
+    def return_probability(self, c, tr: Traits, memory, trust):
+        """``[B, U]`` P(a person who is away comes back this step) = 1 - exp(-lambda_u exp(b_m m + b_T (T - 1)))."""
+        hazard = tr.return_rate * torch.exp(c.return_satisfaction * memory + c.return_trust * (trust - 1.0))
+        return 1.0 - torch.exp(-hazard)
 
     def update_budget(self, c, tr: Traits, budget, click, satisfied):
         """``[B, U]`` the next budget (a person leaves when it reaches 0)."""
