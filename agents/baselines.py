@@ -7,6 +7,7 @@
 | PopularityPolicy | users | the candidate with the highest click moving average |
 | ModelBasedPolicy | users | one step ahead with the world's own formulas on what the platform observes |
 | MyopicOraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
+| FarsightedOraclePolicy | users | **privileged**: the myopic oracle's value plus what a pick does to budget and memory |
 | RolloutPlannerPolicy | users | **privileged**: simulates each candidate's future on the true model (planning reference) |
 | FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
 | PromoteWhenShownPolicy | items | promote (at a given level) only after being recommended last step |
@@ -132,6 +133,34 @@ class MyopicOraclePolicy(_Bound):
         return self.values().argmax(-1)
 
 
+class FarsightedOraclePolicy(MyopicOraclePolicy):
+    """PRIVILEGED planning reference that reads what the myopic oracle reads and also weighs what a
+    recommendation does to the person's future: expected reward now plus ``future_weight`` times the
+    expected change of their budget and satisfaction memory, ``P(click) sigma_u (2q - 1)`` (a satisfying
+    click buys time in this visit and brings them back sooner; a disappointing one costs both). One
+    weight, set once on training seeds (1,000-1,007 of ``retention``, where 0.5, 1 and 2 were tried)
+    and never tuned on the seeds the README reports."""
+
+    privileged = True
+
+    def __init__(self, config, future_weight: float = 1.0):
+        super().__init__(config)
+        self.future_weight = future_weight
+
+    def values(self) -> torch.Tensor:
+        venv, c = self._env(), self.config
+        s, w, m = venv.current, venv.world, venv.user_model
+        tr = Traits.of(s.traits).per_candidate()
+        e = w.content[s.candidates]
+        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)
+        z, appeal, trust = w.quality[s.candidates], w.appeal[s.candidates], s.trust.unsqueeze(-1)
+        shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
+        now = m.expected_reward(c, tr, aff, z, appeal, shown, trust, w.length[s.candidates])
+        p = m.click_probability(c, tr, aff, appeal, shown, trust)
+        q = m.satisfaction(c, tr, aff, z)
+        return now + self.future_weight * p * tr.sensitivity * (2.0 * q - 1.0)
+
+
 _PLANNER_STREAM = 101  # a purpose tag that no stream of the simulator uses
 
 
@@ -234,6 +263,7 @@ def user_baselines(config, seed: int = 0, planner: bool = False) -> dict:
         "greedy": GreedyPolicy(config),
         "model-based": ModelBasedPolicy(config),
         "myopic oracle*": MyopicOraclePolicy(config),
+        "farsighted oracle*": FarsightedOraclePolicy(config),
     }
     if planner:
         pols["planner*"] = RolloutPlannerPolicy(config)

@@ -110,7 +110,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     config is used: evaluation runs all episodes side by side in a fresh ``VecEnv`` on ``device``,
     by default the given env's device, else the CPU; the policies must accept tensors there).
     Metrics per episode: user_return (per person), ctr, disappointment (share of clicks that did not
-    satisfy), engagement (per person), churn (share of people who left), coverage (share of items recommended at least once), exposure_gini,
+    satisfy), engagement (per person), churn (share of people not present at the end: gone, or away),
+    visits (visits started per person), coverage (share of items recommended at least once), exposure_gini,
     provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
     truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
@@ -143,7 +144,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         "clicks", "disappointed", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
     recommended_any = torch.zeros(b, i, dtype=torch.bool, device=dev)
     exposure = torch.zeros(b, i, device=dev)
-    result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn")}
+    result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn", "visits")}
     discount = 1.0 / torch.log2(torch.arange(k, device=dev, dtype=torch.float32) + 2.0)
     for _ in range(config.max_cycles):
         s = venv.current
@@ -188,8 +189,9 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         ep = info["episode"]
         result["user_return"] = torch.where(newly, ep["user_return"], result["user_return"])
         result["provider_profit"] = torch.where(newly, ep["item_return"], result["provider_profit"])
-        left = 1.0 - info["final_observation"]["state"][:, venv.layouts["state"]["alive"]].mean(-1)
+        left = 1.0 - info["final_observation"]["state"][:, venv.layouts["state"]["present"]].mean(-1)
         result["churn"] = torch.where(newly, left, result["churn"])
+        result["visits"] = torch.where(newly, ep["visits"], result["visits"])
         finished |= info["done"]
     precision = acc["tp"] / acc["recs"].clamp_min(1)
     recall = acc["tp"] / acc["rel_total"].clamp_min(1)

@@ -299,7 +299,10 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "tiny": dict(num_users=4, num_items=12, num_candidates=4, embed_dim=8, max_cycles=25),
     "boredom": dict(boredom_rate=0.3, boredom_weight=1.0, drift_rate=0.1),
     "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.05, initial_funds=5.0, click_promotion=3.0),
-    "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682),
+    "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682, retrieval_noise=0.5,
+                           return_rate=0.05, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
+    "retention": dict(return_rate=0.1, max_cycles=200, initial_budget=10.0, disappointed_dwell=0.8, click_appeal=2.0,
+                      appeal_quality_correlation=-0.6, return_satisfaction=4.0),
 }
 """Named presets: overrides of :class:`EnvConfig` defaults. Add a scenario by adding an entry."""
 

@@ -123,7 +123,7 @@ class Person:
         return False
 
 
-def _traits(c: EnvConfig, normal: np.ndarray) -> dict:
+def _traits(c: EnvConfig, normal: np.ndarray, activity: float = 1.0) -> dict:
     """The default user model's traits from standard normals, written out (``UserModel.sample_traits``)."""
     f, s = np.float32, np.float32(c.trait_spread)
     n = normal.astype(np.float32)
@@ -134,7 +134,7 @@ def _traits(c: EnvConfig, normal: np.ndarray) -> dict:
         "boredom_weight": f(c.boredom_weight) * np.exp(s * n[3]),
         "sensitivity": np.exp(s * n[4]),
         "budget": f(c.initial_budget) * np.exp(s * n[5]),
-        "return_rate": f(c.return_rate) * np.exp(f(c.return_rate_spread) * n[6]),
+        "return_rate": f(c.return_rate) * f(activity) * np.exp(f(c.return_rate_spread) * n[6]),
     }
 
 
@@ -154,7 +154,8 @@ class ReferenceSim:
     """One world: ``people`` and ``items`` lists; ``step(user_actions, item_actions)``."""
 
     def __init__(self, config: EnvConfig, content: np.ndarray, profile: np.ndarray, quality: np.ndarray,
-                 length: np.ndarray, seed: int, episode: int = 0, appeal: np.ndarray | None = None):
+                 length: np.ndarray, seed: int, episode: int = 0, appeal: np.ndarray | None = None,
+                 activity: np.ndarray | None = None):
         c = self.c = config
         if c.user_model != "default":
             raise ValueError(f"the reference implements DESIGN's user model only, not user_model={c.user_model!r}")
@@ -169,7 +170,8 @@ class ReferenceSim:
         for p in range(u):
             noise = _normal(k_int, u * d, np.arange(p * d, (p + 1) * d))
             interest = _normalize(profile[p] + np.float32(c.interest_noise / d**0.5) * noise)
-            traits = _traits(c, _normal(k_tr, u * nt, np.arange(p * nt, (p + 1) * nt)))
+            traits = _traits(c, _normal(k_tr, u * nt, np.arange(p * nt, (p + 1) * nt)),
+                             1.0 if activity is None else activity[p])
             self.people.append(Person(interest, profile[p].astype(np.float32).copy(), profile[p], traits, d))
         ratings = quality.astype(np.float32) + np.float32(c.rating_noise) * _normal(k_rat, i, np.arange(i))
         appeal = np.zeros(i, np.float32) if appeal is None else appeal

@@ -97,7 +97,8 @@ def test_bound_policies_say_how_to_bind():
 def test_evaluate_reports_every_user_baseline():
     c = recsim_marl.make_config("tiny")
     pols = user_baselines(c, planner=True)
-    assert set(pols) == {"random", "popularity", "greedy", "model-based", "myopic oracle*", "planner*"}
+    assert set(pols) == {"random", "popularity", "greedy", "model-based", "myopic oracle*", "farsighted oracle*",
+                         "planner*"}
     rets = {n: evaluate(c, {"users": p, "items": FixedLevelPolicy(0)}, episodes=2, seed=0)["user_return"][0]
             for n, p in pols.items()}
     assert rets["myopic oracle*"] >= rets["greedy"]

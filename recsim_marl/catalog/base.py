@@ -19,6 +19,10 @@ class Catalog:
         how good the item is (quality). Zeros when the catalogue has no notion of it.
     user_liked_items: optional, per person the item indices they liked; when given, the profile vector
         is the mean embedding of those items instead of the embedding of the person's text.
+    user_activity: optional ``[U]`` float > 0, how active each person is relative to the median person
+        (1): their return rate is scaled by it (MovieLens: their number of ratings / the median's).
+    item_counts, user_counts: optional, the data's consumption counts (MovieLens: ratings per item and
+        per person), kept for calibration (``benchmarks/calibration.py``).
     """
 
     item_texts: list[str]
@@ -27,6 +31,9 @@ class Catalog:
     item_length: np.ndarray
     item_appeal: np.ndarray | None = None
     user_liked_items: list[np.ndarray] | None = None
+    user_activity: np.ndarray | None = None
+    item_counts: np.ndarray | None = None
+    user_counts: np.ndarray | None = None
     name: str = "custom"
     item_titles: list[str] = field(default_factory=list)
 
@@ -43,6 +50,10 @@ class Catalog:
             raise ValueError(f"catalog {self.name!r}: item_appeal must be {n} finite numbers")
         if not np.all(self.item_length > 0):
             raise ValueError(f"catalog {self.name!r}: item lengths must be > 0")
+        if self.user_activity is None:
+            self.user_activity = np.ones(len(self.user_texts))
+        if self.user_activity.shape != (len(self.user_texts),) or not np.all(self.user_activity > 0):
+            raise ValueError(f"catalog {self.name!r}: user_activity must be {len(self.user_texts)} numbers > 0")
         if self.user_liked_items is not None and len(self.user_liked_items) != len(self.user_texts):
             raise ValueError(f"catalog {self.name!r}: one liked-item list per person is needed")
         if not self.item_titles:

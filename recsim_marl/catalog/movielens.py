@@ -181,6 +181,10 @@ def movielens_catalog(num_items: int, num_users: int, data_path: str | None = No
         who = {"M": "man", "F": "woman"}.get(gender, "person")
         user_texts.append(f"A {age}-year-old {who} who works as a {occupation}.")
     liked_items = [np.asarray(liked[u] or rated[u], dtype=np.int64) for u in ranked_users]
+    user_n = np.asarray([len(rated[u]) for u in ranked_users], dtype=np.float64)
+    # how often a person comes back: their number of ratings relative to the median person's (at least 1
+    # rating, and within a factor 10 either way, so nobody never returns or never leaves)
+    activity = np.clip(np.maximum(user_n, 1.0) / max(float(np.median(user_n)), 1.0), 0.1, 10.0)
     return Catalog(
         item_texts=texts,
         user_texts=user_texts,
@@ -188,6 +192,9 @@ def movielens_catalog(num_items: int, num_users: int, data_path: str | None = No
         item_length=np.ones(len(chosen)),
         item_appeal=appeal,
         user_liked_items=liked_items,
+        user_activity=activity,
+        item_counts=n.copy(),
+        user_counts=user_n,
         name="movielens-100k",
         item_titles=titles,
     )

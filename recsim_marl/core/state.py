@@ -93,7 +93,7 @@ def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: 
     )
     f32 = dict(device=dev, dtype=torch.float32)
     normal = rng.normal(rng.stream_key(seed, episode, zero_t, rng.Purpose.TRAITS), (u, len(TRAITS)))
-    traits = model.sample_traits(config, normal).to(torch.float32)
+    traits = model.sample_traits(config, normal, world.activity).to(torch.float32)
     return State(
         seed=seed,
         episode=episode,

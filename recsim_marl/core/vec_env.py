@@ -259,7 +259,7 @@ class VecEnv:
         of ``[B, N]`` tensors per group. ``info``: ``done [B]`` (env finished this step and was reset),
         ``final_observation`` and ``final_state`` (the finished envs' last observation and state; rows
         of other envs are not meaningful), ``episode`` (``user_return``, ``item_return``, ``length``,
-        valid where done), ``metrics`` (per-env step metrics), ``recommended [B, U]``, ``clicked [B, U]``,
+        ``visits`` (mean visits per person), valid where done), ``metrics`` (per-env step metrics), ``recommended [B, U]``, ``clicked [B, U]``,
         ``levels [B, I]`` (promotion levels applied after clamping to funds).
         """
         if self._state is None:
@@ -282,7 +282,7 @@ class VecEnv:
         })
         # copies: the caller may write what step returns; the live state must not change with it
         episode = {"user_return": nxt.user_return.clone(), "item_return": nxt.item_return.clone(),
-                   "length": nxt.t.clone()}
+                   "length": nxt.t.clone(), "visits": nxt.visits.mean(-1)}
         self._state = mixed
         info = {
             "done": done,

@@ -23,7 +23,8 @@ class World:
     """Static tensors of one world (all on ``device``).
 
     content ``[I, D]`` unit rows; content_t ``[D, I]`` (contiguous transpose for retrieval);
-    profile ``[U, D]`` unit rows; quality ``[I]``; length ``[I]``; appeal ``[I]`` (how clickable).
+    profile ``[U, D]`` unit rows; quality ``[I]``; length ``[I]``; appeal ``[I]`` (how clickable);
+    activity ``[U]`` (how often each person comes back, relative to the median person).
     """
 
     content: torch.Tensor
@@ -32,6 +33,7 @@ class World:
     quality: torch.Tensor
     length: torch.Tensor
     appeal: torch.Tensor
+    activity: torch.Tensor
     catalog: Catalog
     device: torch.device
 
@@ -118,7 +120,8 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     cpu_key = world_key(config, torch.device("cpu"))
     if device.type != "cpu" and cpu_key in _WORLDS:
         w = _WORLDS[cpu_key]
-        world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length, w.appeal)),
+        world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length, w.appeal,
+                                                w.activity)),
                       catalog=w.catalog, device=device)
         return _WORLDS.get_or(key, lambda: world)
 
@@ -165,6 +168,7 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         quality=torch.as_tensor(catalog.item_quality, dtype=torch.float32, device=device).clamp(-5.0, 5.0),
         length=torch.as_tensor(catalog.item_length, dtype=torch.float32, device=device),
         appeal=torch.as_tensor(catalog.item_appeal, dtype=torch.float32, device=device).clamp(-5.0, 5.0),
+        activity=torch.as_tensor(catalog.user_activity, dtype=torch.float32, device=device),
         catalog=catalog,
         device=device,
     )

@@ -121,8 +121,9 @@ class UserModel:
     ``click_probability`` and the satisfaction from ``satisfaction``).
     """
 
-    def sample_traits(self, c, normal: torch.Tensor) -> torch.Tensor:
-        """``[..., U, len(TRAITS)]`` traits from standard normals of the same shape (drawn by the core)."""
+    def sample_traits(self, c, normal: torch.Tensor, activity: torch.Tensor | float = 1.0) -> torch.Tensor:
+        """``[..., U, len(TRAITS)]`` traits from standard normals of the same shape (drawn by the core);
+        ``activity`` ``[U]`` scales each person's return rate (the catalogue's data, 1 without it)."""
         s = c.trait_spread
         n = normal.unbind(-1)
         return torch.stack([
@@ -132,7 +133,7 @@ class UserModel:
             c.boredom_weight * torch.exp(s * n[3]),
             torch.exp(s * n[4]),
             c.initial_budget * torch.exp(s * n[5]),
-            c.return_rate * torch.exp(c.return_rate_spread * n[6]),
+            c.return_rate * activity * torch.exp(c.return_rate_spread * n[6]),
         ], dim=-1)
 
     def population(self, c) -> Traits:
