@@ -17,7 +17,7 @@ import time
 DEMO_METRICS = {  # column header: (metric of agents.policy.evaluate, what it means)
     "return": ("user_return", "mean summed engagement per person over the episode (the users' reward)"),
     "ctr": ("ctr", "clicks per recommendation shown to a person still present"),
-    "churn": ("churn", "share of people who left (ran out of budget) by the end of the episode"),
+    "churn": ("churn", "share of people not present at the end: left (ran out of budget) or away between visits"),
     "ndcg": ("ndcg", "how well the retrieved list is ordered by the person's true (hidden) affinity, 0..1"),
     "f1": ("f1", "precision/recall of the recommended items against each person's truly relevant items"),
     "coverage": ("coverage", "share of the catalogue recommended to someone at least once"),

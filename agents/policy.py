@@ -111,7 +111,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     by default the given env's device, else the CPU; the policies must accept tensors there).
     Metrics per episode: user_return (per person), ctr, disappointment (share of clicks that did not
     satisfy), engagement (per person), churn (share of people not present at the end: gone, or away),
-    visits (visits started per person), coverage (share of items recommended at least once), exposure_gini,
+    visits (visits started per person), return_time (mean steps away before a return, as KuaiSim's
+    "return time"; 0 when nobody came back), coverage (share of items recommended at least once), exposure_gini,
     provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
     truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
@@ -141,7 +142,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     chunk = max(1, 2**22 // (b * u * config.embed_dim))
     finished = torch.zeros(b, dtype=torch.bool, device=dev)
     acc = {n: torch.zeros(b, device=dev) for n in (
-        "clicks", "disappointed", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
+        "clicks", "disappointed", "returns", "gaps", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
     recommended_any = torch.zeros(b, i, dtype=torch.bool, device=dev)
     exposure = torch.zeros(b, i, device=dev)
     result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn", "visits")}
@@ -181,6 +182,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         acc["rel_total"] += (relevant.any(-1).to(torch.float32) * alive_f).sum(-1)
         acc["clicks"] += info["metrics"]["clicks"] * live
         acc["disappointed"] += info["metrics"]["clicks"] * info["metrics"]["disappointment"] * live
+        acc["returns"] += info["metrics"]["returns"] * live
+        acc["gaps"] += info["metrics"]["return_gaps"] * live
         acc["shown"] += alive_f.sum(-1)
         acc["engagement"] += info["metrics"]["engagement"] * alive_f.sum(-1) / u  # per person
         recommended_any |= torch.zeros_like(recommended_any).scatter_(1, rec, alive) & ~finished[:, None]
@@ -199,6 +202,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         **result,
         "ctr": acc["clicks"] / acc["shown"].clamp_min(1),
         "disappointment": acc["disappointed"] / acc["clicks"].clamp_min(1),
+        "return_time": acc["gaps"] / acc["returns"].clamp_min(1),
         "engagement": acc["engagement"],
         "coverage": recommended_any.to(torch.float32).mean(-1),
         "exposure_gini": _gini(exposure),

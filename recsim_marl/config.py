@@ -159,6 +159,9 @@ class EnvConfig:
     # --- rewards -------------------------------------------------------------------------------------
     user_reward: str = "engagement"
     """'engagement' (click * satisfaction * length) or 'click'."""
+    return_reward: float = 0.0
+    """Reward a user agent gets when its person comes back after being away (with return_rate > 0): a
+    scenario can weight retention, as platforms count returning users, on top of engagement."""
     team_mixing: float = 0.0
     """alpha: reward <- (1 - alpha) reward + alpha * mean reward of the agent's group."""
 
@@ -260,7 +263,7 @@ def _validate(c: EnvConfig) -> None:
         "rating_noise", "retrieval_noise", "promotion_boost", "promotion_cost", "click_value",
         "initial_funds", "boredom_weight", "click_promotion", "click_distrust", "click_appeal",
         "click_bias_spread", "trait_spread", "satisfaction_quality", "return_rate_spread",
-        "return_satisfaction", "return_trust",
+        "return_satisfaction", "return_trust", "return_reward",
     ):
         if getattr(c, name) < 0:
             raise bad(name, "must be >= 0")

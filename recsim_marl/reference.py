@@ -207,7 +207,9 @@ class ReferenceSim:
             if not person.alive:
                 continue
             if not person.present:
-                person.stay_away(c, draws_r[u])
+                if person.stay_away(c, draws_r[u]):
+                    user_r[u] = np.float32(c.return_reward)
+                    was_present[u] = True  # counted among the agents that earned this step (team mixing)
                 continue
             r = int(person.candidates[user_actions[u]])
             click, w = person.respond(self.items[r], c, draws[u], draws_q[u])

@@ -19,7 +19,8 @@ def reference_for(venv, seed):
     ("tiny", dict(num_users=8, num_items=40, num_candidates=6, embed_dim=16, promotion_cost=0.4, initial_funds=1.0,
                   promotion_boost=0.3, team_mixing=0.3, initial_budget=6.0, click_promotion=2.0, trust_loss=0.5)),
     ("default", dict(num_users=16, max_cycles=12)),
-    ("tiny", dict(num_users=8, return_rate=0.3, initial_budget=3.0, max_cycles=40, trust_loss=0.5, click_promotion=2.0)),
+    ("tiny", dict(num_users=8, return_rate=0.3, initial_budget=3.0, max_cycles=40, trust_loss=0.5, click_promotion=2.0,
+                  return_reward=0.5, team_mixing=0.2)),
 ])
 def test_core_follows_the_reference_trajectory(scenario, kw):
     venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, **kw)

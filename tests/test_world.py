@@ -6,8 +6,8 @@ import torch
 import recsim_marl
 from recsim_marl.models.user import TRAITS
 
-SCENARIOS = [("tiny", {}), ("default", dict(num_users=16, num_items=64)), ("boredom", dict(num_users=16, num_items=64)),
-             ("marketplace", dict(num_users=16, num_items=128)), ("movielens-100k", dict(num_users=40, num_items=120))]
+SMALL = {"tiny": {}, "movielens-100k": dict(num_users=40, num_items=120), "marketplace": dict(num_users=16, num_items=128)}
+SCENARIOS = [(name, SMALL.get(name, dict(num_users=16, num_items=64))) for name in recsim_marl.SCENARIOS]
 
 
 def _greedy_run(venv, steps, seed=0):

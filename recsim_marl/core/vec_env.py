@@ -87,7 +87,9 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, pres_f)
 
     user_r = (w if c.user_reward == "engagement" else click) * pres_f
-    user_r = market.team_mix(user_r, present, c.team_mixing)
+    if c.return_reward:  # a person who comes back this step earns their agent the retention reward
+        user_r = user_r + c.return_reward * back.to(torch.float32)
+    user_r = market.team_mix(user_r, present | back, c.team_mixing)
     item_active = torch.ones_like(s.funds, dtype=torch.bool)
     item_r = market.team_mix(market.item_rewards(clicks_i, spend, c.click_value), item_active, c.team_mixing)
 
@@ -145,6 +147,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
             "alive_fraction": alive_next.to(torch.float32).mean(-1),
             "present_fraction": present_next.to(torch.float32).mean(-1),
             "returns": back.to(torch.float32).sum(-1),
+            "return_gaps": ((s.away + 1.0) * back.to(torch.float32)).sum(-1),  # steps away of those back
             "spend": spend.sum(-1),
             "mean_level": level.to(torch.float32).mean(-1),
         },
