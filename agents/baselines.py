@@ -137,8 +137,9 @@ class FarsightedOraclePolicy(MyopicOraclePolicy):
     """PRIVILEGED planning reference that reads what the myopic oracle reads and also weighs what a
     recommendation does to the person's future: expected reward now plus ``future_weight`` times the
     expected change of their budget and satisfaction memory, ``P(click) sigma_u (2q - 1)`` (a satisfying
-    click buys time in this visit and brings them back sooner; a disappointing one costs both). One
-    weight, set once on training seeds (1,000-1,007 of ``retention``, where 0.5, 1 and 2 were tried)
+    click buys time in this visit and brings them back sooner; a disappointing one costs both; the
+    constants ``budget_gain`` and ``memory_rate`` that scale those two changes are folded into the
+    weight). One weight, set once on training seeds (1,000-1,007 of ``retention``, where 0.5, 1 and 2 were tried)
     and never tuned on the seeds the README reports."""
 
     privileged = True
@@ -211,7 +212,7 @@ class RolloutPlannerPolicy(_Bound):
             now = self.inner.values()  # [n, U, K]
             if h > 0:
                 users = now.argmax(-1)
-            expected = now.gather(2, users.unsqueeze(-1)).squeeze(-1) * self.sim.current.alive
+            expected = now.gather(2, users.unsqueeze(-1)).squeeze(-1) * self.sim.current.present
             total += (self.discount**h) * expected * live[:, None]
             _, _, _, _, info = self.sim.step({"users": users, "items": items})
             live &= ~info["done"]

@@ -150,7 +150,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     for _ in range(config.max_cycles):
         s = venv.current
         live = (~finished).to(torch.float32)
-        alive = s.alive & ~finished[:, None]
+        alive = s.present & ~finished[:, None]  # the people shown a recommendation now (not away, not gone)
         alive_f = alive.to(torch.float32)
         # ground truth from the hidden state through the env's user model, for metrics only
         cand_e = content[s.candidates]  # [B, U, K, D]

@@ -47,7 +47,7 @@ def world_stats(scenario: str, episodes: int, seed: int) -> dict:
     items = torch.zeros(episodes, c.num_items, dtype=torch.long)
     for _ in range(c.max_cycles):
         s = venv.current
-        live = s.alive & ~finished[:, None]
+        live = s.present & ~finished[:, None]
         cos = torch.nn.functional.cosine_similarity(s.boredom, s.history, dim=-1)
         ok = live & (s.history.norm(dim=-1) > 0)
         cos_sum += float(cos[ok].sum())
@@ -91,7 +91,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--episodes", type=int, default=8)
     p.add_argument("--seed", type=int, default=1000)
-    p.add_argument("--scenarios", nargs="*", default=["default", "boredom", "marketplace", "movielens-100k", "tiny"])
+    p.add_argument("--scenarios", nargs="*", default=sorted(recsim_marl.SCENARIOS))
     p.add_argument("--out", default="benchmarks/results/world.json")
     args = p.parse_args(argv)
     print(f"hardware: {hardware()}\n\n1. greedy users, no promotion ({args.episodes} episodes, seeds {args.seed}..)")

@@ -106,8 +106,9 @@ class EnvConfig:
     initial_budget: float = 20.0
     """beta_0: the median person's session time; they leave when it reaches 0."""
     trait_spread: float = 0.5
-    """Log-normal sigma of the per-person traits (budget, appeal weight, boredom rate and weight,
-    satisfaction sensitivity) around their constants; 0 makes people differ only in interests."""
+    """Log-normal sigma of the per-person traits (budget, appeal weight, boredom rate and weight, and
+    the sensitivity sigma_u that scales how much a (dis)satisfying click moves budget and memory)
+    around their constants; 0 (with click_bias_spread 0) makes people differ only in interests."""
     trust_loss: float = 0.3
     """delta: trust <- trust - delta * promotion shown, after a sponsored click that disappoints."""
     trust_recovery: float = 0.02
@@ -158,7 +159,8 @@ class EnvConfig:
 
     # --- rewards -------------------------------------------------------------------------------------
     user_reward: str = "engagement"
-    """'engagement' (click * satisfaction * length) or 'click'."""
+    """'engagement' (time spent: click * length, a share disappointed_dwell of it when the click
+    disappoints) or 'click'."""
     return_reward: float = 0.0
     """Reward a user agent gets when its person comes back after being away (with return_rate > 0): a
     scenario can weight retention, as platforms count returning users, on top of engagement."""
@@ -272,6 +274,13 @@ def _validate(c: EnvConfig) -> None:
     for name in ("trait_spread", "return_rate_spread"):
         if getattr(c, name) > 2.0:
             raise bad(name, "must be <= 2 (a log-normal sigma; 2 already spreads traits 50x either way)")
+    if c.click_bias_spread > 10.0:
+        raise bad("click_bias_spread", "must be <= 10 (a std on the logit scale)")
+    if c.return_reward > 0 and c.return_rate == 0:
+        raise ValueError(
+            f"config field return_reward={c.return_reward!r} has no effect with return_rate=0 (nobody comes back); "
+            "set return_rate > 0 or return_reward=0"
+        )
     if c.initial_budget <= 0:
         raise bad("initial_budget", "must be > 0")
     if c.retrieval_memory_mb <= 0:
@@ -303,7 +312,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "boredom": dict(boredom_rate=0.3, boredom_weight=1.0, drift_rate=0.1),
     "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.05, initial_funds=5.0, click_promotion=3.0),
     "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682, retrieval_noise=0.5,
-                           return_rate=0.05, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
+                           return_rate=0.03, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
     "retention": dict(return_rate=0.1, max_cycles=200, initial_budget=10.0, disappointed_dwell=0.8, click_appeal=2.0,
                       appeal_quality_correlation=-0.6, return_satisfaction=4.0),
 }

@@ -52,6 +52,8 @@ def test_unknown_scenario():
         (dict(return_satisfaction=-1.0), "return_satisfaction=-1.0 is invalid"),
         (dict(return_trust=float("nan")), "return_trust=nan is invalid"),
         (dict(return_reward=-1.0), "return_reward=-1.0 is invalid"),
+        (dict(return_reward=1.0), "return_reward=1.0 has no effect with return_rate=0"),
+        (dict(click_bias_spread=50.0), "click_bias_spread=50.0 is invalid"),
         (dict(click_temperature=float("nan")), "click_temperature=nan is invalid: must be a finite number"),
         (dict(initial_budget=0.0), "initial_budget=0.0"),
         (dict(promotion_cost=-1.0), "promotion_cost"),

@@ -38,6 +38,8 @@ def test_traits_are_log_normal_around_the_config_and_spread_zero_makes_people_al
     want = [c.click_bias + 1.0, c.click_appeal * e(-0.5), c.boredom_rate, c.boredom_weight * e(1.0), e(0.5),
             c.initial_budget * e(-1.0), 0.1 * e(0.5)]
     assert close(tr, want, 1e-5)
+    capped = um.UserModel().sample_traits(c, torch.tensor([[0.0, 0.0, 10.0, 0.0, 0.0, 0.0, 0.0]]))[0]
+    assert float(capped[um.TRAITS.index("boredom_rate")]) == 1.0  # a rate is capped at 1
     alike = um.UserModel().sample_traits(c.replace(trait_spread=0.0, click_bias_spread=0.0, return_rate_spread=0.0), n)[0]
     p = um.UserModel().population(c)
     assert close(alike, [getattr(p, name) for name in um.TRAITS])

@@ -11,7 +11,7 @@ from recsim_marl.reference import ReferenceSim
 def reference_for(venv, seed):
     w = venv.world
     return ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), seed,
-                        appeal=w.appeal.numpy())
+                        appeal=w.appeal.numpy(), activity=w.activity.numpy())
 
 
 @pytest.mark.parametrize("scenario, kw", [
@@ -21,6 +21,7 @@ def reference_for(venv, seed):
     ("default", dict(num_users=16, max_cycles=12)),
     ("tiny", dict(num_users=8, return_rate=0.3, initial_budget=3.0, max_cycles=40, trust_loss=0.5, click_promotion=2.0,
                   return_reward=0.5, team_mixing=0.2)),
+    ("movielens-100k", dict(num_users=20, num_items=60, max_cycles=30, initial_budget=3.0, return_rate=0.2)),
 ])
 def test_core_follows_the_reference_trajectory(scenario, kw):
     venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, **kw)
@@ -29,6 +30,7 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
     venv.reset(seed=seed)
     ref = reference_for(venv, seed)
     gen = np.random.default_rng(0)
+    returns = 0
     for t in range(c.max_cycles - 1):  # one episode (the reference does not auto-reset)
         s = venv.current
         assert np.array_equal(np.stack([p.candidates for p in ref.people]), s.candidates[0].numpy()), t
@@ -39,6 +41,10 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
         np.testing.assert_allclose([p.trust for p in ref.people], s.trust[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([p.memory for p in ref.people], s.memory[0].numpy(), atol=2e-5)
         assert [p.present for p in ref.people] == s.present[0].tolist(), t
+        assert [p.alive for p in ref.people] == s.alive[0].tolist(), t
+        np.testing.assert_allclose(np.stack([p.history for p in ref.people]), s.history[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose(np.stack([p.estimate for p in ref.people]), s.estimate[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([p.click_rate for p in ref.people], s.click_rate[0].numpy(), atol=2e-5)
         ua = gen.integers(c.num_candidates, size=c.num_users)
         ia = gen.integers(c.num_levels, size=c.num_items)
         ur, ir, term, clicked = ref.step(ua, ia)
@@ -47,5 +53,8 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
         assert np.array_equal(term, vterm["users"][0].numpy()), t
         np.testing.assert_allclose(ur, rew["users"][0].numpy(), atol=2e-5)
         np.testing.assert_allclose(ir, rew["items"][0].numpy(), atol=2e-5)
+        returns += int(info["metrics"]["returns"].sum())
         if not any(p.alive for p in ref.people):
             break
+    if c.return_rate > 0:
+        assert returns > 0  # the sessions case did exercise returns

@@ -97,14 +97,15 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     time_up = t_next >= c.max_cycles
     nobody = ~alive_next.any(-1)
     rp = c.popularity_rate
+    here = present.unsqueeze(-1)  # the platform's logs of a person change only while they visit
     nxt = State(
         seed=s.seed,
         episode=s.episode,
         t=t_next,
         interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
-        estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate),
+        estimate=torch.where(here, platform.update_estimate(s.estimate, e, click, c.estimate_rate), s.estimate),
         boredom=m.update_boredom(c, tr, s.boredom, e, click, world.profile, pres_f, alive.to(torch.float32)),
-        history=platform.update_history(s.history, e, click, c.history_rate),
+        history=platform.update_history(s.history, e, click, c.history_rate * pres_f),
         budget=budget,
         click_rate=torch.where(present, platform.update_click_rate(s.click_rate, click, c.history_rate), s.click_rate),
         trust=trust,
@@ -147,7 +148,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
             "alive_fraction": alive_next.to(torch.float32).mean(-1),
             "present_fraction": present_next.to(torch.float32).mean(-1),
             "returns": back.to(torch.float32).sum(-1),
-            "return_gaps": ((s.away + 1.0) * back.to(torch.float32)).sum(-1),  # steps away of those back
+            "return_gaps": (s.away * back.to(torch.float32)).sum(-1),  # steps away of those back
             "spend": spend.sum(-1),
             "mean_level": level.to(torch.float32).mean(-1),
         },

@@ -107,7 +107,9 @@ def check_memory(config: EnvConfig, num_envs: int, on_cpu: bool = True) -> None:
 
 
 def world_key(config: EnvConfig, device: torch.device) -> tuple:
-    return tuple(getattr(config, f) for f in _WORLD_FIELDS) + (str(device),)
+    # appeal_quality_correlation shapes only the synthetic catalogue: other worlds do not depend on it
+    ignore = () if config.catalog == "synthetic" else ("appeal_quality_correlation",)
+    return tuple(None if f in ignore else getattr(config, f) for f in _WORLD_FIELDS) + (str(device),)
 
 
 def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:

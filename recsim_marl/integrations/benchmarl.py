@@ -106,6 +106,7 @@ class RecSimTask(Task):
     BOREDOM = None
     MARKETPLACE = None
     MOVIELENS_100K = None
+    RETENTION = None
 
     @staticmethod
     def associated_class():

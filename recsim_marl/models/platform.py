@@ -15,9 +15,13 @@ def update_estimate(estimate: torch.Tensor, content: torch.Tensor, click: torch.
     return normalize((1.0 - rate) * estimate + rate * click.unsqueeze(-1) * content, dim=-1)
 
 
-def update_history(history: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
-    """h_tilde <- (1 - r) h_tilde + r * click * e: the platform's log of what the person clicked."""
-    return (1.0 - rate) * history + rate * click.unsqueeze(-1) * content
+def update_history(history: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate) -> torch.Tensor:
+    """h_tilde <- (1 - r) h_tilde + r * click * e: the platform's log of what the person clicked.
+
+    ``rate``: a float, or ``[...]`` per person (0 for a person away: their log stays as it was)."""
+    if isinstance(rate, torch.Tensor):
+        rate = rate.unsqueeze(-1)
+    return torch.lerp(history, click.unsqueeze(-1) * content, rate)
 
 
 def update_click_rate(click_rate: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
