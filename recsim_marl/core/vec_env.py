@@ -97,13 +97,13 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     time_up = t_next >= c.max_cycles
     nobody = ~alive_next.any(-1)
     rp = c.popularity_rate
-    here = present.unsqueeze(-1)  # the platform's logs of a person change only while they visit
+    # the platform's estimate and logs of a person change only while they visit (rates times presence)
     nxt = State(
         seed=s.seed,
         episode=s.episode,
         t=t_next,
         interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
-        estimate=torch.where(here, platform.update_estimate(s.estimate, e, click, c.estimate_rate), s.estimate),
+        estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate * pres_f),
         boredom=m.update_boredom(c, tr, s.boredom, e, click, world.profile, pres_f, alive.to(torch.float32)),
         history=platform.update_history(s.history, e, click, c.history_rate * pres_f),
         budget=budget,

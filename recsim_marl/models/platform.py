@@ -10,9 +10,13 @@ import torch
 from torch.nn.functional import normalize
 
 
-def update_estimate(estimate: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
-    """p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e): the platform learns from clicks."""
-    return normalize((1.0 - rate) * estimate + rate * click.unsqueeze(-1) * content, dim=-1)
+def update_estimate(estimate: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate) -> torch.Tensor:
+    """p_hat <- normalize((1 - lambda_e) p_hat + lambda_e * click * e): the platform learns from clicks.
+
+    ``rate``: a float, or ``[...]`` per person (0 for a person away: the estimate stays, renormalised)."""
+    if isinstance(rate, torch.Tensor):
+        rate = rate.unsqueeze(-1)
+    return normalize(torch.lerp(estimate, click.unsqueeze(-1) * content, rate), dim=-1)
 
 
 def update_history(history: torch.Tensor, content: torch.Tensor, click: torch.Tensor, rate) -> torch.Tensor:
