@@ -52,17 +52,17 @@ def main(scenario: str = "default", out: str | Path = OUT) -> Path:
         f"observation: {u.size} numbers\n"
         f"estimate of interest ({width(u, 'estimate')}), history ({width(u, 'history')}),\n"
         f"{c.num_candidates} candidates x {per_cand} (content {c.embed_dim},\nrelevance, familiarity, rating, "
-        f"promotion,\npopularity), progress, click rate", "#dbe9f6")
+        f"promotion,\npopularity), progress, click rate,\npresent, time away", "#dbe9f6")
     box(0.2, 0.3, 3.2, 2.3,
         f"item agent  item_0 .. item_{c.num_items - 1}\n(one provider per item)\n\n"
         f"observation: {i.size} numbers\ncontent ({width(i, 'content')}), funds, level,\n"
         "impression share, ctr,\nmean promotion, time", "#fde2c8")
     box(4.4, 3.6, 2.4, 1.7, f"action: which of the\n{c.num_candidates} candidates to recommend\n(0..{c.num_candidates - 1})"
-        "\n\naction_mask: all allowed\n(only 0 once the person left)", "#eef5e9")
+        "\n\naction_mask: all allowed\n(only 0 while the person\nis away or gone)", "#eef5e9")
     box(4.4, 0.6, 2.4, 1.7, f"action: promotion level\n0..{c.num_levels - 1} (0 = none)\n\naction_mask: levels the\n"
         "funds cannot pay are False", "#eef5e9")
     box(7.8, 2.0, 3.0, 2.2, "the platform and its people\n(not agents)\n\nthe person clicks or not, is\n"
-        "satisfied or not, drifts, gets\nbored, spends budget, may leave;\nretrieval picks the next K\n"
+        "satisfied or not, drifts, gets\nbored, loses trust, spends budget,\nleaves or comes back;\nretrieval picks the next K\n"
         "candidates (promotion raises scores)", "#f0f0f0")
     arrow(3.45, 4.45, 4.35, 4.45)
     arrow(3.45, 1.45, 4.35, 1.45)
@@ -76,7 +76,7 @@ def main(scenario: str = "default", out: str | Path = OUT) -> Path:
                 bbox=dict(fc="white", ec="none", pad=1))
 
     route([(9.3, 4.25), (9.3, 5.9), (1.8, 5.9), (1.8, 5.68)],
-          "reward of a user agent: its person's engagement (click x satisfaction x length)", 5.9)
+          "reward of a user agent: its person's engagement (time spent with the item)", 5.9)
     route([(9.3, 1.95), (9.3, 0.02), (1.8, 0.02), (1.8, 0.22)],
           "reward of an item agent: clicks x value - promotion spend", 0.02)
     ax.text(3.8, 3.0, "obs, rewards, terminations, truncations, infos = env.step(actions)\n"
