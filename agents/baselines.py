@@ -9,6 +9,7 @@
 | MyopicOraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
 | FarsightedOraclePolicy | users | **privileged**: the myopic oracle's value plus what a pick does to budget and memory |
 | RolloutPlannerPolicy | users | **privileged**: simulates each candidate's future on the true model (planning reference) |
+| LeastRelevantPolicy | users | the least relevant candidate (a worst case) |
 | FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
 | PromoteWhenShownPolicy | items | promote (at a given level) only after being recommended last step |
 
@@ -117,17 +118,23 @@ class MyopicOraclePolicy(_Bound):
 
     privileged = True
 
-    def values(self) -> torch.Tensor:
-        """``[B, U, K]`` the true expected reward now of each candidate of each person."""
+    def truth(self) -> dict:
+        """The true, hidden inputs of the user model for every candidate of every person (``[B, U, K]``
+        each; traits with a candidate axis)."""
         venv, c = self._env(), self.config
         s, w, m = venv.current, venv.world, venv.user_model
         tr = Traits.of(s.traits).per_candidate()
-        e = w.content[s.candidates]  # [B, U, K, D]
-        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)  # [B, U, K]
+        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), w.content[s.candidates])
         z = w.quality[s.candidates]
         shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
-        return m.expected_reward(c, tr, aff, z, w.appeal[s.candidates], shown, s.trust.unsqueeze(-1),
-                                 w.length[s.candidates])
+        return dict(tr=tr, aff=aff, quality=z, appeal=w.appeal[s.candidates], shown=shown,
+                    trust=s.trust.unsqueeze(-1), length=w.length[s.candidates])
+
+    def values(self) -> torch.Tensor:
+        """``[B, U, K]`` the true expected reward now of each candidate of each person."""
+        x = self.truth()
+        return self._env().user_model.expected_reward(self.config, x["tr"], x["aff"], x["quality"], x["appeal"],
+                                                      x["shown"], x["trust"], x["length"])
 
     def act(self, obs, mask):
         return self.values().argmax(-1)
@@ -139,8 +146,8 @@ class FarsightedOraclePolicy(MyopicOraclePolicy):
     expected change of their budget and satisfaction memory, ``P(click) sigma_u (2q - 1)`` (a satisfying
     click buys time in this visit and brings them back sooner; a disappointing one costs both; the
     constants ``budget_gain`` and ``memory_rate`` that scale those two changes are folded into the
-    weight). One weight, set once on training seeds (1,000-1,007 of ``retention``, where 0.5, 1 and 2 were tried)
-    and never tuned on the seeds the README reports."""
+    weight). One weight, set once on training seeds (1,000-1,007 of ``retention``, where 0.5, 1 and 2 were
+    tried) and never tuned on the seeds the README reports."""
 
     privileged = True
 
@@ -149,17 +156,19 @@ class FarsightedOraclePolicy(MyopicOraclePolicy):
         self.future_weight = future_weight
 
     def values(self) -> torch.Tensor:
-        venv, c = self._env(), self.config
-        s, w, m = venv.current, venv.world, venv.user_model
-        tr = Traits.of(s.traits).per_candidate()
-        e = w.content[s.candidates]
-        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), e)
-        z, appeal, trust = w.quality[s.candidates], w.appeal[s.candidates], s.trust.unsqueeze(-1)
-        shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
-        now = m.expected_reward(c, tr, aff, z, appeal, shown, trust, w.length[s.candidates])
-        p = m.click_probability(c, tr, aff, appeal, shown, trust)
-        q = m.satisfaction(c, tr, aff, z)
-        return now + self.future_weight * p * tr.sensitivity * (2.0 * q - 1.0)
+        x, c, m = self.truth(), self.config, self._env().user_model
+        p = m.click_probability(c, x["tr"], x["aff"], x["appeal"], x["shown"], x["trust"])
+        q = m.satisfaction(c, x["tr"], x["aff"], x["quality"])
+        return super().values() + self.future_weight * p * x["tr"].sensitivity * (2.0 * q - 1.0)
+
+
+class LeastRelevantPolicy(_FieldArgmax):
+    """Recommend the candidate the platform thinks least relevant (a worst case for people)."""
+
+    field = "candidate_relevance"
+
+    def act(self, obs, mask):
+        return obs[..., self.slice].argmin(-1)
 
 
 _PLANNER_STREAM = 101  # a purpose tag that no stream of the simulator uses

@@ -18,25 +18,13 @@ import argparse
 import torch
 
 import recsim_marl
-from agents.baselines import FixedLevelPolicy, GreedyPolicy, PromoteWhenShownPolicy, _FieldArgmax
+from agents.baselines import FixedLevelPolicy, GreedyPolicy, LeastRelevantPolicy, PromoteWhenShownPolicy
 from agents.policy import evaluate
 from benchmarks.common import hardware, write_json
 
-SIZES: dict = {}  # every scenario at its full size
-
-
-class LeastRelevantPolicy(_FieldArgmax):
-    """Recommend the candidate the platform thinks is least relevant (a worst case for people)."""
-
-    field = "candidate_relevance"
-
-    def act(self, obs, mask):
-        return obs[..., self.slice].argmin(-1)
-
 
 def world_stats(scenario: str, episodes: int, seed: int) -> dict:
-    kw = SIZES.get(scenario, {})
-    venv = recsim_marl.make_vec(episodes, scenario=scenario, **kw)
+    venv = recsim_marl.make_vec(episodes, scenario=scenario)  # every scenario at its full size
     c, lay = venv.config, venv.layouts["users"]
     obs = venv.reset(seed=seed)
     finished = torch.zeros(episodes, dtype=torch.bool)

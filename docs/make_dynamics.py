@@ -14,7 +14,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 
 import recsim_marl  # noqa: E402
 from agents.baselines import FarsightedOraclePolicy, FixedLevelPolicy, MyopicOraclePolicy  # noqa: E402

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import recsim_marl
-from recsim_marl.models.user import TRAITS
 from recsim_marl import rng
 from recsim_marl.core.observation import observation_layout
 from recsim_marl.models import _kernels
+from recsim_marl.models.user import TRAITS
 
 
 def greedy(venv, obs):
@@ -237,7 +237,7 @@ def test_greedy_beats_random_on_every_scenario_sized_for_tests():
 def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion_and_ads_can_hurt_people():
     # the scenario must make the item agents' task worth learning: a scripted provider that promotes
     # only after being shown earns more than never promoting, and always promoting loses money
-    from agents.baselines import FixedLevelPolicy, GreedyPolicy, PromoteWhenShownPolicy, _FieldArgmax
+    from agents.baselines import FixedLevelPolicy, GreedyPolicy, LeastRelevantPolicy, PromoteWhenShownPolicy
     from agents.policy import evaluate
 
     c = recsim_marl.make_config("marketplace")
@@ -252,13 +252,7 @@ def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion_and_ads_c
 
     # advertising is no free lunch for people: the least relevant candidate with every item at the top
     # level (clicks drawn by the sponsored mark, then disappointment) is far below greedy without ads
-    class LeastRelevant(_FieldArgmax):
-        field = "candidate_relevance"
-
-        def act(self, obs, mask):
-            return obs[..., self.slice].argmin(-1)
-
-    worst = evaluate(c, {"users": LeastRelevant(c), "items": FixedLevelPolicy(c.num_levels - 1)}, episodes=4, seed=0)
+    worst = evaluate(c, {"users": LeastRelevantPolicy(c), "items": FixedLevelPolicy(c.num_levels - 1)}, episodes=4, seed=0)
     assert worst["user_return"][0] <= 0.8 * runs["none"]["user_return"][0], (worst, runs["none"])
     assert worst["disappointment"][0] > runs["none"]["disappointment"][0]
     # without the attention effect promotion only moves exposure, and pays nowhere

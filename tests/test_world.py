@@ -85,7 +85,6 @@ def test_appeal_draws_clicks_but_not_satisfaction():
         clicks = appeal_of_clicked = disappointed = 0.0
         obs = venv.reset(seed=0)
         for _ in range(20):
-            s = venv.current
             users = torch.zeros(4, 32, dtype=torch.long)
             obs, r, te, tr, info = venv.step({"users": users, "items": torch.zeros(4, 128, dtype=torch.long)})
             c = info["clicked"].float()
@@ -118,7 +117,7 @@ def test_with_sessions_a_visit_ends_without_terminating_and_people_come_back():
     obs = venv.reset(seed=4)
     lay = venv.layouts["users"]
     away_seen = returned = 0
-    for t in range(40):
+    for _ in range(40):
         s = venv.current
         away = s.alive & ~s.present
         # who is away: in the episode, only action 0 allowed, flagged in the observation

@@ -90,8 +90,7 @@ def update_boredom(boredom: torch.Tensor, content: torch.Tensor, click: torch.Te
     while away (``present`` 0: nothing shown). ``rate``: a float or ``[...]`` per person (0 freezes)."""
     if isinstance(rate, torch.Tensor):
         rate = rate.unsqueeze(-1)
-    seen = (present * (exposure + (1.0 - exposure) * click)).unsqueeze(-1) if isinstance(present, torch.Tensor) \
-        else (exposure + (1.0 - exposure) * click).unsqueeze(-1)
+    seen = (present * (exposure + (1.0 - exposure) * click)).unsqueeze(-1)
     target = torch.addcmul(elsewhere_weight * elsewhere, seen, content)
     return torch.lerp(boredom, target, rate)
 
