@@ -46,14 +46,25 @@ def mix32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
+def stream_keys(
+    seed: torch.Tensor, episode: torch.Tensor, step: torch.Tensor, purposes: tuple[int, ...]
+) -> torch.Tensor:
+    """One 32-bit key per purpose and env, int64 ``[P, B]``, hashed together (one pass for all purposes).
+
+    ``seed``, ``episode``, ``step``: int64 ``[B]``. Row ``p`` equals ``stream_key(..., purposes[p])``.
+    """
+    low = seed & _MASK32
+    k = mix32(torch.stack([low ^ ((int(p) * _GOLDEN) & _MASK32) for p in purposes]))
+    k = mix32(k ^ ((seed >> 32) & _MASK32))
+    k = mix32((k + (episode & _MASK32)) & _MASK32)
+    return mix32((k + (step & _MASK32)) & _MASK32)
+
+
 def stream_key(
     seed: torch.Tensor, episode: torch.Tensor, step: torch.Tensor, purpose: int
 ) -> torch.Tensor:
     """One 32-bit key per env. ``seed``, ``episode``, ``step``: int64 ``[B]``. Returns int64 ``[B]``."""
-    k = mix32((seed & _MASK32) ^ ((int(purpose) * _GOLDEN) & _MASK32))
-    k = mix32(k ^ ((seed >> 32) & _MASK32))
-    k = mix32((k + (episode & _MASK32)) & _MASK32)
-    return mix32((k + (step & _MASK32)) & _MASK32)
+    return stream_keys(seed, episode, step, (purpose,))[0]
 
 
 def _hashes(key: torch.Tensor, n: int) -> torch.Tensor:
@@ -73,13 +84,13 @@ def _numel(shape: tuple[int, ...]) -> int:
 def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Uniform float32 numbers in the open interval (0, 1).
 
-    key: int64 ``[B]`` from :func:`stream_key`. Returns ``[B, *shape]``; element ``(b, j)`` depends only
-    on ``key[b]`` and the flat index ``j``.
+    key: int64 ``[B]`` from :func:`stream_key` (or ``[P, B]`` from :func:`stream_keys`). Returns
+    ``[*key.shape, *shape]``; element ``(..., b, j)`` depends only on its key and the flat index ``j``.
     """
-    x = _hashes(key, _numel(shape))
+    x = _hashes(key.reshape(-1), _numel(shape))
     # 24 high bits -> exactly representable float32 in (0, 1)
     u = ((x >> 8).to(torch.float32) + 0.5) * (1.0 / 16777216.0)
-    return u.reshape(key.shape[0], *shape)
+    return u.reshape(*key.shape, *shape)
 
 
 def bits16(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

@@ -186,15 +186,12 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     def put(name, value):
         out[..., lay[name]] = value.reshape(b, u, -1)
 
-    def visits():  # the fields of the person's visits, the same on both paths
-        put("present", s.present.to(torch.float32))
-        put("time_away", (s.away / config.max_cycles).clamp(0.0, 1.0))
-        return out
-
+    # the per-person scalars, in the kernel's PERSON_FIELDS order, each inside its bounds
+    person = torch.stack([s.click_rate.clamp(0.0, 1.0), s.present.to(torch.float32),
+                          (s.away / config.max_cycles).clamp(0.0, 1.0)], dim=-1)
     if _kernels.use(backend, candidates.device):
-        out = _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
-                                        progress, s.click_rate, lay)
-        return visits()
+        return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
+                                         progress, person, lay)
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
     flat = candidates.reshape(b, u * k)
     out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
@@ -208,8 +205,9 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     put("candidate_promotion", torch.gather(promotion, 1, flat))
     put("candidate_popularity", torch.gather(pop, 1, flat))
     put("progress", progress.reshape(b, 1, 1).expand(b, u, 1))
-    put("click_rate", s.click_rate.clamp(0.0, 1.0))
-    return visits()
+    for f, name in enumerate(_kernels.PERSON_FIELDS):
+        put(name, person[..., f])
+    return out
 
 
 def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:

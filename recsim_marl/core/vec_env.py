@@ -28,8 +28,9 @@ GROUPS = ("users", "items")
 
 def retrieve_candidates(world: World, config: EnvConfig, s: State) -> torch.Tensor:
     """Next candidate lists ``[B, U, K]`` from the platform's estimate, promotion and seeded noise."""
-    user_bits = rng.bits16(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_USER), (config.num_users,))
-    item_bits = rng.bits16(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETRIEVAL_ITEM), (config.num_items,))
+    keys = rng.stream_keys(s.seed, s.episode, s.t, (rng.Purpose.RETRIEVAL_USER, rng.Purpose.RETRIEVAL_ITEM))
+    user_bits = rng.bits16(keys[0], (config.num_users,))
+    item_bits = rng.bits16(keys[1], (config.num_items,))
     bonus = config.promotion_boost * s.promotion.to(torch.float32) / (config.num_levels - 1)
     table = retrieval.noise_table(config.retrieval_noise, world.device) if config.retrieval_noise > 0 else None
     return retrieval.retrieve(
@@ -60,10 +61,12 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     aff = m.affinity(c, tr, s.interest, s.boredom, e)
     shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
     p_click = m.click_probability(c, tr, aff, world.appeal[rec], shown, s.trust)
-    draw = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.CLICK), (c.num_users,))
+    # the step's per-person draws in one pass: click, satisfaction, return (each its own stream)
+    purposes = (rng.Purpose.CLICK, rng.Purpose.SATISFACTION) + ((rng.Purpose.RETURN,) if c.return_rate > 0 else ())
+    draws = rng.uniform(rng.stream_keys(s.seed, s.episode, s.t, purposes), (c.num_users,))
+    draw, draw_q = draws[0], draws[1]
     click = (draw < p_click).to(torch.float32) * pres_f
     q = m.satisfaction(c, tr, aff, z)
-    draw_q = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.SATISFACTION), (c.num_users,))
     satisfied = (draw_q < q).to(torch.float32) * click
     w = m.engagement(c, click, satisfied, world.length[rec])
 
@@ -73,8 +76,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     stays = present & (budget > 0)  # a visit ends when the person's time budget runs out
     if c.return_rate > 0:  # sessions: the person is away until they come back, with a fresh budget
         p_back = m.return_probability(c, tr, s.memory, s.trust)
-        draw_r = rng.uniform(rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.RETURN), (c.num_users,))
-        back = alive & ~present & (draw_r < p_back)
+        back = alive & ~present & (draws[2] < p_back)
         present_next = stays | back
         alive_next = alive
         budget = torch.where(back, tr.budget, budget)

@@ -45,10 +45,7 @@ def _compiled():
 
     @njit(inline="always")
     def insert(v, i, vals, idxs, k):
-        # put (v, i) into the sorted lists unless i is there already; the last entry drops out
-        for j in range(k):
-            if idxs[j] == i:
-                return
+        # put (v, i) into the sorted lists (i is not there: each item is offered once); the last drops out
         j = k - 1
         while j > 0 and ahead(v, i, vals, idxs, j - 1):
             vals[j] = vals[j - 1]
@@ -65,6 +62,7 @@ def _compiled():
         for part in numba.prange(parts):  # one block of rows per thread: scratch allocated once
             vals = np.empty(k, np.float32)
             idxs = np.empty(k, np.int64)
+            offered = np.zeros(n, np.bool_)  # the hinted items of this row, offered before the scan
             for r in range(part * per, min(rows, (part + 1) * per)):
                 b = r // users
                 x = user_bits[b, r - b * users]
@@ -75,22 +73,29 @@ def _compiled():
                 # high, so few of the n items below get past the first compare
                 for c in range(hint.shape[1]):
                     i = hint[r, c]
+                    if offered[i]:
+                        continue
+                    offered[i] = True
                     v = scores[r, i] + bonus[b, i]
                     if noisy:
                         v = v + table[(x + item_bits[b, i]) & 0xFFFF]
                     if ahead(v, i, vals, idxs, k - 1):
                         insert(v, i, vals, idxs, k)
                 for i in range(n):
+                    if offered[i]:
+                        continue
                     v = scores[r, i] + bonus[b, i]
                     if noisy:
                         v = v + table[(x + item_bits[b, i]) & 0xFFFF]
                     if v >= vals[k - 1] and ahead(v, i, vals, idxs, k - 1):
                         insert(v, i, vals, idxs, k)
+                for c in range(hint.shape[1]):
+                    offered[hint[r, c]] = False
                 for j in range(k):
                     out[r, j] = idxs[j]
 
     @njit(parallel=True, nogil=True, cache=True, boundscheck=False)
-    def user_obs_rows(content, cand, est, hist, rating, promo, pop, progress, click_rate, users, at, out):
+    def user_obs_rows(content, cand, est, hist, rating, promo, pop, progress, person, users, at, out):
         # at: the start of each field in the row, in USER_FIELDS order (from the observation layout)
         rows, k = cand.shape
         d = content.shape[1]
@@ -115,7 +120,8 @@ def _compiled():
                 o[at[6] + c] = promo[b, i]
                 o[at[7] + c] = pop[b, i]
             o[at[8]] = progress[b]
-            o[at[9]] = min(max(click_rate[r], np.float32(0.0)), np.float32(1.0))
+            for f in range(person.shape[1]):  # the per-person scalars, already inside their bounds
+                o[at[9 + f]] = person[r, f]
 
     return numba, noisy_topk_rows, user_obs_rows
 
@@ -174,20 +180,23 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
     return out
 
 
+PERSON_FIELDS = ("click_rate", "present", "time_away")
+"""The per-person scalar fields of the user observation, passed to the kernel as one ``[B, U, 3]`` tensor."""
 USER_FIELDS = ("estimate", "history", "candidate_content", "candidate_relevance", "candidate_familiarity",
-               "candidate_rating", "candidate_promotion", "candidate_popularity", "progress", "click_rate")
+               "candidate_rating", "candidate_promotion", "candidate_popularity", "progress", *PERSON_FIELDS)
 """The user-observation fields the kernel writes; where each goes comes from the layout."""
 
 
 def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: torch.Tensor, history: torch.Tensor,
                      rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, progress: torch.Tensor,
-                     click_rate: torch.Tensor, layout) -> torch.Tensor:
+                     person: torch.Tensor, layout) -> torch.Tensor:
     """The user observations ``[B, U, layout.size]`` written in one pass (candidate contents gathered,
     their dot products taken while copying), each field of :data:`USER_FIELDS` where ``layout``
     (:func:`recsim_marl.core.observation.observation_layout`) puts it; the caller writes any others.
 
     content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
-    (level / (L - 1)), pop ``[B, I]``; progress ``[B]``; click_rate ``[B, U]``; all float32 on the CPU.
+    (level / (L - 1)), pop ``[B, I]``; progress ``[B]``; person ``[B, U, 3]`` (the
+    :data:`PERSON_FIELDS`, already inside their bounds); all float32 on the CPU.
     """
     numba, _, kernel = _compiled()
     b, u, k = candidates.shape
@@ -199,7 +208,7 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: 
     flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
     _launch(numba, kernel, b * u * size, content.contiguous().numpy(), flat(candidates), flat(estimate),
             flat(history), rating.contiguous().numpy(), promo.contiguous().numpy(), pop.contiguous().numpy(),
-            progress.contiguous().numpy(), click_rate.reshape(b * u).contiguous().numpy(), u, at,
+            progress.contiguous().numpy(), flat(person), u, at,
             out.view(b * u, size).numpy())
     return out
 
