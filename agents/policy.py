@@ -103,7 +103,8 @@ def _gini(x: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: int = 0,
-             relevant_affinity: float = RELEVANT_AFFINITY, device=None) -> dict[str, tuple[float, float]]:
+             relevant_affinity: float = RELEVANT_AFFINITY, device=None,
+             ranking_metrics: bool = True) -> dict[str, tuple[float, float]]:
     """Run ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and return ``{metric: (mean, std)}``.
 
     ``env_or_vec``: a scenario name, an ``EnvConfig``, a ``parallel_env`` or a ``VecEnv`` (only its
@@ -117,6 +118,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
     truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
     (``venv.user_model.affinity``), so a custom model gets its own ground truth.
+    ``ranking_metrics=False`` leaves out ndcg, diversity, precision, recall and f1, whose ground truth
+    (every person's affinity to every item, each step) costs more than the episodes themselves.
     """
     if isinstance(env_or_vec, str):
         config = recsim_marl.make_config(env_or_vec)
@@ -152,34 +155,35 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         live = (~finished).to(torch.float32)
         alive = s.present & ~finished[:, None]  # the people shown a recommendation now (not away, not gone)
         alive_f = alive.to(torch.float32)
-        # ground truth from the hidden state through the env's user model, for metrics only
-        cand_e = content[s.candidates]  # [B, U, K, D]
-        tr = Traits.of(s.traits).per_candidate()  # each person's own traits, broadcast over candidates
-        true_aff = model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), cand_e)
-        ideal = torch.sort(true_aff, dim=-1, descending=True).values
-        # NDCG of the retrieved order against the true order, gains shifted to be >= 0
-        lo = true_aff.amin(-1, keepdim=True)
-        dcg = ((true_aff - lo) * discount).sum(-1)
-        idcg = ((ideal - lo) * discount).sum(-1).clamp_min(1e-9)
-        acc["ndcg"] += ((dcg / idcg) * alive_f).sum(-1)
-        acc["ndcg_n"] += alive_f.sum(-1)
-        sim = torch.einsum("bukd,buld->bukl", cand_e, cand_e)
-        div = 1.0 - (sim.sum((-1, -2)) - k) / (k * (k - 1))
-        acc["div"] += (div * alive_f).sum(-1)
-        relevant = torch.cat([  # [B, U, I], items in chunks so that [B, U, chunk, D] stays small
-            model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), content[j:j + chunk])
-            >= relevant_affinity
-            for j in range(0, i, chunk)], dim=-1)
+        if ranking_metrics:  # ground truth from the hidden state through the env's user model, for metrics only
+            cand_e = content[s.candidates]  # [B, U, K, D]
+            tr = Traits.of(s.traits).per_candidate()  # each person's own traits, broadcast over candidates
+            true_aff = model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), cand_e)
+            ideal = torch.sort(true_aff, dim=-1, descending=True).values
+            # NDCG of the retrieved order against the true order, gains shifted to be >= 0
+            lo = true_aff.amin(-1, keepdim=True)
+            dcg = ((true_aff - lo) * discount).sum(-1)
+            idcg = ((ideal - lo) * discount).sum(-1).clamp_min(1e-9)
+            acc["ndcg"] += ((dcg / idcg) * alive_f).sum(-1)
+            acc["ndcg_n"] += alive_f.sum(-1)
+            sim = torch.einsum("bukd,buld->bukl", cand_e, cand_e)
+            div = 1.0 - (sim.sum((-1, -2)) - k) / (k * (k - 1))
+            acc["div"] += (div * alive_f).sum(-1)
+            relevant = torch.cat([  # [B, U, I], items in chunks so that [B, U, chunk, D] stays small
+                model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), content[j:j + chunk])
+                >= relevant_affinity
+                for j in range(0, i, chunk)], dim=-1)
 
         actions = {}
         for g in GROUPS:
             actions[g] = checked_act(policies[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g])
         obs, rew, term, trunc, info = venv.step(actions)
         rec = info["recommended"]
-        hit = torch.gather(relevant, 2, rec.unsqueeze(-1)).squeeze(-1).to(torch.float32)
-        acc["tp"] += (hit * alive_f).sum(-1)
-        acc["recs"] += alive_f.sum(-1)
-        acc["rel_total"] += (relevant.any(-1).to(torch.float32) * alive_f).sum(-1)
+        if ranking_metrics:
+            hit = torch.gather(relevant, 2, rec.unsqueeze(-1)).squeeze(-1).to(torch.float32)
+            acc["tp"] += (hit * alive_f).sum(-1)
+            acc["recs"] += alive_f.sum(-1)
+            acc["rel_total"] += (relevant.any(-1).to(torch.float32) * alive_f).sum(-1)
         acc["clicks"] += info["metrics"]["clicks"] * live
         acc["disappointed"] += info["metrics"]["clicks"] * info["metrics"]["disappointment"] * live
         acc["returns"] += info["metrics"]["returns"] * live
@@ -206,12 +210,15 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         "engagement": acc["engagement"],
         "coverage": recommended_any.to(torch.float32).mean(-1),
         "exposure_gini": _gini(exposure),
-        "ndcg": acc["ndcg"] / acc["ndcg_n"].clamp_min(1),
-        "diversity": acc["div"] / acc["ndcg_n"].clamp_min(1),
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall).clamp_min(1e-9),
     }
+    if ranking_metrics:
+        per_episode.update({
+            "ndcg": acc["ndcg"] / acc["ndcg_n"].clamp_min(1),
+            "diversity": acc["div"] / acc["ndcg_n"].clamp_min(1),
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall).clamp_min(1e-9),
+        })
     return {n: (float(v.mean()), float(v.std(unbiased=False))) for n, v in per_episode.items()}
 
 

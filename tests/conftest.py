@@ -7,10 +7,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+# under pytest-xdist (``-n 2``) each worker process is one of the machine's cores: one torch thread
+# each, so two workers never fight over the same cores (a test that is about threads sets its own)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _embedding_cache(tmp_path_factory):
-    """One fresh embedding cache for the whole run: tests never depend on a cache left by someone else."""
-    path = tmp_path_factory.mktemp("embedding-cache")
+    """One fresh embedding cache for the whole run, shared by xdist workers (writes are atomic and two
+    builders of one file agree): tests never depend on a cache left by someone else."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "embedding-cache"
+    path.mkdir(exist_ok=True)
     old = os.environ.get("RECSIM_MARL_CACHE")
     os.environ["RECSIM_MARL_CACHE"] = str(path)
     yield path

@@ -229,8 +229,10 @@ def test_greedy_beats_random_on_every_scenario_sized_for_tests():
                          ("movielens-100k", dict(num_users=100, num_items=400))):
         c = recsim_marl.make_config(scenario, **kw)
         items = FixedLevelPolicy(0)
-        g = evaluate(c, {"users": GreedyPolicy(c), "items": items}, episodes=10, seed=0)["user_return"][0]
-        r = evaluate(c, {"users": RandomPolicy(c.num_candidates), "items": items}, episodes=10, seed=0)["user_return"][0]
+        g = evaluate(c, {"users": GreedyPolicy(c), "items": items}, episodes=10, seed=0,
+                     ranking_metrics=False)["user_return"][0]
+        r = evaluate(c, {"users": RandomPolicy(c.num_candidates), "items": items}, episodes=10, seed=0,
+                     ranking_metrics=False)["user_return"][0]
         assert g > 1.15 * r, (scenario, g, r)
 
 
@@ -243,7 +245,7 @@ def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion_and_ads_c
     c = recsim_marl.make_config("marketplace")
     users = GreedyPolicy(c)
     runs = {
-        name: evaluate(c, {"users": users, "items": items}, episodes=4, seed=0)
+        name: evaluate(c, {"users": users, "items": items}, episodes=4, seed=0, ranking_metrics=False)
         for name, items in (("none", FixedLevelPolicy(0)), ("max", FixedLevelPolicy(c.num_levels - 1)),
                             ("when shown", PromoteWhenShownPolicy(c)))
     }
@@ -252,13 +254,16 @@ def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion_and_ads_c
 
     # advertising is no free lunch for people: the least relevant candidate with every item at the top
     # level (clicks drawn by the sponsored mark, then disappointment) is far below greedy without ads
-    worst = evaluate(c, {"users": LeastRelevantPolicy(c), "items": FixedLevelPolicy(c.num_levels - 1)}, episodes=4, seed=0)
+    worst = evaluate(c, {"users": LeastRelevantPolicy(c), "items": FixedLevelPolicy(c.num_levels - 1)}, episodes=4,
+                     seed=0, ranking_metrics=False)
     assert worst["user_return"][0] <= 0.8 * runs["none"]["user_return"][0], (worst, runs["none"])
     assert worst["disappointment"][0] > runs["none"]["disappointment"][0]
     # without the attention effect promotion only moves exposure, and pays nowhere
     flat = recsim_marl.make_config("marketplace", click_promotion=0.0)
-    none = evaluate(flat, {"users": users, "items": FixedLevelPolicy(0)}, episodes=4, seed=0)["provider_profit"][0]
-    shown = evaluate(flat, {"users": users, "items": PromoteWhenShownPolicy(flat)}, episodes=4, seed=0)
+    none = evaluate(flat, {"users": users, "items": FixedLevelPolicy(0)}, episodes=4, seed=0,
+                    ranking_metrics=False)["provider_profit"][0]
+    shown = evaluate(flat, {"users": users, "items": PromoteWhenShownPolicy(flat)}, episodes=4, seed=0,
+                     ranking_metrics=False)
     assert shown["provider_profit"][0] < none
 
 

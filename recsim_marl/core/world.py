@@ -112,6 +112,14 @@ def world_key(config: EnvConfig, device: torch.device) -> tuple:
     return tuple(None if f in ignore else getattr(config, f) for f in _WORLD_FIELDS) + (str(device),)
 
 
+def _check_width(config: EnvConfig, h: int) -> None:
+    if config.embed_dim > h:
+        raise ValueError(
+            f"config field embed_dim={config.embed_dim} is larger than encoder {config.encoder!r}'s "
+            f"dimension {h}; use embed_dim <= {h}"
+        )
+
+
 def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     """Catalogue, embeddings (disk-cached) and PCA for ``config``, on ``device`` (memoised)."""
     device = torch.device(device)
@@ -129,6 +137,8 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
 
     catalog = build_catalog(config)
     spec = resolve_encoder(config.encoder, config.pooling, config.max_length)
+    if spec.width is not None:  # say it before encoding anything
+        _check_width(config, spec.width)
     loaded: list = []  # the model, loaded at most once for this world and freed when it is built
 
     def loader(spec):
@@ -150,11 +160,7 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     else:
         profiles_raw = encode_cached(spec, catalog.user_texts, config.cache_dir, loader)  # [U, H]
     h = items.shape[1]
-    if config.embed_dim > h:
-        raise ValueError(
-            f"config field embed_dim={config.embed_dim} is larger than encoder {config.encoder!r}'s "
-            f"dimension {h}; use embed_dim <= {h}"
-        )
+    _check_width(config, h)
     if config.embed_dim < h:
         mean, comps = fit_pca(items, config.embed_dim)  # the content space; people are projected into it
         content, profile = project(items, mean, comps), project(profiles_raw, mean, comps)

@@ -38,6 +38,7 @@ class EncoderSpec:
     weights_sha256: str
     pooling: str
     max_length: int
+    width: int | None = None  # the embedding's size when the model's config says it (not part of the key)
 
     def identity(self) -> dict:
         return {
@@ -146,7 +147,7 @@ def _is_causal_lm(folder: Path) -> bool:
 def resolve_encoder(name: str, pooling: str = "auto", max_length: int = 128) -> EncoderSpec:
     """Describe the encoder named by a config: the default MiniLM, a local folder, or 'hash'."""
     if name == HASH_ENCODER:
-        return EncoderSpec(HASH_ENCODER, None, "none", "bag-of-words", max_length)
+        return EncoderSpec(HASH_ENCODER, None, "none", "bag-of-words", max_length, HASH_DIM)
     if name == DEFAULT_MODEL:
         folder = default_model_path()
     else:
@@ -161,7 +162,19 @@ def resolve_encoder(name: str, pooling: str = "auto", max_length: int = 128) -> 
             raise ModelNotAvailableError(f"model folder {folder} has no config.json")
     if pooling == "auto":
         pooling = "last" if _is_causal_lm(folder) else "mean"
-    return EncoderSpec(name, str(folder), weights_sha256(folder), pooling, max_length)
+    return EncoderSpec(name, str(folder), weights_sha256(folder), pooling, max_length, _hidden_size(folder))
+
+
+def _hidden_size(folder: Path) -> int | None:
+    """The model's output width from its config.json (None when the config does not name it)."""
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    for field in ("hidden_size", "n_embd", "d_model", "dim"):
+        if isinstance(cfg.get(field), int):
+            return cfg[field]
+    return None
 
 
 class HFEncoder:
