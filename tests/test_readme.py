@@ -10,7 +10,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+ALL_BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+OWNED = re.compile(r"^# (tests/test_\w+\.py) runs this block")
+"""A block that starts ``# tests/test_x.py runs this block`` is run, as copied, by that test (which
+also checks what it made); every other block runs here."""
+BLOCKS = [b for b in ALL_BLOCKS if not OWNED.match(b)]
+
+
+def readme_block(test_file: str) -> str:
+    """The README block that ``test_file`` (e.g. ``tests/test_rllib.py``) runs."""
+    owned = [b for b in ALL_BLOCKS if (m := OWNED.match(b)) and m.group(1) == test_file]
+    assert len(owned) == 1, f"README.md should have one block that {test_file} runs, found {len(owned)}"
+    return owned[0]
 
 RUNNER = """
 import json, sys, time, traceback
@@ -29,6 +40,9 @@ print(json.dumps(failed))
 
 def test_every_readme_python_block_runs_as_copied(tmp_path):
     assert len(BLOCKS) >= 3
+    for b in ALL_BLOCKS:  # a block handed to another test names a test file that exists
+        if m := OWNED.match(b):
+            assert "readme_block(" in (ROOT / m.group(1)).read_text(), f"{m.group(1)} does not run its README block"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", RUNNER], input=json.dumps(BLOCKS), cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=600)
