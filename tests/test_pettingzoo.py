@@ -10,9 +10,12 @@ from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, parall
 
 import recsim_marl
 
-# Sizes for the API walk: big scenarios keep their real catalogue/data but fewer agents so that
-# PettingZoo's per-agent Python checks stay fast. test_full_size_scenarios_step covers full sizes.
-SMALL = {"movielens-100k": dict(num_users=48, num_items=200), "marketplace": dict(num_items=300)}
+# Sizes for the API walk: every scenario keeps its own mechanics and catalogue (a prefix of it) but
+# fewer agents, so that PettingZoo's per-agent Python checks stay fast; test_full_size_scenarios_step
+# steps the full sizes.
+SMALL = {"movielens-100k": dict(num_users=48, num_items=200), "marketplace": dict(num_users=16, num_items=128),
+         "default": dict(num_users=16, num_items=64), "boredom": dict(num_users=16, num_items=64),
+         "retention": dict(num_users=16, num_items=64)}
 
 
 def make(scenario, **kw):
@@ -65,7 +68,7 @@ def test_observations_lie_in_their_spaces(scenario):
 
 
 def test_full_size_scenarios_step():
-    for scenario in ("movielens-100k", "marketplace"):
+    for scenario in sorted(SMALL):
         env = recsim_marl.parallel_env(scenario=scenario)
         cfg = recsim_marl.SCENARIOS[scenario]
         obs, _ = env.reset(seed=0)

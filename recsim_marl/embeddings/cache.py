@@ -1,7 +1,8 @@
 """Embedding caches: safetensors files on disk and one tensor per device in memory.
 
-The disk key is a sha256 of the encoder's identity (name, weights hash, pooling, max length) and the
-exact texts. A hit reads the file and never loads the model. A file that cannot be read, or whose
+A list of texts is cached in blocks of 64 consecutive texts (:data:`BLOCK`), one file each, so lists
+that share a prefix (catalogues of different sizes) share files. A block's disk key is a sha256 of the
+encoder's identity (name, weights hash, pooling, max length) and its exact texts. A hit reads the file and never loads the model. A file that cannot be read, or whose
 stored key, shape, width or checksum (sha256 of the tensor's bytes) do not match, is reported with a
 warning naming the file and rebuilt. Files are written to a temporary name and renamed, so an
 interrupted write never leaves a bad file. A cache folder that cannot be written (a read-only shared
@@ -104,27 +105,29 @@ def _write(path: Path, key: str, emb: torch.Tensor, spec: EncoderSpec) -> None:
             os.unlink(tmp)
 
 
-def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None,
-                  loader=None) -> torch.Tensor:
-    """Embeddings ``[N, H]`` (float32, CPU, unit rows) of ``texts``, from the disk cache when possible.
+BLOCK = 64
+"""Texts per cache file. A list is cached in blocks of this many consecutive texts, each keyed by its own
+texts, so lists that share a prefix share files: the synthetic catalogue of 1,024 items reuses the
+files of the one of 256 (its first 256 texts), and a sweep over sizes encodes each text once."""
 
-    ``loader``: a callable giving the encoder (default :func:`load_encoder`), for callers that encode
-    several lists and want one model load."""
-    texts = list(texts)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+def _lookup(spec: EncoderSpec, texts: list[str], folder: Path) -> tuple[str, Path, torch.Tensor | None]:
     key = cache_key(spec, texts)
+    path = folder / f"{key[:32]}.safetensors"
     if key in _MEMORY:
         CacheStats.hits += 1
-        return _MEMORY[key]
-    path = folder / f"{key[:32]}.safetensors"
+        return key, path, _MEMORY[key]
     if path.exists():
         emb = _read(path, key, len(texts))
         if emb is not None:
             CacheStats.hits += 1
-            return emb
+            return key, path, emb
         CacheStats.rebuilt += 1
     CacheStats.misses += 1
-    emb = (loader or load_encoder)(spec).encode(texts)
+    return key, path, None
+
+
+def _store(spec: EncoderSpec, key: str, path: Path, emb: torch.Tensor, folder: Path) -> None:
     try:
         _write(path, key, emb, spec)
     except OSError as exc:  # read-only or full folder: keep working from memory
@@ -134,10 +137,34 @@ def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | N
                 f"embedding cache folder {folder} cannot be written ({exc}); embeddings are kept in memory for "
                 "this process only and will be encoded again next time. Point RECSIM_MARL_CACHE (or the "
                 "config's cache_dir) at a writable folder to cache them on disk.",
-                stacklevel=2,
+                stacklevel=3,
             )
         _MEMORY.get_or(key, lambda: emb)
-    return emb
+
+
+def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None,
+                  loader=None) -> torch.Tensor:
+    """Embeddings ``[N, H]`` (float32, CPU, unit rows) of ``texts``, from the disk cache when possible.
+
+    The list is cached in blocks of :data:`BLOCK` texts; the blocks not in the cache are encoded in one
+    call (one model load, one progress bar). ``loader``: a callable giving the encoder (default
+    :func:`load_encoder`), for callers that encode several lists and want one model load."""
+    texts = list(texts)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    blocks = [texts[i:i + BLOCK] for i in range(0, len(texts), BLOCK)] or [texts]
+    found = [_lookup(spec, block, folder) for block in blocks]
+    missing = [j for j, (_, _, emb) in enumerate(found) if emb is None]
+    if missing:
+        new = (loader or load_encoder)(spec).encode([t for j in missing for t in blocks[j]])
+        start = 0
+        for j in missing:
+            key, path, _ = found[j]
+            emb = new[start:start + len(blocks[j])].contiguous()
+            start += len(blocks[j])
+            _store(spec, key, path, emb, folder)
+            found[j] = (key, path, emb)
+    parts = [emb for _, _, emb in found]
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def clear_memory() -> None:
