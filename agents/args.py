@@ -121,7 +121,7 @@ class IqlArgs(RunArgs):
     eps_fraction: float = 0.3
     """Fraction of training over which epsilon decays linearly."""
     learning_starts: int = 2_000
-    """Environment steps (over all envs) before the first gradient step."""
+    """Environment steps (over all envs, and all ranks under torchrun) before the first gradient step."""
     gradient_steps: int = 1
     """Gradient steps per vectorised env step."""
     checkpoint_every: int = 500

@@ -84,18 +84,18 @@ def epsilon(args: Args, step: int, total: int) -> float:
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths."""
     run = Run(args, ALGORITHM)
-    if run.ranks.active:
-        raise NotImplementedError("IQL does not train across ranks yet (its replay buffer and target network are "
-                                  "per process); use MAPPO under torchrun, or run IQL in one process")
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
-    B = args.num_envs
-    total_iters = max(1, args.total_steps // B)
+    B, world = args.num_envs, run.ranks.world
+    # under torchrun each rank steps its own worlds into its own replay buffer; gradients are averaged
+    # over the ranks, so the Q-networks (and the targets copied from them) stay one set
+    total_iters = max(1, args.total_steps // (B * world))
     ck = run.load() if args.resume else None
     if ck is not None and ck["iteration"] >= total_iters:
         return run.finished(ck)
     qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
                       for g in groups}).to(device)
+    run.ranks.broadcast_(qnets)  # the same start on every rank
     targets = copy.deepcopy(qnets)
     optim = torch.optim.Adam(qnets.parameters(), lr=args.lr)
     buffers = {g: Replay(args.buffer_size, lay[g].size, venv.num_actions[g], device) for g in groups}
@@ -105,16 +105,17 @@ def train(args: Args) -> dict:
     obs = venv.reset(seed=args.seed)
     if ck is not None:
         run.restore(ck, qnets=qnets, targets=targets, optim=optim, tracker=tracker)
+        mine = run.own(ck)["learner"]["buffers"]  # this rank's replay buffers
         for g in groups:
-            buffers[g].load_state_dict(ck["buffers"][g])
+            buffers[g].load_state_dict(mine[g])
         obs = venv.observe()
         it, grad_steps = ck["iteration"], ck["grad_steps"]
-    logger = RunLogger(run.log_dir, resume_step=it * B if args.resume else None, tensorboard=args.tensorboard)
+    logger = RunLogger(run.logger_dir, resume_step=it * B * world if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
         run.save({"qnets": qnets.state_dict(), "targets": targets.state_dict(), "optim": optim.state_dict(),
-                  "buffers": {g: buffers[g].state_dict() for g in groups}, "tracker": tracker.state_dict(),
-                  "iteration": it, "grad_steps": grad_steps})
+                  "tracker": tracker.state_dict(), "iteration": it, "grad_steps": grad_steps},
+                 per_rank={"buffers": {g: buffers[g].state_dict() for g in groups}})
 
     bar = None
     if args.progress:
@@ -124,7 +125,7 @@ def train(args: Args) -> dict:
     stop = total_iters if args.stop_after_steps is None else min(total_iters, it + args.stop_after_steps)
     t_log, it_log, loss = time.perf_counter(), it, None
     while it < stop:
-        eps = epsilon(args, it * B, args.total_steps)
+        eps = epsilon(args, it * B * world, args.total_steps)
         actions = {}
         with torch.no_grad():
             for g in GROUPS:
@@ -155,8 +156,8 @@ def train(args: Args) -> dict:
                 })
         obs = nobs
         it += 1
-        tracker.step(it * B, rew, info)  # on the device: no host sync per step
-        if it * B >= args.learning_starts:
+        tracker.step(it * B * world, rew, info)  # on the device: no host sync per step
+        if it * B * world >= args.learning_starts:
             for _ in range(args.gradient_steps):
                 loss = 0.0
                 for g in groups:
@@ -171,6 +172,7 @@ def train(args: Args) -> dict:
                     loss = loss + nn.functional.smooth_l1_loss(q_a, y)
                 optim.zero_grad()
                 loss.backward()
+                run.ranks.average_([p.grad for p in qnets.parameters()])  # data-parallel: the ranks' mean gradient
                 nn.utils.clip_grad_norm_(qnets.parameters(), 10.0)
                 optim.step()
                 grad_steps += 1
@@ -179,11 +181,11 @@ def train(args: Args) -> dict:
         if it % 10 == 0 or it == stop:  # the only host syncs: one every 10 vectorised steps
             tracker.flush(logger)
             now = time.perf_counter()
-            sps = (it - it_log) * B / max(now - t_log, 1e-9)
+            sps = (it - it_log) * B * world / max(now - t_log, 1e-9)
             t_log, it_log = now, it
-            rows = [("charts/SPS", sps, it * B), ("charts/epsilon", eps, it * B)]
+            rows = [("charts/SPS", sps, it * B * world), ("charts/epsilon", eps, it * B * world)]
             if loss is not None:
-                rows.append(("losses/td_loss", loss.item(), it * B))
+                rows.append(("losses/td_loss", loss.item(), it * B * world))
             logger.scalars(rows)
             if bar is not None:
                 bar.set_postfix(SPS=f"{sps:,.0f}", eps=f"{eps:.2f}", **{f"{g}_ret": f"{tracker.last[g]:.2f}" for g in groups})
@@ -194,7 +196,7 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    return run.finish(qnets, logger, it == total_iters, f"IQL on {args.scenario}", it * B, qnets=qnets)
+    return run.finish(qnets, logger, it == total_iters, f"IQL on {args.scenario}", it * B * world, qnets=qnets)
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:

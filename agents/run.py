@@ -92,11 +92,14 @@ class Run:
         return {"gen": self.gen.get_state(), "env_state": state_tensors(self.venv),
                 "scripted_gen": {g: p.gen.get_state() for g, p in self.scripted.items() if hasattr(p, "gen")}}
 
-    def save(self, payload: dict) -> None:
-        """Checkpoint the learner's ``payload`` plus everything of the run's own state (with several
-        ranks: every rank's, gathered; rank 0 writes)."""
+    def save(self, payload: dict, per_rank: dict | None = None) -> None:
+        """Checkpoint the learner's ``payload`` (the same on every rank: networks, optimiser) and
+        ``per_rank`` (each rank's own: a replay buffer), plus everything of the run's own state (with
+        several ranks: every rank's, gathered; rank 0 writes). :meth:`own` gives a rank its part back."""
         self._last_payload = payload
         own = self._own_state()
+        if per_rank is not None:
+            own["learner"] = per_rank
         ranks = self.ranks.gather({k: _cpu(v) for k, v in own.items()}) if self.ranks.active else None
         if self.ranks.main:
             save_checkpoint(self.checkpoint_path, {
@@ -124,10 +127,14 @@ class Run:
             )
         return ck
 
+    def own(self, ck: dict) -> dict:
+        """This rank's part of checkpoint ``ck`` (its simulator, generators and ``per_rank`` state)."""
+        return ck["ranks"][self.ranks.rank] if "ranks" in ck else ck
+
     def restore(self, ck: dict, **modules) -> dict:
         """Put the run's own state back from ``ck``, load each of ``modules`` (networks, optimisers:
         anything with ``load_state_dict``) from the entry of the same name, and return ``ck``."""
-        own = ck["ranks"][self.ranks.rank] if "ranks" in ck else ck
+        own = self.own(ck)
         self.gen.set_state(own["gen"])
         for g, st in own["scripted_gen"].items():
             self.scripted[g].gen.set_state(st)
