@@ -5,20 +5,31 @@
 2. BenchMARL MAPPO's collection through ``RecSimTask`` (its collector and policy, both groups; the
    training between batches is BenchMARL's and not counted);
 3. sharing the machine: the core's step rate of one process alone, then of two processes stepping at
-   once (each with the default thread settings), as a ratio per process.
+   once (each with the default thread settings), as a ratio per process;
+4. learning at equal frames: the built-in MAPPO against BenchMARL's MAPPO (each with its own default
+   hyper-parameters, both groups learning, the same worlds per batch), both evaluated the same way
+   (``agents.policy.evaluate`` on held-out seeds 10,000+), with their wall times;
+5. the built-in MAPPO on one rank against two ``torchrun`` ranks (one torch thread each) at equal
+   total frames: wall time and frames per second.
 
 User agent-steps per second (people x steps). In the dict path nobody leaves (a huge budget), because
 torchrl's PettingZoo wrapper cannot yet step past people who left (issue 9, item 5). Prints a table,
 writes JSON.
 
     python -m benchmarks.ecosystem --out benchmarks/results/ecosystem.json
+    python -m benchmarks.ecosystem --only learning ranks       # parts: doors, sharing, learning, ranks
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -119,32 +130,141 @@ def concurrency(num_envs: int, threads: int | None = None, seconds: float = 8.0)
             "ratio_each": [r / rates[1][0] for r in rates[2]]}
 
 
+class BenchmarlGroupPolicy:
+    """One group of a trained BenchMARL experiment as an ``agents.policy`` Policy (deterministic actions),
+    so that ``evaluate`` scores it exactly as it scores the built-in learners."""
+
+    def __init__(self, experiment, group: str):
+        self.policy, self.group = experiment.group_policies[group], group
+
+    @torch.no_grad()
+    def act(self, obs, mask):
+        from tensordict import TensorDict
+        from torchrl.envs.utils import ExplorationType, set_exploration_type
+
+        td = TensorDict({(self.group, "observation"): obs, (self.group, "action_mask"): mask}, batch_size=obs.shape[:1])
+        with set_exploration_type(ExplorationType.DETERMINISTIC):
+            return self.policy(td)[(self.group, "action")].long()
+
+
+def learning_at_equal_frames(scenario: str, frames: int, num_envs: int, episodes: int = 10) -> list[dict]:
+    """Built-in MAPPO and BenchMARL MAPPO, both groups learning, ``frames`` env steps each."""
+    from benchmarl.algorithms import MappoConfig
+    from benchmarl.experiment import Experiment, ExperimentConfig
+    from benchmarl.models.mlp import MlpConfig
+
+    import recsim_marl
+    from agents import mappo
+    from agents.policy import evaluate
+    from recsim_marl.integrations.benchmarl import RecSimTask
+
+    config = recsim_marl.make_config(scenario)
+    ev = dict(episodes=episodes, seed=10_000, ranking_metrics=False)
+    rows = []
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        mappo.train(mappo.Args(scenario=scenario, learn="both", total_steps=frames, num_envs=num_envs,
+                               num_steps=config.max_cycles, log_dir=tmp, progress=False, tensorboard=False,
+                               eval_episodes=0))
+        dt = time.perf_counter() - t
+        pols = {g: mappo.load_policy(Path(tmp) / "checkpoint.pt", g) for g in ("users", "items")}
+    r = evaluate(config, pols, **ev)
+    rows.append({"learner": "built-in MAPPO", "frames": frames, "seconds": dt, "user_return": r["user_return"],
+                 "provider_profit": r["provider_profit"]})
+
+    cfg = ExperimentConfig.get_from_yaml()
+    cfg.sampling_device = cfg.train_device = "cpu"
+    cfg.max_n_frames = frames
+    cfg.on_policy_collected_frames_per_batch = num_envs * config.max_cycles
+    cfg.on_policy_n_envs_per_worker = num_envs
+    cfg.evaluation = False
+    cfg.loggers = []
+    cfg.create_json = False
+    cfg.checkpoint_interval = 0
+    cfg.save_folder = tempfile.mkdtemp()
+    task = RecSimTask[scenario.upper().replace("-", "_")].get_task()
+    exp = Experiment(task=task, algorithm_config=MappoConfig.get_from_yaml(), model_config=MlpConfig.get_from_yaml(),
+                     critic_model_config=MlpConfig.get_from_yaml(), seed=0, config=cfg)
+    t = time.perf_counter()
+    exp.run()
+    dt = time.perf_counter() - t
+    r = evaluate(config, {g: BenchmarlGroupPolicy(exp, g) for g in ("users", "items")}, **ev)
+    rows.append({"learner": "BenchMARL MAPPO", "frames": exp.total_frames, "seconds": dt,
+                 "user_return": r["user_return"], "provider_profit": r["provider_profit"]})
+    return rows
+
+
+def ranks(scenario: str, frames: int, num_envs: int) -> list[dict]:
+    """Built-in MAPPO, ``frames`` env steps in all, on one process and on two torchrun ranks."""
+    root = Path(__file__).resolve().parent.parent
+    rows = []
+    for n in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            if n > 1:
+                env["OMP_NUM_THREADS"] = "1"  # each rank its share of the cores (README, Known limits)
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n),
+                   "-m", "agents.mappo", "--scenario", scenario, "--total-steps", str(frames), "--num-envs",
+                   str(num_envs), "--log-dir", tmp, "--no-progress", "--no-tensorboard", "--eval-episodes", "0"]
+            t = time.perf_counter()
+            out = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=True)
+            dt = time.perf_counter() - t
+            digests = set(re.findall(r"parameters digest ([0-9a-f]+)", out.stdout))
+        rows.append({"ranks": n, "frames": frames, "seconds": dt, "frames_per_s": frames / dt,
+                     "one_set_of_networks": len(digests) <= 1})
+    return rows
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", default="default")
     p.add_argument("--num-envs", type=int, default=256)
     p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--learning-scenario", default="tiny")
+    p.add_argument("--learning-frames", type=int, default=48_000)
+    p.add_argument("--only", nargs="*", default=["doors", "sharing", "learning", "ranks"],
+                   choices=["doors", "sharing", "learning", "ranks"])
     p.add_argument("--out", default="benchmarks/results/ecosystem.json")
     args = p.parse_args(argv)
     print(f"hardware: {hardware()}\nscenario: {args.scenario}\n")
-    rows = [recsimenv_rate(args.scenario, args.num_envs, args.steps), dict_path_rate(args.scenario, args.steps)]
-    rows.append(benchmarl_rate(args.scenario.upper().replace("-", "_"), batches=4, frames_per_batch=25 * args.num_envs,
-                               num_envs=args.num_envs))
-    print("| path | seconds | user agent-steps/s |")
-    print("|---|---|---|")
-    for r in rows:
-        print(f"| {r['path']} | {r['seconds']:.1f} | {r['user_steps_per_s']:,.0f} |")
-    ratio = rows[0]["user_steps_per_s"] / rows[1]["user_steps_per_s"]
-    print(f"\nRecSimEnv collects {ratio:,.0f}x faster than the dict path")
-    shared = [concurrency(b, t) for t in (None, 1) for b in (1, 256)]
-    print("\n| worlds per process | torch threads each | alone env-steps/s | two at once, each | ratio each |")
-    print("|---|---|---|---|---|")
-    for c in shared:
-        print(f"| {c['num_envs']} | {c['threads']} | {c['alone']:,.0f} | "
-              f"{', '.join(f'{r:,.0f}' for r in c['two_at_once'])} | "
-              f"{', '.join(f'{r:.2f}' for r in c['ratio_each'])} |")
-    payload = {"hardware": hardware(), "torch_threads": torch.get_num_threads(), "scenario": args.scenario,
-               "rows": rows, "recsimenv_over_dict_path": ratio, "concurrency": shared}
+    payload = {"hardware": hardware(), "torch_threads": torch.get_num_threads(), "scenario": args.scenario}
+    if "doors" in args.only:
+        rows = [recsimenv_rate(args.scenario, args.num_envs, args.steps), dict_path_rate(args.scenario, args.steps)]
+        rows.append(benchmarl_rate(args.scenario.upper().replace("-", "_"), batches=4,
+                                   frames_per_batch=25 * args.num_envs, num_envs=args.num_envs))
+        print("| path | seconds | user agent-steps/s |")
+        print("|---|---|---|")
+        for r in rows:
+            print(f"| {r['path']} | {r['seconds']:.1f} | {r['user_steps_per_s']:,.0f} |")
+        ratio = rows[0]["user_steps_per_s"] / rows[1]["user_steps_per_s"]
+        print(f"\nRecSimEnv collects {ratio:,.0f}x faster than the dict path")
+        payload.update(rows=rows, recsimenv_over_dict_path=ratio)
+    if "sharing" in args.only:
+        shared = [concurrency(b, t) for t in (None, 1) for b in (1, 256)]
+        print("\n| worlds per process | torch threads each | alone env-steps/s | two at once, each | ratio each |")
+        print("|---|---|---|---|---|")
+        for c in shared:
+            print(f"| {c['num_envs']} | {c['threads']} | {c['alone']:,.0f} | "
+                  f"{', '.join(f'{r:,.0f}' for r in c['two_at_once'])} | "
+                  f"{', '.join(f'{r:.2f}' for r in c['ratio_each'])} |")
+        payload["concurrency"] = shared
+    if "learning" in args.only:
+        learned = learning_at_equal_frames(args.learning_scenario, args.learning_frames, num_envs=32)
+        print(f"\nlearning on {args.learning_scenario}, both groups, evaluated on seeds 10000-10009")
+        print("| learner | frames | seconds | user return | provider profit |")
+        print("|---|---|---|---|---|")
+        for r in learned:
+            print(f"| {r['learner']} | {r['frames']:,} | {r['seconds']:.0f} | {r['user_return'][0]:.2f} ± "
+                  f"{r['user_return'][1]:.2f} | {r['provider_profit'][0]:.2f} ± {r['provider_profit'][1]:.2f} |")
+        payload["learning"] = learned
+    if "ranks" in args.only:
+        ranked = ranks(args.learning_scenario, args.learning_frames, num_envs=32)
+        print(f"\nbuilt-in MAPPO on {args.learning_scenario}, {args.learning_frames:,} frames in all")
+        print("| torchrun ranks | seconds | frames/s | one set of networks |")
+        print("|---|---|---|---|")
+        for r in ranked:
+            print(f"| {r['ranks']} | {r['seconds']:.0f} | {r['frames_per_s']:,.0f} | {r['one_set_of_networks']} |")
+        payload["ranks"] = ranked
     print(f"wrote {write_json(args.out, payload)}")
     return payload
 
