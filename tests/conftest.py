@@ -29,3 +29,4 @@ def _embedding_cache(tmp_path_factory):
         os.environ.pop("RECSIM_MARL_CACHE", None)
     else:
         os.environ["RECSIM_MARL_CACHE"] = old
+

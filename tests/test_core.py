@@ -226,7 +226,7 @@ def test_greedy_beats_random_on_every_scenario_sized_for_tests():
     from agents.policy import evaluate
 
     for scenario, kw in (("tiny", {}), ("default", {}), ("boredom", {}), ("marketplace", {}),
-                         ("movielens-100k", dict(num_users=100, num_items=400))):
+                         ("movielens-100k", dict(num_users=48, num_items=200))):
         c = recsim_marl.make_config(scenario, **kw)
         items = FixedLevelPolicy(0)
         g = evaluate(c, {"users": GreedyPolicy(c), "items": items}, episodes=10, seed=0,

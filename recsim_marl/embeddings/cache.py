@@ -11,6 +11,7 @@ cluster folder) is reported once and the embeddings are kept in memory for the p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -111,19 +112,20 @@ texts, so lists that share a prefix share files: the synthetic catalogue of 1,02
 files of the one of 256 (its first 256 texts), and a sweep over sizes encodes each text once."""
 
 
-def _lookup(spec: EncoderSpec, texts: list[str], folder: Path) -> tuple[str, Path, torch.Tensor | None]:
+def _lookup(spec: EncoderSpec, texts: list[str], folder: Path, count: bool = True) -> tuple[str, Path, torch.Tensor | None]:
+    """(key, path, embeddings or None) of one block; ``count`` adds the outcome to :class:`CacheStats`."""
     key = cache_key(spec, texts)
     path = folder / f"{key[:32]}.safetensors"
     if key in _MEMORY:
-        CacheStats.hits += 1
+        CacheStats.hits += count
         return key, path, _MEMORY[key]
     if path.exists():
         emb = _read(path, key, len(texts))
         if emb is not None:
-            CacheStats.hits += 1
+            CacheStats.hits += count
             return key, path, emb
-        CacheStats.rebuilt += 1
-    CacheStats.misses += 1
+        CacheStats.rebuilt += count
+    CacheStats.misses += count
     return key, path, None
 
 
@@ -142,6 +144,26 @@ def _store(spec: EncoderSpec, key: str, path: Path, emb: torch.Tensor, folder: P
         _MEMORY.get_or(key, lambda: emb)
 
 
+@contextlib.contextmanager
+def _lock(path: Path):
+    """An exclusive lock (``path``, a lock file in the cache folder) while blocks are encoded and
+    written. Where nothing can be locked (a read-only folder, no ``fcntl``), nothing is: concurrent
+    builders still agree, they only repeat the work."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
 def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None,
                   loader=None) -> torch.Tensor:
     """Embeddings ``[N, H]`` (float32, CPU, unit rows) of ``texts``, from the disk cache when possible.
@@ -152,17 +174,26 @@ def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | N
     texts = list(texts)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     blocks = [texts[i:i + BLOCK] for i in range(0, len(texts), BLOCK)] or [texts]
+    absent = {j for j, block in enumerate(blocks)
+              if not (folder / f"{cache_key(spec, block)[:32]}.safetensors").exists()}
     found = [_lookup(spec, block, folder) for block in blocks]
-    missing = [j for j, (_, _, emb) in enumerate(found) if emb is None]
-    if missing:
-        new = (loader or load_encoder)(spec).encode([t for j in missing for t in blocks[j]])
-        start = 0
-        for j in missing:
-            key, path, _ = found[j]
-            emb = new[start:start + len(blocks[j])].contiguous()
-            start += len(blocks[j])
-            _store(spec, key, path, emb, folder)
-            found[j] = (key, path, emb)
+    first = next((key for key, _, emb in found if emb is None), None)
+    if first is not None:
+        # processes building the same world at once (env runners, ranks) encode it once: they wait on
+        # the lock of its first missing block; builders of other texts go on in parallel
+        with _lock(folder / f"{first[:32]}.lock"):
+            for j, (_, path, emb) in enumerate(found):
+                if emb is None and j in absent and path.exists():  # another process wrote it meanwhile
+                    found[j] = _lookup(spec, blocks[j], folder, count=False)
+            missing = [j for j, (_, _, emb) in enumerate(found) if emb is None]
+            new = (loader or load_encoder)(spec).encode([t for j in missing for t in blocks[j]]) if missing else None
+            start = 0
+            for j in missing:
+                key, path, _ = found[j]
+                emb = new[start:start + len(blocks[j])].contiguous()
+                start += len(blocks[j])
+                _store(spec, key, path, emb, folder)
+                found[j] = (key, path, emb)
     parts = [emb for _, _, emb in found]
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
