@@ -170,7 +170,7 @@ class RecSimParallelEnv(ParallelEnv):
         rew_np = {g: rew[g][0].numpy() for g in rew}
         term_np = {g: term[g][0].numpy() for g in term}
         trunc_np = {g: trunc[g][0].numpy() for g in trunc}
-        masks = self._masks(obs)
+        masks = self._masks(shown)  # the masks of the observations returned (the final ones when done)
         rewards, terminations, truncations, infos = {}, {}, {}, {}
         for a in live:
             g, k = self.agent_index[a]

@@ -91,3 +91,17 @@ def test_agent_lifecycle_until_everyone_leaves():
     # budget 3 shrinks by exactly 1 per step when clicks give nothing back: everyone leaves at step 3
     assert steps == 3
     assert all(term.values()) and not any(trunc.values())
+
+
+def test_masks_of_the_last_step_belong_to_the_observations_returned():
+    # budget 1 and no gain: everybody leaves after the first step; the core has already reset the world,
+    # but the masks returned with the final observations are the final ones (only action 0 for people gone)
+    env = recsim_marl.parallel_env(scenario="tiny", initial_budget=1.0, budget_gain=0.0, trait_spread=0.0)
+    obs, infos = env.reset(seed=0)
+    assert infos["user_0"]["action_mask"].all()
+    obs, _, term, _, infos = env.step({a: 0 for a in env.agents})
+    assert all(term.values()) and not env.agents
+    lay = recsim_marl.observation_layout(env.unwrapped.config)["users"]
+    for a in (f"user_{k}" for k in range(env.unwrapped.config.num_users)):
+        assert obs[a][lay["present"]][0] == 0.0
+        assert infos[a]["action_mask"].tolist() == [1] + [0] * (len(infos[a]["action_mask"]) - 1), a

@@ -27,7 +27,7 @@ from recsim_marl.embeddings.encoder import LRU, EncoderSpec, load_encoder
 
 FORMAT_VERSION = "2"  # 2: metadata holds the tensor's width and sha256
 
-_MEMORY: LRU = LRU(16)  # key -> embeddings, for folders that cannot be written
+_MEMORY: LRU = LRU(512)  # block key -> embeddings (512 blocks: 32,768 texts), for folders that cannot be written
 _UNWRITABLE: set[str] = set()  # folders already reported as unwritable
 
 
@@ -118,7 +118,7 @@ def _lookup(spec: EncoderSpec, texts: list[str], folder: Path, count: bool = Tru
     path = folder / f"{key[:32]}.safetensors"
     if key in _MEMORY:
         CacheStats.hits += count
-        return key, path, _MEMORY[key]
+        return key, path, _MEMORY.get_or(key, None)  # (marks it recently used)
     if path.exists():
         emb = _read(path, key, len(texts))
         if emb is not None:
@@ -149,19 +149,22 @@ def _lock(path: Path):
     """An exclusive lock (``path``, a lock file in the cache folder) while blocks are encoded and
     written. Where nothing can be locked (a read-only folder, no ``fcntl``), nothing is: concurrent
     builders still agree, they only repeat the work."""
+    handle = None
     try:
         import fcntl
 
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a")
-    except (ImportError, OSError):
-        yield
-        return
-    try:
         fcntl.flock(handle, fcntl.LOCK_EX)
+    except (ImportError, OSError):  # no fcntl, a read-only folder, a file system without flock (NFS, Lustre)
+        if handle is not None:
+            handle.close()
+        handle = None
+    try:
         yield
     finally:
-        handle.close()  # closing releases the lock
+        if handle is not None:
+            handle.close()  # closing releases the lock
 
 
 def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | None = None,
@@ -185,12 +188,15 @@ def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | N
             for j, (_, path, emb) in enumerate(found):
                 if emb is None and j in absent and path.exists():  # another process wrote it meanwhile
                     found[j] = _lookup(spec, blocks[j], folder, count=False)
+                    if found[j][2] is not None:  # read, not encoded: count it as a hit
+                        CacheStats.misses -= 1
+                        CacheStats.hits += 1
             missing = [j for j, (_, _, emb) in enumerate(found) if emb is None]
             new = (loader or load_encoder)(spec).encode([t for j in missing for t in blocks[j]]) if missing else None
             start = 0
             for j in missing:
                 key, path, _ = found[j]
-                emb = new[start:start + len(blocks[j])].contiguous()
+                emb = new[start:start + len(blocks[j])].clone()  # its own storage, not a view of all
                 start += len(blocks[j])
                 _store(spec, key, path, emb, folder)
                 found[j] = (key, path, emb)

@@ -11,7 +11,8 @@
 
 ``env_config`` holds ``scenario`` and any field of ``recsim_marl.EnvConfig`` (an unknown key is an error
 naming it), and also ``learn`` / ``users_policy`` / ``items_policy`` for a one-group view (the other
-group scripted inside the env, as in ``recsim_marl.parallel_env``).
+group scripted inside the env, as in ``recsim_marl.parallel_env``); then give RLlib only that group's
+module: ``policies={"users"}`` for ``learn="users"``.
 
 What plain PPO (no masking model) can send, and what it means:
 
