@@ -215,6 +215,14 @@ def ranks(scenario: str, frames: int, num_envs: int) -> list[dict]:
     return rows
 
 
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    """A markdown table (what the README shows)."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", default="default")
@@ -232,38 +240,33 @@ def main(argv=None) -> dict:
         rows = [recsimenv_rate(args.scenario, args.num_envs, args.steps), dict_path_rate(args.scenario, args.steps)]
         rows.append(benchmarl_rate(args.scenario.upper().replace("-", "_"), batches=4,
                                    frames_per_batch=25 * args.num_envs, num_envs=args.num_envs))
-        print("| path | seconds | user agent-steps/s |")
-        print("|---|---|---|")
-        for r in rows:
-            print(f"| {r['path']} | {r['seconds']:.1f} | {r['user_steps_per_s']:,.0f} |")
+        print_table(["path", "seconds", "user agent-steps/s"],
+                    [[r["path"], f"{r['seconds']:.1f}", f"{r['user_steps_per_s']:,.0f}"] for r in rows])
         ratio = rows[0]["user_steps_per_s"] / rows[1]["user_steps_per_s"]
         print(f"\nRecSimEnv collects {ratio:,.0f}x faster than the dict path")
         payload.update(rows=rows, recsimenv_over_dict_path=ratio)
     if "sharing" in args.only:
         shared = [concurrency(b, t) for t in (None, 1) for b in (1, 256)]
-        print("\n| worlds per process | torch threads each | alone env-steps/s | two at once, each | ratio each |")
-        print("|---|---|---|---|---|")
-        for c in shared:
-            print(f"| {c['num_envs']} | {c['threads']} | {c['alone']:,.0f} | "
-                  f"{', '.join(f'{r:,.0f}' for r in c['two_at_once'])} | "
-                  f"{', '.join(f'{r:.2f}' for r in c['ratio_each'])} |")
+        print()
+        print_table(["worlds per process", "torch threads each", "alone env-steps/s", "two at once, each", "ratio each"],
+                    [[str(c["num_envs"]), str(c["threads"]), f"{c['alone']:,.0f}",
+                      ", ".join(f"{r:,.0f}" for r in c["two_at_once"]), ", ".join(f"{r:.2f}" for r in c["ratio_each"])]
+                     for c in shared])
         payload["concurrency"] = shared
     if "learning" in args.only:
         learned = learning_at_equal_frames(args.learning_scenario, args.learning_frames, num_envs=32)
         print(f"\nlearning on {args.learning_scenario}, both groups, evaluated on seeds 10000-10009")
-        print("| learner | frames | seconds | user return | provider profit |")
-        print("|---|---|---|---|---|")
-        for r in learned:
-            print(f"| {r['learner']} | {r['frames']:,} | {r['seconds']:.0f} | {r['user_return'][0]:.2f} ± "
-                  f"{r['user_return'][1]:.2f} | {r['provider_profit'][0]:.2f} ± {r['provider_profit'][1]:.2f} |")
+        print_table(["learner", "frames", "seconds", "user return", "provider profit"],
+                    [[r["learner"], f"{r['frames']:,}", f"{r['seconds']:.0f}",
+                      "{:.2f} ± {:.2f}".format(*r["user_return"]), "{:.2f} ± {:.2f}".format(*r["provider_profit"])]
+                     for r in learned])
         payload["learning"] = learned
     if "ranks" in args.only:
         ranked = ranks(args.learning_scenario, args.learning_frames, num_envs=32)
         print(f"\nbuilt-in MAPPO on {args.learning_scenario}, {args.learning_frames:,} frames in all")
-        print("| torchrun ranks | seconds | frames/s | one set of networks |")
-        print("|---|---|---|---|")
-        for r in ranked:
-            print(f"| {r['ranks']} | {r['seconds']:.0f} | {r['frames_per_s']:,.0f} | {r['one_set_of_networks']} |")
+        print_table(["torchrun ranks", "seconds", "frames/s", "one set of networks"],
+                    [[str(r["ranks"]), f"{r['seconds']:.0f}", f"{r['frames_per_s']:,.0f}", str(r["one_set_of_networks"])]
+                     for r in ranked])
         payload["ranks"] = ranked
     print(f"wrote {write_json(args.out, payload)}")
     return payload

@@ -177,9 +177,8 @@ def encode_cached(spec: EncoderSpec, texts: list[str], cache_dir: str | Path | N
     texts = list(texts)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     blocks = [texts[i:i + BLOCK] for i in range(0, len(texts), BLOCK)] or [texts]
-    absent = {j for j, block in enumerate(blocks)
-              if not (folder / f"{cache_key(spec, block)[:32]}.safetensors").exists()}
     found = [_lookup(spec, block, folder) for block in blocks]
+    absent = {j for j, (_, path, emb) in enumerate(found) if emb is None and not path.exists()}  # not bad: absent
     first = next((key for key, _, emb in found if emb is None), None)
     if first is not None:
         # processes building the same world at once (env runners, ranks) encode it once: they wait on
