@@ -6,9 +6,9 @@
 | Actions | Discrete |
 | Parallel API | Yes (AEC form: `recsim_marl.env()`) |
 | Agents | `user_0 ... user_{U-1}`, `item_0 ... item_{I-1}` (U = num_users, I = num_items) |
-| Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)` |
-| Observation shape | user: `(2D + K(D+5) + 2,)`; item: `(D + 6,)` (float32 Box) |
-| State shape | `(4D + 2U + 3I + 1,)` |
+| Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)` (both `Discrete(max(K, L))` with `pad_actions=True`) |
+| Observation shape | user: `(2D + K(D+5) + 4,)`; item: `(D + 6,)` (float32 Box) |
+| State shape | `(4D + 3U + 3I + 1,)` |
 
 A platform with U simulated people and I items. Each **user agent** is the personal recommender of one
 person: it sees the person's K candidates (chosen by the platform's retrieval) and recommends one
@@ -65,7 +65,7 @@ class RecSimParallelEnv(ParallelEnv):
     }
 
     def __init__(self, scenario: str = "default", render_mode: str | None = None, learn: str = "both",
-                 users_policy=None, items_policy=None, **config):
+                 users_policy=None, items_policy=None, pad_actions: bool = False, **config):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']} or None"
@@ -75,8 +75,11 @@ class RecSimParallelEnv(ParallelEnv):
         for name, pol in (("users_policy", users_policy), ("items_policy", items_policy)):
             if pol is not None and not callable(getattr(pol, "act", None)):
                 raise TypeError(f"{name} must have a method act(obs, mask) -> actions; got {type(pol).__name__}")
+        if not isinstance(pad_actions, bool):
+            raise TypeError(f"pad_actions must be True or False, got {pad_actions!r}")
         self.render_mode = render_mode
         self.learn = learn
+        self.pad_actions = pad_actions
         self.scripted = {g: p for g, p in (("users", users_policy), ("items", items_policy))
                          if learn not in ("both", g)}
         self._build(make_config(scenario, **config))
@@ -93,12 +96,15 @@ class RecSimParallelEnv(ParallelEnv):
             self.item_agents if "items" in self.groups else [])
         self.agent_index = {a: ("users", k) for k, a in enumerate(self.user_agents)}
         self.agent_index.update({a: ("items", k) for k, a in enumerate(self.item_agents)})
+        self._num_actions = {"users": config.num_candidates, "items": config.num_levels}
+        # pad_actions: one action space for every agent, Discrete(max(K, L)); masks padded with False
+        self._width = max(self._num_actions.values()) if self.pad_actions else None
         self._obs_spaces, self._act_spaces = {}, {}
-        for group, agents, n in (("users", self.user_agents, config.num_candidates), ("items", self.item_agents, config.num_levels)):
+        for group, agents in (("users", self.user_agents), ("items", self.item_agents)):
             lay = self.layouts[group]
             for a in agents if group in self.groups else ():
                 self._obs_spaces[a] = spaces.Box(lay.low, lay.high, dtype=np.float32)
-                self._act_spaces[a] = spaces.Discrete(n)
+                self._act_spaces[a] = spaces.Discrete(self._width or self._num_actions[group])
         lay = self.layouts["state"]
         self.state_space = spaces.Box(lay.low, lay.high, dtype=np.float32)
         self.agents: list[str] = []
@@ -259,6 +265,8 @@ class RecSimParallelEnv(ParallelEnv):
 
     def _masks(self, obs: dict) -> dict:
         m = {g: obs["action_mask"][g][0].numpy().astype(np.int8) for g in ("users", "items")}
+        if self._width is not None:  # padded actions are never valid
+            m = {g: np.pad(v, ((0, 0), (0, self._width - v.shape[1]))) for g, v in m.items()}
         return {a: m[g][k] for a, (g, k) in self.agent_index.items()}
 
     def _actions_to_tensors(self, actions) -> tuple[torch.Tensor, torch.Tensor]:
@@ -285,7 +293,9 @@ class RecSimParallelEnv(ParallelEnv):
                 if act is not None:
                     _as_index(a, act, n)
                 continue
-            value = _as_index(a, act, n)
+            # a padded action past the group's own range means its last action (items: the top level,
+            # which the core then clamps to the highest affordable one)
+            value = min(_as_index(a, act, n), self._num_actions[g] - 1)
             (ua if g == "users" else ia)[k] = value
         return torch.from_numpy(ua).unsqueeze(0), torch.from_numpy(ia).unsqueeze(0)
 
@@ -312,7 +322,8 @@ def _as_index(agent: str, act, n: int) -> int:
 
 
 def parallel_env(scenario: str = "default", render_mode: str | None = None, learn: str = "both",
-                 users_policy=None, items_policy=None, **config) -> RecSimParallelEnv:
+                 users_policy=None, items_policy=None, pad_actions: bool = False,
+                 **config) -> RecSimParallelEnv:
     """The PettingZoo parallel environment: one world, agents ``user_0..`` and ``item_0..``.
 
     Keyword arguments:
@@ -325,6 +336,11 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, lear
             ``act(obs [1, N, O] tensor, mask [1, N, A] bool tensor) -> [1, N] long tensor`` (the
             ``agents.policy.Policy`` protocol, e.g. ``agents.baselines.GreedyPolicy(config)``).
             Defaults: users recommend the most relevant candidate; items do not promote (level 0).
+        pad_actions: give every agent one action space, ``Discrete(max(K, L))``, for libraries that put
+            both groups under one policy (SuperSuit's padding); each ``infos[agent]["action_mask"]`` is
+            padded with 0 (invalid) past the group's own actions, and such an action, if sent, means
+            the group's last one (a user: candidate K-1; an item: its top level, clamped as any level
+            to the highest affordable one).
         **config: any field of ``recsim_marl.EnvConfig`` overriding the scenario, e.g.
             num_users (people, one user agent each), num_items (items, one item agent each),
             num_candidates (K, the list a user agent chooses from: its action space),
@@ -340,7 +356,7 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, lear
     ``recsim_marl.observation_layout(env.config)`` names the observation's fields.
     """
     return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, learn=learn, users_policy=users_policy,
-                             items_policy=items_policy, **config)
+                             items_policy=items_policy, pad_actions=pad_actions, **config)
 
 
 class _CheckedAEC(parallel_to_aec_wrapper):

@@ -1,4 +1,5 @@
-"""A one-group view of the PettingZoo env, for libraries that train one group: the other is scripted."""
+"""Views of the PettingZoo env for libraries that cannot take two groups: one group learning (the other
+scripted), or both groups with one padded action space (``pad_actions``)."""
 
 import numpy as np
 import pytest
@@ -48,3 +49,35 @@ def test_scripted_agents_are_named_as_such():
         recsim_marl.parallel_env(scenario="tiny", learn="providers")
     with pytest.raises(TypeError, match="items_policy"):
         recsim_marl.parallel_env(scenario="tiny", learn="users", items_policy=3)
+
+
+@pytest.mark.parametrize("k, levels", [(6, 4), (3, 5)])
+def test_padded_actions_give_every_agent_one_space_and_padded_masks(k, levels):
+    env = recsim_marl.parallel_env(scenario="tiny", num_candidates=k, num_levels=levels, pad_actions=True)
+    parallel_api_test(env, num_cycles=30)
+    width = max(k, levels)
+    _, infos = env.reset(seed=1)
+    assert {env.action_space(a).n for a in env.possible_agents} == {width}
+    for a in env.agents:
+        own = k if a.startswith("user_") else levels
+        mask = infos[a]["action_mask"]
+        assert mask.shape == (width,) and not mask[own:].any() and mask[:own].any()
+
+
+@pytest.mark.parametrize("k, levels", [(6, 4), (3, 5)])
+def test_a_padded_action_means_the_groups_last_action(k, levels):
+    padded = recsim_marl.parallel_env(scenario="tiny", num_candidates=k, num_levels=levels, pad_actions=True)
+    plain = recsim_marl.parallel_env(scenario="tiny", num_candidates=k, num_levels=levels)
+    padded.reset(seed=3)
+    plain.reset(seed=3)
+    width = max(k, levels)
+    while plain.agents:
+        last = {a: (k if a.startswith("user_") else levels) - 1 for a in plain.agents}
+        op, rp, tp, _, _ = padded.step({a: width - 1 for a in padded.agents})
+        oq, rq, tq, _, _ = plain.step(last)
+        assert rp == rq and tp == tq and all(np.array_equal(op[a], oq[a]) for a in op)
+    with pytest.raises(ValueError, match="out of range"):
+        padded.reset(seed=3)
+        padded.step({a: width for a in padded.agents})
+    with pytest.raises(TypeError, match="pad_actions"):
+        recsim_marl.parallel_env(scenario="tiny", pad_actions="yes")
