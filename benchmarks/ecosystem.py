@@ -5,7 +5,9 @@
 2. BenchMARL MAPPO's collection through ``RecSimTask`` (its collector and policy, both groups; the
    training between batches is BenchMARL's and not counted);
 3. sharing the machine: the core's step rate of one process alone, then of two processes stepping at
-   once (each with the default thread settings), as a ratio per process;
+   once, as a ratio per process: with torch's default threads, with those and
+   ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep instead of spinning while they wait), and with
+   one thread per process;
 4. learning at equal frames: the built-in MAPPO against BenchMARL's MAPPO (each with its own default
    hyper-parameters, both groups learning, the same worlds per batch), both evaluated the same way
    (``agents.policy.evaluate`` on held-out seeds 10,000+), with their wall times;
@@ -111,23 +113,35 @@ def _stepping(num_envs: int, seconds: float, threads: int | None, queue) -> None
     queue.put(n * num_envs / (time.perf_counter() - t))
 
 
-def concurrency(num_envs: int, threads: int | None = None, seconds: float = 8.0) -> dict:
+def concurrency(num_envs: int, threads: int | None = None, wait_policy: str | None = None,
+                seconds: float = 8.0) -> dict:
     """Env-steps/s of one process alone, then of each of two processes stepping at the same time
-    (``threads``: torch threads per process; None leaves torch's default)."""
+    (``threads``: torch threads per process, None leaves torch's default; ``wait_policy``: the
+    processes' ``OMP_WAIT_POLICY``, None leaves this process's environment as it is)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     rates = {}
-    for n in (1, 2):
-        q = ctx.Queue()
-        procs = [ctx.Process(target=_stepping, args=(num_envs, seconds, threads, q)) for _ in range(n)]
-        for p in procs:
-            p.start()
-        rates[n] = [q.get() for _ in procs]
-        for p in procs:
-            p.join()
-    return {"num_envs": num_envs, "threads": threads or torch.get_num_threads(), "alone": rates[1][0], "two_at_once": rates[2],
-            "ratio_each": [r / rates[1][0] for r in rates[2]]}
+    saved = os.environ.get("OMP_WAIT_POLICY")
+    if wait_policy is not None:  # read by OpenMP when a spawned process loads torch
+        os.environ["OMP_WAIT_POLICY"] = wait_policy
+    try:
+        for n in (1, 2):
+            q = ctx.Queue()
+            procs = [ctx.Process(target=_stepping, args=(num_envs, seconds, threads, q)) for _ in range(n)]
+            for p in procs:
+                p.start()
+            rates[n] = [q.get() for _ in procs]
+            for p in procs:
+                p.join()
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+        else:
+            os.environ["OMP_WAIT_POLICY"] = saved
+    return {"num_envs": num_envs, "threads": threads or torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default") if wait_policy is None else wait_policy,
+            "alone": rates[1][0], "two_at_once": rates[2], "ratio_each": [r / rates[1][0] for r in rates[2]]}
 
 
 class BenchmarlGroupPolicy:
@@ -246,10 +260,11 @@ def main(argv=None) -> dict:
         print(f"\nRecSimEnv collects {ratio:,.0f}x faster than the dict path")
         payload.update(rows=rows, recsimenv_over_dict_path=ratio)
     if "sharing" in args.only:
-        shared = [concurrency(b, t) for t in (None, 1) for b in (1, 256)]
+        shared = [concurrency(b, t, w) for t, w in ((None, None), (None, "PASSIVE"), (1, None)) for b in (1, 256)]
         print()
-        print_table(["worlds per process", "torch threads each", "alone env-steps/s", "two at once, each", "ratio each"],
-                    [[str(c["num_envs"]), str(c["threads"]), f"{c['alone']:,.0f}",
+        print_table(["worlds per process", "torch threads each", "OMP_WAIT_POLICY", "alone env-steps/s",
+                     "two at once, each", "ratio each"],
+                    [[str(c["num_envs"]), str(c["threads"]), c["omp_wait_policy"], f"{c['alone']:,.0f}",
                       ", ".join(f"{r:,.0f}" for r in c["two_at_once"]), ", ".join(f"{r:.2f}" for r in c["ratio_each"])]
                      for c in shared])
         payload["concurrency"] = shared
