@@ -194,22 +194,22 @@ def test_compiled_kernel_gives_the_torch_lists(noise, k):
         fast = retrieval.retrieve(est, content_t, bonus, ub, ib, table, k, 1000.0, "kernel")
         slow = retrieval.retrieve(est, content_t, bonus, ub, ib, table, k, 1000.0, "torch")
         assert torch.equal(fast, slow)
-        # a hint (last step's lists) only changes the speed: the true lists, random items with
-        # repeats, all one item
-        gen = torch.Generator().manual_seed(seed)
-        for hint in (slow, torch.randint(0, 400, (3, 50, 9), generator=gen), torch.zeros(3, 50, 5, dtype=torch.long)):
-            hinted = retrieval.retrieve(est, content_t, bonus, ub, ib, table, k, 0.1, "kernel", hint=hint)
-            assert torch.equal(hinted, slow)
 
 
 @pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
-def test_compiled_kernel_ranks_equal_scores_by_index_whatever_the_hint():
-    # 6 items with 3 distinct scores, no noise: (1: 0.9, 4: 0.9), (0: 0.5, 2: 0.5, 5: 0.5), (3: 0.1)
-    scores = torch.tensor([[[0.5, 0.9, 0.5, 0.1, 0.9, 0.5]]])
-    zero_b, ub, ib = torch.zeros(1, 6), torch.zeros(1, 1, dtype=torch.int32), torch.zeros(1, 6, dtype=torch.int32)
-    for hint in (None, torch.tensor([[[5, 4, 2]]]), torch.tensor([[[3, 3, 5, 4, 2, 0]]])):
-        top = _kernels.noisy_topk(scores, zero_b, ub, ib, None, 4, hint)
-        assert top.tolist() == [[[1, 4, 0, 2]]]
+@pytest.mark.parametrize("k", [1, 2, 4, 5, 6])
+def test_compiled_kernel_threshold_keeps_every_tie_at_the_cut(k):
+    # the kernel keeps the items above a bisected threshold: rows where it lands exactly on tied values,
+    # where every value is equal, and where one value is far from the rest (a range the halvings barely
+    # narrow) still give torch's lists
+    rows = [[0.5, 0.9, 0.5, 0.1, 0.9, 0.5], [0.3] * 6, [1e6, 0.0, 1e-7, -1e-7, 0.0, 2e-7],
+            [-5.0, -5.0, -4.0, -5.0, -3.0, -5.0]]
+    scores = torch.tensor(rows).unsqueeze(1)  # [4, 1, 6]: four worlds of one person
+    zero_b, ub, ib = torch.zeros(4, 6), torch.zeros(4, 1, dtype=torch.int32), torch.zeros(4, 6, dtype=torch.int32)
+    top = _kernels.noisy_topk(scores, zero_b, ub, ib, None, k)
+    assert torch.equal(top, retrieval.ranked_topk(scores, k))
+    if k == 4:
+        assert top[0].tolist() == [[1, 4, 0, 2]]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

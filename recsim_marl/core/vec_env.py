@@ -35,7 +35,7 @@ def retrieve_candidates(world: World, config: EnvConfig, s: State) -> torch.Tens
     table = retrieval.noise_table(config.retrieval_noise, world.device) if config.retrieval_noise > 0 else None
     return retrieval.retrieve(
         s.estimate, world.content_t, bonus, user_bits, item_bits, table, config.num_candidates,
-        config.retrieval_memory_mb, hint=s.candidates,
+        config.retrieval_memory_mb,
     )
 
 

@@ -1,12 +1,12 @@
 """Compiled CPU kernels (numba) of the two costliest parts of a step: retrieval and user observations.
 
-Retrieval: noise + promotion bonus + top-K of a score chunk in one pass.
+Retrieval: noise + promotion bonus + top-K of a score chunk, row by row in cache.
 
 ``torch.topk`` on CPU copies each row into a buffer of (value, index) pairs and runs ``nth_element``;
-with K = 10 of 256 items that is 40% of a whole simulation step. Here each row is read once: its noisy
-score is formed in registers and kept only if it beats the K-th best so far (an insertion into a
-sorted list of K), so most items cost one add, one table read and one compare. Rows run in parallel
-on as many threads as torch uses. numba is optional: without it :mod:`recsim_marl.models.retrieval`
+with K = 10 of 256 items that is 40% of a whole simulation step. Here a row's noisy scores are formed
+once in a small buffer, a few branch-free counting passes find a threshold that at least K of them
+reach (and few more), and only those are sorted into the list of K. Rows run in parallel on as many
+threads as torch uses. numba is optional: without it :mod:`recsim_marl.models.retrieval`
 uses torch operations, which give the same lists.
 
 User observations: ``[B, U, 2D + K(D + 5) + 2]`` floats, most of them the K x D candidate contents;
@@ -53,17 +53,15 @@ def use(backend: str, device: torch.device) -> bool:
 
 
 _EMPTY_TABLE = np.zeros(1, np.float32)
-_NO_HINT = np.zeros((1, 0), np.int64)
 
 
 def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tensor, item_bits: torch.Tensor,
-               table: torch.Tensor | None, k: int, hint: torch.Tensor | None = None) -> torch.Tensor:
+               table: torch.Tensor | None, k: int) -> torch.Tensor:
     """Top-``k`` item indices ``[B, u, k]`` of ``(scores + bonus) + table[(a_u + b_i) mod 2**16]``, best
     first, the lower index first among equal scores.
 
     scores ``[B, u, I]`` float32; bonus ``[B, I]`` float32; user_bits ``[B, u]`` and item_bits ``[B, I]``
-    int32; all on the CPU. ``table=None``: no noise. ``hint [B, u, h]``: items likely to be near the top
-    (valid indices); they make the pass faster and never change the result.
+    int32; all on the CPU. ``table=None``: no noise.
     """
     numba, kernel, _ = _compiled()
     b, u, n = scores.shape
@@ -81,7 +79,6 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
         _EMPTY_TABLE if table is None else table.contiguous().numpy(),
         table is not None,
         k,
-        (_NO_HINT if hint is None else hint.reshape(b * u, -1).contiguous().numpy()),
         out.view(b * u, k).numpy(),
         pass_threads=True,  # the kernel splits its rows into one block per thread
     )

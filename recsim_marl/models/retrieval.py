@@ -92,16 +92,13 @@ def retrieve(
     k: int,
     memory_mb: float,
     backend: str = "auto",
-    hint: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Candidate lists ``[B, U, K]`` (item indices, best first).
 
     estimate ``[B, U, D]``; content_t ``[D, I]``; bonus ``[B, I]`` (promotion term); user_bits ``[B, U]``
     and item_bits ``[B, I]`` int32 in [0, 2**16) for the noise; ``table`` from :func:`noise_table`
     (``None``: no noise). ``backend``: ``"auto"`` (the compiled CPU kernel when numba is there and the
-    tensors are on the CPU, torch otherwise), ``"torch"`` or ``"kernel"``. ``hint [B, U, h]``: item
-    indices likely to be near the top (last step's lists); the kernel starts from them, which makes it
-    faster and never changes the lists.
+    tensors are on the CPU, torch otherwise), ``"torch"`` or ``"kernel"``.
     """
     use_kernel = _kernels.use(backend, estimate.device)
     b, u, _ = estimate.shape
@@ -112,8 +109,7 @@ def retrieve(
         scores = torch.matmul(estimate[:, start : start + step], content_t)  # [B, u, I]
         bits = user_bits[:, start : start + step]
         if use_kernel:
-            part = None if hint is None else hint[:, start : start + step]
-            out.append(_kernels.noisy_topk(scores, bonus, bits, item_bits, table, k, part))
+            out.append(_kernels.noisy_topk(scores, bonus, bits, item_bits, table, k))
             continue
         scores += bonus.unsqueeze(1)
         if table is not None:
