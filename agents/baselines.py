@@ -81,30 +81,30 @@ class _Bound:
 
 
 class ModelBasedPolicy(_Bound):
-    """One step ahead with the world's own formulas (the env's user model) applied to what the platform
-    observes: affinity from its estimate and the person's click history in place of the hidden interest
-    and boredom, the noisy rating in place of quality, the promotion shown, and the median person's
-    traits (``UserModel.population``: it cannot see how this person differs, nor an item's appeal, nor
-    trust, so it assumes average appeal and full trust); picks the candidate with the highest expected
-    reward now. It reads two things that are not in the observation but that any platform knows: which
-    items it retrieved and their catalogue length. Not privileged: nothing hidden about the person is
-    read. The strongest simple myopic policy a learner must beat."""
+    """One step ahead with the world's own formulas (the env's user model) applied to the observation:
+    affinity from the platform's estimate and the person's click history in place of the hidden
+    interest and boredom, the noisy rating in place of quality, the promotion shown, each candidate's
+    length, and the median person's traits (``UserModel.population``: it cannot see how this person
+    differs, nor an item's appeal, nor trust, so it assumes average appeal and full trust); picks the
+    candidate with the highest expected reward now. It reads nothing but the observation (it is bound
+    to the env only to use the env's user model). Not privileged. The strongest simple myopic policy a
+    learner must beat."""
 
     def __init__(self, config):
         super().__init__(config)
         self.lay = observation_layout(config)["users"]
 
     def values(self, obs) -> torch.Tensor:
-        """``[B, U, K]`` the expected reward now of each candidate, as far as the platform can tell."""
-        venv, c, lay, m = self._env(), self.config, self.lay, self._env().user_model
+        """``[B, U, K]`` the expected reward now of each candidate, as far as the platform can tell, in
+        units of the catalogue's longest item (the observed length is a fraction of it)."""
+        c, lay, m = self.config, self.lay, self._env().user_model
         pop = m.population(c)
         content = lay.read(obs, "candidate_content")  # [B, U, K, D]
         aff = m.affinity(c, pop, lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
                          content)
-        length = venv.world.length[venv.current.candidates]
         zero = torch.zeros_like(aff)
         return m.expected_reward(c, pop, aff, lay.read(obs, "candidate_rating"), zero,
-                                 lay.read(obs, "candidate_promotion"), zero + 1.0, length)
+                                 lay.read(obs, "candidate_promotion"), zero + 1.0, lay.read(obs, "candidate_length"))
 
     def act(self, obs, mask):
         return self.values(obs).argmax(-1)

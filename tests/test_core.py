@@ -123,9 +123,10 @@ def test_observation_fields_are_what_the_layout_says():
     assert torch.allclose(lay.read(obs["users"], "candidate_familiarity"), fam, atol=1e-6)
     assert torch.allclose(lay.read(obs["users"], "estimate"), s.estimate)
     assert torch.allclose(lay.read(obs["users"], "progress"), torch.full((2, 4, 1), 1 / 25))
+    assert torch.equal(lay.read(obs["users"], "candidate_length"), w.length[cand] / w.length.max())
     ilay = venv.layouts["items"]
     assert torch.allclose(ilay.read(obs["items"], "content"), w.content.expand(2, -1, -1))
-    assert lay.size == 2 * 8 + 4 * (8 + 5) + 4 and ilay.size == 8 + 6
+    assert lay.size == 2 * 8 + 4 * (8 + 6) + 4 and ilay.size == 8 + 6
 
 
 def test_rewards_and_counters_are_consistent():

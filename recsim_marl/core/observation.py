@@ -4,7 +4,7 @@ Every observation is a flat float32 vector whose fields are contiguous slices; :
 returns their names, slices, shapes and bounds, so a policy can read ``obs[..., lay["candidate_relevance"]]``
 instead of counting offsets.
 
-user (``O_u = 2D + K(D + 5) + 4``)
+user (``O_u = 2D + K(D + 6) + 4``)
 
 ======================== ======= ==========================================================
 field                    shape   meaning
@@ -17,6 +17,7 @@ candidate_familiarity    K       <h_tilde, e> per candidate
 candidate_rating         K       quality as the platform sees it (a noisy rating)
 candidate_promotion      K       the candidate's current promotion level / (L - 1)
 candidate_popularity     K       the candidate's click moving average / the catalogue's largest
+candidate_length         K       the candidate's length (duration) / the catalogue's longest
 progress                 1       t / max_cycles
 click_rate               1       moving average of this person's clicks
 present                  1       1 while the person is in a visit, 0 while away or gone
@@ -117,6 +118,7 @@ def user_layout(config: EnvConfig) -> Layout:
         ("candidate_rating", (k,), -top["rating"], top["rating"]),
         ("candidate_promotion", (k,), 0, 1),
         ("candidate_popularity", (k,), 0, 1),
+        ("candidate_length", (k,), 0, 1),
         ("progress", (1,), 0, 1),
         ("click_rate", (1,), 0, 1),
         ("present", (1,), 0, 1),
@@ -170,6 +172,11 @@ def popularity(click_ma: torch.Tensor) -> torch.Tensor:
     return click_ma / click_ma.amax(-1, keepdim=True).clamp_min(1e-6)
 
 
+def length_fraction(world) -> torch.Tensor:
+    """``[I]`` each item's length (its duration: what a fully satisfied click is worth) / the longest."""
+    return world.length / world.length.amax()
+
+
 def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay: Layout,
                      backend: str = "auto") -> torch.Tensor:
     """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``.
@@ -189,9 +196,10 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     # the per-person scalars, in the kernel's PERSON_FIELDS order, each inside its bounds
     person = torch.stack([s.click_rate.clamp(0.0, 1.0), s.present.to(torch.float32),
                           (s.away / config.max_cycles).clamp(0.0, 1.0)], dim=-1)
+    length = length_fraction(world)
     if _kernels.use(backend, candidates.device):
         return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
-                                         progress, person, lay)
+                                         length, progress, person, lay)
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
     flat = candidates.reshape(b, u * k)
     out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
@@ -204,6 +212,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     put("candidate_rating", torch.gather(s.rating, 1, flat))
     put("candidate_promotion", torch.gather(promotion, 1, flat))
     put("candidate_popularity", torch.gather(pop, 1, flat))
+    put("candidate_length", length[candidates])
     put("progress", progress.reshape(b, 1, 1).expand(b, u, 1))
     for f, name in enumerate(_kernels.PERSON_FIELDS):
         put(name, person[..., f])
