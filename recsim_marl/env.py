@@ -28,6 +28,8 @@ clamped to the highest affordable one).
 (`recsim_marl.SCENARIOS`); any field of `recsim_marl.EnvConfig` may be overridden by keyword
 (`num_users`, `num_items`, `num_candidates`, `embed_dim`, `max_cycles`, ...). Unknown keys are errors.
 `render_mode`: `"ansi"` (table), `"rgb_array"` (2-D projection), `"human"` (prints the table).
+`learn="users"` / `"items"` exposes one group and scripts the other (`users_policy=` / `items_policy=`);
+`pad_actions=True` gives every agent `Discrete(max(K, L))` with padded masks (see :func:`parallel_env`).
 
 ### Seeding
 
