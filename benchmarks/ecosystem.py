@@ -65,17 +65,18 @@ def dict_path_rate(scenario: str, steps: int) -> dict:
             "user_steps_per_s": steps * pz.config.num_users / dt}
 
 
-def benchmarl_rate(task_name: str, batches: int, frames_per_batch: int, num_envs: int) -> dict:
+def benchmarl_mappo(task_name: str, max_frames: int, frames_per_batch: int, num_envs: int):
+    """A BenchMARL MAPPO experiment on ``RecSimTask[task_name]`` with its default hyper-parameters, on the
+    CPU, without evaluation, loggers or checkpoints (the two measurements below differ only in size)."""
     from benchmarl.algorithms import MappoConfig
     from benchmarl.experiment import Experiment, ExperimentConfig
     from benchmarl.models.mlp import MlpConfig
 
-    import recsim_marl
-    from recsim_marl.integrations.benchmarl import RecSimTask, scenario_of
+    from recsim_marl.integrations.benchmarl import RecSimTask
 
     cfg = ExperimentConfig.get_from_yaml()
     cfg.sampling_device = cfg.train_device = "cpu"
-    cfg.max_n_frames = frames_per_batch * (batches + 1)
+    cfg.max_n_frames = max_frames
     cfg.on_policy_collected_frames_per_batch = frames_per_batch
     cfg.on_policy_n_envs_per_worker = num_envs
     cfg.evaluation = False
@@ -83,9 +84,17 @@ def benchmarl_rate(task_name: str, batches: int, frames_per_batch: int, num_envs
     cfg.create_json = False
     cfg.checkpoint_interval = 0
     cfg.save_folder = tempfile.mkdtemp()
-    task = RecSimTask[task_name].get_task()
-    exp = Experiment(task=task, algorithm_config=MappoConfig.get_from_yaml(), model_config=MlpConfig.get_from_yaml(),
-                     critic_model_config=MlpConfig.get_from_yaml(), seed=0, config=cfg)
+    return Experiment(task=RecSimTask[task_name].get_task(), algorithm_config=MappoConfig.get_from_yaml(),
+                      model_config=MlpConfig.get_from_yaml(), critic_model_config=MlpConfig.get_from_yaml(),
+                      seed=0, config=cfg)
+
+
+def benchmarl_rate(task_name: str, batches: int, frames_per_batch: int, num_envs: int) -> dict:
+
+    import recsim_marl
+    from recsim_marl.integrations.benchmarl import scenario_of
+
+    exp = benchmarl_mappo(task_name, frames_per_batch * (batches + 1), frames_per_batch, num_envs)
     it = iter(exp.collector)
     next(it)  # warm-up batch
     t = time.perf_counter()
@@ -163,14 +172,10 @@ class BenchmarlGroupPolicy:
 
 def learning_at_equal_frames(scenario: str, frames: int, num_envs: int, episodes: int = 10) -> list[dict]:
     """Built-in MAPPO and BenchMARL MAPPO, both groups learning, ``frames`` env steps each."""
-    from benchmarl.algorithms import MappoConfig
-    from benchmarl.experiment import Experiment, ExperimentConfig
-    from benchmarl.models.mlp import MlpConfig
 
     import recsim_marl
     from agents import mappo
     from agents.policy import evaluate
-    from recsim_marl.integrations.benchmarl import RecSimTask
 
     config = recsim_marl.make_config(scenario)
     ev = dict(episodes=episodes, seed=10_000, ranking_metrics=False)
@@ -186,19 +191,7 @@ def learning_at_equal_frames(scenario: str, frames: int, num_envs: int, episodes
     rows.append({"learner": "built-in MAPPO", "frames": frames, "seconds": dt, "user_return": r["user_return"],
                  "provider_profit": r["provider_profit"]})
 
-    cfg = ExperimentConfig.get_from_yaml()
-    cfg.sampling_device = cfg.train_device = "cpu"
-    cfg.max_n_frames = frames
-    cfg.on_policy_collected_frames_per_batch = num_envs * config.max_cycles
-    cfg.on_policy_n_envs_per_worker = num_envs
-    cfg.evaluation = False
-    cfg.loggers = []
-    cfg.create_json = False
-    cfg.checkpoint_interval = 0
-    cfg.save_folder = tempfile.mkdtemp()
-    task = RecSimTask[scenario.upper().replace("-", "_")].get_task()
-    exp = Experiment(task=task, algorithm_config=MappoConfig.get_from_yaml(), model_config=MlpConfig.get_from_yaml(),
-                     critic_model_config=MlpConfig.get_from_yaml(), seed=0, config=cfg)
+    exp = benchmarl_mappo(scenario.upper().replace("-", "_"), frames, num_envs * config.max_cycles, num_envs)
     t = time.perf_counter()
     exp.run()
     dt = time.perf_counter() - t
