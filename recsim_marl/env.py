@@ -98,15 +98,15 @@ class RecSimParallelEnv(ParallelEnv):
             self.item_agents if "items" in self.groups else [])
         self.agent_index = {a: ("users", k) for k, a in enumerate(self.user_agents)}
         self.agent_index.update({a: ("items", k) for k, a in enumerate(self.item_agents)})
-        self._num_actions = {"users": config.num_candidates, "items": config.num_levels}
+        own = self._core.num_actions  # each group's own number of actions (K, L)
         # pad_actions: one action space for every agent, Discrete(max(K, L)); masks padded with False
-        self._width = max(self._num_actions.values()) if self.pad_actions else None
+        self._width = max(own.values()) if self.pad_actions else None
         self._obs_spaces, self._act_spaces = {}, {}
         for group, agents in (("users", self.user_agents), ("items", self.item_agents)):
             lay = self.layouts[group]
             for a in agents if group in self.groups else ():
                 self._obs_spaces[a] = spaces.Box(lay.low, lay.high, dtype=np.float32)
-                self._act_spaces[a] = spaces.Discrete(self._width or self._num_actions[group])
+                self._act_spaces[a] = spaces.Discrete(self._width or own[group])
         lay = self.layouts["state"]
         self.state_space = spaces.Box(lay.low, lay.high, dtype=np.float32)
         self.agents: list[str] = []
@@ -297,7 +297,7 @@ class RecSimParallelEnv(ParallelEnv):
                 continue
             # a padded action past the group's own range means its last action (items: the top level,
             # which the core then clamps to the highest affordable one)
-            value = min(_as_index(a, act, n), self._num_actions[g] - 1)
+            value = min(_as_index(a, act, n), self._core.num_actions[g] - 1)
             (ua if g == "users" else ia)[k] = value
         return torch.from_numpy(ua).unsqueeze(0), torch.from_numpy(ia).unsqueeze(0)
 

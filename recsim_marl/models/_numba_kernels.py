@@ -45,10 +45,11 @@ def noisy_topk_rows(scores, bonus, user_bits, item_bits, table, noisy, k, out, p
     # 1. the row's values (score + bonus) + noise into a buffer, with their minimum and maximum;
     # 2. a threshold lo with at least k values >= lo: start at the minimum and halve [lo, hi] a few
     #    times, keeping lo where k values still reach it (each halving counts the row once);
-    # 3. the indices of the values >= lo (about k of them, never fewer);
+    # 3. the indices of the values >= lo (never fewer than k; 6 halvings leave a few more);
     # 4. their top k by insertion into a sorted list, higher value first, lower index among equals.
     # Every item of the true top k is >= lo, so the lists are exact. An insertion scan of the whole
-    # row mispredicts a branch for each of its ~K ln(n/K) insertions; this costs about half.
+    # row mispredicts a branch for each of its ~K ln(n/K) insertions; this took 0.6 of its time
+    # (K = 10 of 256 items, retrieval noise 0.2).
     rows, n = scores.shape
     users = user_bits.shape[1]
     per = (rows + parts - 1) // parts
