@@ -24,6 +24,7 @@ from agents.logger import ReturnTracker, RunLogger
 from agents.networks import PerGroup, build, group_head, masked_logits, mlp
 from agents.policy import GROUPS, LearnedPolicy, checked_act, sample
 from agents.run import Run, load_group_policy
+from recsim_marl.core import PER_AGENT_STATE
 
 ALGORITHM = "mappo"
 
@@ -33,21 +34,29 @@ Args = MappoArgs
 
 
 class Critic(nn.Module):
-    """V(state, own observation) -> ``[B, N]`` (normalised units when value_norm is on).
+    """V(state, own observation, own entries of the state) -> ``[B, N]`` (normalised units when
+    value_norm is on).
 
-    The first layer is split, ``W [s; o] = W_s s + W_o o``, so the state's share is computed once
-    per world and broadcast over its N agents instead of copying the state N times (with 1,024 item
-    agents that copy would be gigabytes per rollout).
+    The state alone does not say which of its per-agent entries is this agent's (a person's remaining
+    budget, satisfaction memory and trust decide how long they stay and how soon they return), so each
+    agent also gets its own entries of the state's per-agent fields (``PER_AGENT_STATE``): MAPPO's
+    agent-specific global state (Yu et al. 2022). The first layer is split,
+    ``W [s; o; e] = W_s s + W_o o + W_e e``, so the state's share is computed once per world and
+    broadcast over its N agents instead of copying the state N times (with 1,024 item agents that copy
+    would be gigabytes per rollout).
     """
 
-    def __init__(self, state_dim: int, obs_dim: int, hidden: int):
+    def __init__(self, state_layout, group: str, obs_dim: int, hidden: int):
         super().__init__()
-        self.state_in = nn.Linear(state_dim, hidden)
+        self.own = [state_layout[f] for f in PER_AGENT_STATE[group]]
+        self.state_in = nn.Linear(state_layout.size, hidden)
         self.obs_in = nn.Linear(obs_dim, hidden, bias=False)
+        self.own_in = nn.Linear(len(self.own), hidden, bias=False)
         self.body = mlp(hidden, hidden, 1, layers=1)
 
     def forward(self, state: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        h = torch.tanh(self.state_in(state).unsqueeze(-2) + self.obs_in(obs))
+        own = torch.stack([state[..., sl] for sl in self.own], dim=-1)  # [B, N, F]
+        h = torch.tanh(self.state_in(state).unsqueeze(-2) + self.obs_in(obs) + self.own_in(own))
         return self.body(h).squeeze(-1)
 
 
@@ -153,7 +162,7 @@ def train(args: Args) -> dict:
         return run.finished(ck)
     actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
                        for g in groups}).to(device)
-    critics = PerGroup({g: build(lambda g=g: Critic(lay["state"].size, lay[g].size, args.hidden), run.init_gen)
+    critics = PerGroup({g: build(lambda g=g: Critic(lay["state"], g, lay[g].size, args.hidden), run.init_gen)
                         for g in groups}).to(device)
     vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
     run.ranks.broadcast_(actors)  # the same start on every rank (same generator seed; made sure)

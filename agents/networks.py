@@ -16,7 +16,7 @@ from torch import nn
 from recsim_marl.core import observation_layout
 
 CANDIDATE_FIELDS = ("candidate_relevance", "candidate_familiarity", "candidate_rating", "candidate_promotion",
-                    "candidate_popularity", "candidate_length")
+                    "candidate_popularity", "candidate_ctr", "candidate_length")
 CONTEXT_FIELDS = ("estimate", "history", "progress", "click_rate")
 
 

@@ -82,6 +82,9 @@ def main(argv=None) -> dict:
                     one[name] = evaluate(c, {"users": learned["users"], "items": FixedLevelPolicy(level)},
                                          episodes=args.episodes, seed=10_000)
             row["per_seed"].append(one)
+            ret = one[algo]["user_return"]
+            print(f"{algo} on {scenario}, training seed {seed}: user return {ret[0]:.2f} ± {ret[1]:.2f} per person "
+                  f"on the held-out seeds ({time.perf_counter() - t:.0f}s)", flush=True)
         for key in row["per_seed"][0]:
             if isinstance(row["per_seed"][0][key], dict):  # metrics: across seeds when there are several
                 row[key] = across_seeds([one[key] for one in row["per_seed"]])

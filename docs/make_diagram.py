@@ -52,7 +52,7 @@ def main(scenario: str = "default", out: str | Path = OUT) -> Path:
         f"observation: {u.size} numbers\n"
         f"estimate of interest ({width(u, 'estimate')}), history ({width(u, 'history')}),\n"
         f"{c.num_candidates} candidates x {per_cand} (content {c.embed_dim},\nrelevance, familiarity, rating, "
-        f"promotion,\npopularity), progress, click rate,\npresent, time away", "#dbe9f6")
+        f"promotion,\npopularity, CTR, length), progress,\nclick rate, present, time away", "#dbe9f6")
     box(0.2, 0.3, 3.2, 2.3,
         f"item agent  item_0 .. item_{c.num_items - 1}\n(one provider per item)\n\n"
         f"observation: {i.size} numbers\ncontent ({width(i, 'content')}), funds, level,\n"

@@ -124,9 +124,12 @@ def test_observation_fields_are_what_the_layout_says():
     assert torch.allclose(lay.read(obs["users"], "estimate"), s.estimate)
     assert torch.allclose(lay.read(obs["users"], "progress"), torch.full((2, 4, 1), 1 / 25))
     assert torch.equal(lay.read(obs["users"], "candidate_length"), w.length[cand] / w.length.max())
+    ctr = (s.click_ma / s.impression_ma.clamp_min(1e-6)).clamp(0, 1)
+    assert torch.equal(lay.read(obs["users"], "candidate_ctr"), ctr.gather(1, cand.flatten(1)).view_as(rel))
+    assert (s.impression_ma > 0).any() and (lay.read(obs["users"], "candidate_ctr") > 0).any()
     ilay = venv.layouts["items"]
     assert torch.allclose(ilay.read(obs["items"], "content"), w.content.expand(2, -1, -1))
-    assert lay.size == 2 * 8 + 4 * (8 + 6) + 4 and ilay.size == 8 + 6
+    assert lay.size == 2 * 8 + 4 * (8 + 7) + 4 and ilay.size == 8 + 6
 
 
 def test_rewards_and_counters_are_consistent():
@@ -202,10 +205,13 @@ def test_state_is_compact():
     for scenario in ("tiny", "default"):
         c = recsim_marl.make_config(scenario)
         lay = observation_layout(c)["state"]
-        assert lay.size == 4 * c.embed_dim + 3 * c.num_users + 3 * c.num_items + 1
+        assert lay.size == 4 * c.embed_dim + 5 * c.num_users + 3 * c.num_items + 1
     venv = recsim_marl.make_vec(num_envs=3, scenario="tiny")
     venv.reset(seed=0)
     assert venv.state().shape == (3, observation_layout(venv.config)["state"].size)
+    lay, s = observation_layout(venv.config)["state"], venv.current
+    for field in ("memory", "trust"):
+        assert torch.equal(lay.read(venv.state(), field), getattr(s, field)), field
 
 
 def test_counter_based_rng_depends_only_on_its_key():

@@ -65,6 +65,22 @@ def test_iql_improves_over_its_initial_policy(tmp_path):
 
 # --- the three known MAPPO bugs ---------------------------------------------------------------------
 
+def test_critic_reads_each_agents_own_entries_of_the_state():
+    # MAPPO's agent-specific global state: agent n's value sees entry n of the per-agent state fields
+    venv = recsim_marl.make_vec(num_envs=2, scenario="tiny")
+    obs = venv.reset(seed=0)
+    lay = venv.layouts
+    for group, field in (("users", "budget"), ("items", "funds_fraction")):
+        critic = mappo.Critic(lay["state"], group, lay[group].size, 16)
+        with torch.no_grad():
+            critic.state_in.weight.zero_()  # only the own entries and the observation remain
+            state = venv.state()
+            before = critic(state, obs[group])
+            state[:, lay["state"][field].start + 2] += 0.5  # agent 2's entry
+            diff = (critic(state, obs[group]) - before).abs()
+        assert (diff[:, 2] > 0).all() and (diff[:, [0, 1, 3]] == 0).all(), group
+
+
 def test_gae_cuts_at_done_of_the_same_step():
     # JaxMARL #169. T = 3, gamma = 0.5, lambda = 1; done after step 1 (index 1).
     # t=2: delta = r2 + g*V_next - V2 = 1 + 0.5*8 - 2 = 3          ; A2 = 3

@@ -71,9 +71,9 @@ def test_shapes_are_those_the_module_docstring_states(scenario):
     env = make(scenario)
     c = env.config
     d, k, u, i = c.embed_dim, c.num_candidates, c.num_users, c.num_items
-    assert env.observation_space("user_0").shape == (2 * d + k * (d + 6) + 4,)
+    assert env.observation_space("user_0").shape == (2 * d + k * (d + 7) + 4,)
     assert env.observation_space("item_0").shape == (d + 6,)
-    assert env.state_space.shape == (4 * d + 3 * u + 3 * i + 1,)
+    assert env.state_space.shape == (4 * d + 5 * u + 3 * i + 1,)
     assert (env.action_space("user_0").n, env.action_space("item_0").n) == (k, c.num_levels)
 
 

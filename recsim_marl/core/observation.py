@@ -4,7 +4,7 @@ Every observation is a flat float32 vector whose fields are contiguous slices; :
 returns their names, slices, shapes and bounds, so a policy can read ``obs[..., lay["candidate_relevance"]]``
 instead of counting offsets.
 
-user (``O_u = 2D + K(D + 6) + 4``)
+user (``O_u = 2D + K(D + 7) + 4``)
 
 ======================== ======= ==========================================================
 field                    shape   meaning
@@ -17,6 +17,7 @@ candidate_familiarity    K       <h_tilde, e> per candidate
 candidate_rating         K       quality as the platform sees it (a noisy rating)
 candidate_promotion      K       the candidate's current promotion level / (L - 1)
 candidate_popularity     K       the candidate's click moving average / the catalogue's largest
+candidate_ctr            K       the candidate's click-through rate (click / impression moving averages; 0 if never shown)
 candidate_length         K       the candidate's length (duration) / the catalogue's longest
 progress                 1       t / max_cycles
 click_rate               1       moving average of this person's clicks
@@ -28,9 +29,12 @@ item (``O_i = D + 6``): content (D) | funds_fraction (funds / initial funds) | l
 | impression_share (share of last step's impressions) | ctr (click / impression moving averages)
 | mean_promotion (of all items, / (L-1)) | time_fraction (t / max_cycles).
 
-state (``4D + 3U + 3I + 1``): mean and std over people of interest and of estimate, per-person budget
-(/ initial budget), alive flag and present flag, per-item promotion (/ (L-1)), funds fraction and impression share,
-and t / max_cycles. It grows linearly in U + I.
+state (``4D + 5U + 3I + 1``), for centralised critics (it holds hidden variables: no policy should read
+it at execution): mean and std over people of interest and of estimate, per-person budget (/ initial
+budget), alive flag, present flag, satisfaction memory and trust, per-item promotion (/ (L-1)), funds
+fraction and impression share, and t / max_cycles. It grows linearly in U + I. :data:`PER_AGENT_STATE`
+names the fields with one entry per agent of a group (an agent's own entries: MAPPO's agent-specific
+global state).
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ NORMAL_BOUND = 4.86
 def bounds(config: EnvConfig) -> dict[str, float]:
     """Largest values of the fields that are not fractions, from the config alone.
 
-    rating: quality (<= 5) plus rating noise (<= 4.86 sigma). funds / initial funds: a provider gains at
+    rating: quality (<= 5) plus rating noise (<= 4.86 sigma). memory: at most sigma_u in size. funds / initial funds: a provider gains at
     most click_value per person per step. budget / initial budget: a person starts with at most
     exp(trait_spread * 4.86) times the median budget and gains at most kappa * sigma_u - 1 per step.
     Each is widened by 1% for float rounding.
@@ -102,6 +106,7 @@ def bounds(config: EnvConfig) -> dict[str, float]:
         "rating": QUALITY_BOUND + NORMAL_BOUND * c.rating_noise,
         "funds_fraction": 1.01 * (funds0 + c.click_value * c.num_users * c.max_cycles) / funds0,
         "budget": 1.01 * (widest + c.max_cycles * max(0.0, c.budget_gain * widest - 1.0) / c.initial_budget),
+        "memory": 1.01 * widest,  # |m| <= sigma_u: a moving average of +-sigma_u
     }
 
 
@@ -118,6 +123,7 @@ def user_layout(config: EnvConfig) -> Layout:
         ("candidate_rating", (k,), -top["rating"], top["rating"]),
         ("candidate_promotion", (k,), 0, 1),
         ("candidate_popularity", (k,), 0, 1),
+        ("candidate_ctr", (k,), 0, 1),
         ("candidate_length", (k,), 0, 1),
         ("progress", (1,), 0, 1),
         ("click_rate", (1,), 0, 1),
@@ -140,6 +146,11 @@ def item_layout(config: EnvConfig) -> Layout:
     ])
 
 
+PER_AGENT_STATE = {"users": ("budget", "alive", "present", "memory", "trust"),
+                   "items": ("promotion", "funds_fraction", "impression_share")}
+"""The fields of the state layout with one entry per agent of a group, in agent order."""
+
+
 def observation_layout(config: EnvConfig) -> dict[str, Layout]:
     """``{"users": Layout, "items": Layout, "state": Layout}`` for a config (every bound finite)."""
     d, u, i = config.embed_dim, config.num_users, config.num_items
@@ -152,6 +163,8 @@ def observation_layout(config: EnvConfig) -> dict[str, Layout]:
         ("budget", (u,), 0, top["budget"]),
         ("alive", (u,), 0, 1),
         ("present", (u,), 0, 1),
+        ("memory", (u,), -top["memory"], top["memory"]),
+        ("trust", (u,), 0, 1),
         ("promotion", (i,), 0, 1),
         ("funds_fraction", (i,), 0, top["funds_fraction"]),
         ("impression_share", (i,), 0, 1),
@@ -172,6 +185,12 @@ def popularity(click_ma: torch.Tensor) -> torch.Tensor:
     return click_ma / click_ma.amax(-1, keepdim=True).clamp_min(1e-6)
 
 
+def click_through(s) -> torch.Tensor:
+    """``[B, I]`` each item's click-through rate as the platform logs it: its click moving average over
+    its impression moving average, in [0, 1] (0 for an item never recommended)."""
+    return (s.click_ma / s.impression_ma.clamp_min(1e-6)).clamp(0.0, 1.0)
+
+
 def length_fraction(world) -> torch.Tensor:
     """``[I]`` each item's length (its duration: what a fully satisfied click is worth) / the longest."""
     return world.length / world.length.amax()
@@ -189,6 +208,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     l1 = config.num_levels - 1
     promotion = s.promotion.to(torch.float32) / l1
     pop = popularity(s.click_ma)
+    ctr = click_through(s)
     progress = s.t.to(torch.float32) / config.max_cycles
     def put(name, value):
         out[..., lay[name]] = value.reshape(b, u, -1)
@@ -199,7 +219,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     length = length_fraction(world)
     if _kernels.use(backend, candidates.device):
         return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
-                                         length, progress, person, lay)
+                                         ctr, length, progress, person, lay)
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
     flat = candidates.reshape(b, u * k)
     out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
@@ -212,6 +232,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     put("candidate_rating", torch.gather(s.rating, 1, flat))
     put("candidate_promotion", torch.gather(promotion, 1, flat))
     put("candidate_popularity", torch.gather(pop, 1, flat))
+    put("candidate_ctr", torch.gather(ctr, 1, flat))
     put("candidate_length", length[candidates])
     put("progress", progress.reshape(b, 1, 1).expand(b, u, 1))
     for f, name in enumerate(_kernels.PERSON_FIELDS):
@@ -225,12 +246,11 @@ def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     l1 = config.num_levels - 1
     level = s.promotion.to(torch.float32) / l1
     share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
-    ctr = s.click_ma / s.impression_ma.clamp_min(1e-6)
     cols = [
         (s.funds / max(config.initial_funds, 1e-6)).clamp(0.0, float(lay.high[lay["funds_fraction"]][0])),
         level,
         share,
-        ctr.clamp(0.0, 1.0),
+        click_through(s),
         level.mean(-1, keepdim=True).expand(b, i),
         (s.t.to(torch.float32) / config.max_cycles).unsqueeze(-1).expand(b, i),
     ]
@@ -246,6 +266,7 @@ def global_state(config: EnvConfig, s, lay: Layout) -> torch.Tensor:
             s.interest.mean(1), s.interest.std(1, unbiased=False),
             s.estimate.mean(1), s.estimate.std(1, unbiased=False),
             s.budget.clamp_min(0) / config.initial_budget, s.alive.to(torch.float32), s.present.to(torch.float32),
+            s.memory, s.trust,
             s.promotion.to(torch.float32) / (config.num_levels - 1),
             s.funds / max(config.initial_funds, 1e-6), share,
             (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1),

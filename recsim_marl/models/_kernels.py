@@ -9,7 +9,7 @@ reach (and few more), and only those are sorted into the list of K. Rows run in 
 threads as torch uses. numba is optional: without it :mod:`recsim_marl.models.retrieval`
 uses torch operations, which give the same lists.
 
-User observations: ``[B, U, 2D + K(D + 6) + 4]`` floats, most of them the K x D candidate contents;
+User observations: ``[B, U, 2D + K(D + 7) + 4]`` floats, most of them the K x D candidate contents;
 torch gathers the contents, takes two batched dot products and concatenates ten pieces (three passes
 over the largest tensor of the step); the kernel writes each row once. Same values up to the
 summation order of the two dot products (float32 rounding).
@@ -88,20 +88,22 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
 PERSON_FIELDS = ("click_rate", "present", "time_away")
 """The per-person scalar fields of the user observation, passed to the kernel as one ``[B, U, 3]`` tensor."""
 USER_FIELDS = ("estimate", "history", "candidate_content", "candidate_relevance", "candidate_familiarity",
-               "candidate_rating", "candidate_promotion", "candidate_popularity", "candidate_length", "progress",
+               "candidate_rating", "candidate_promotion", "candidate_popularity", "candidate_ctr", "candidate_length",
+               "progress",
                *PERSON_FIELDS)
 """The user-observation fields the kernel writes; where each goes comes from the layout."""
 
 
 def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: torch.Tensor, history: torch.Tensor,
-                     rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, length: torch.Tensor,
+                     rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, ctr: torch.Tensor,
+                     length: torch.Tensor,
                      progress: torch.Tensor, person: torch.Tensor, layout) -> torch.Tensor:
     """The user observations ``[B, U, layout.size]`` written in one pass (candidate contents gathered,
     their dot products taken while copying), each field of :data:`USER_FIELDS` where ``layout``
     (:func:`recsim_marl.core.observation.observation_layout`) puts it; the caller writes any others.
 
     content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
-    (level / (L - 1)), pop ``[B, I]``; length ``[I]`` (/ the longest); progress ``[B]``; person ``[B, U, 3]`` (the
+    (level / (L - 1)), pop, ctr ``[B, I]``; length ``[I]`` (/ the longest); progress ``[B]``; person ``[B, U, 3]`` (the
     :data:`PERSON_FIELDS`, already inside their bounds); all float32 on the CPU.
     """
     numba, _, kernel = _compiled()
@@ -114,7 +116,7 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: 
     flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
     _launch(numba, kernel, b * u * size, content.contiguous().numpy(), flat(candidates), flat(estimate),
             flat(history), rating.contiguous().numpy(), promo.contiguous().numpy(), pop.contiguous().numpy(),
-            length.contiguous().numpy(), progress.contiguous().numpy(), flat(person), u, at,
+            ctr.contiguous().numpy(), length.contiguous().numpy(), progress.contiguous().numpy(), flat(person), u, at,
             out.view(b * u, size).numpy())
     return out
 

@@ -104,7 +104,7 @@ def noisy_topk_rows(scores, bonus, user_bits, item_bits, table, noisy, k, out, p
 
 
 @njit(parallel=True, nogil=True, cache=True, boundscheck=False)
-def user_obs_rows(content, cand, est, hist, rating, promo, pop, length, progress, person, users, at, out):
+def user_obs_rows(content, cand, est, hist, rating, promo, pop, ctr, length, progress, person, users, at, out):
     # at: the start of each field in the row, in USER_FIELDS order (from the observation layout)
     rows, k = cand.shape
     d = content.shape[1]
@@ -128,7 +128,8 @@ def user_obs_rows(content, cand, est, hist, rating, promo, pop, length, progress
             o[at[5] + c] = rating[b, i]
             o[at[6] + c] = promo[b, i]
             o[at[7] + c] = pop[b, i]
-            o[at[8] + c] = length[i]
-        o[at[9]] = progress[b]
+            o[at[8] + c] = ctr[b, i]
+            o[at[9] + c] = length[i]
+        o[at[10]] = progress[b]
         for f in range(person.shape[1]):  # the per-person scalars, already inside their bounds
-            o[at[10 + f]] = person[r, f]
+            o[at[11 + f]] = person[r, f]
