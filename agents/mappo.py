@@ -1,4 +1,4 @@
-"""MAPPO on the vectorized core: shared actor per group, centralised critic on ``state()``, own obs and own state entries.
+"""MAPPO on the vectorized core: shared actor per group, centralised critic (``state()``, own obs, own state entries).
 
 Reads top to bottom: ``Args`` (options, documented in ``agents/args.py``) -> networks -> ``gae`` / ``ValueNorm`` / ``normalize_advantages`` (the
 three places where MAPPO implementations have shipped learning-killing bugs, each pinned by a test) ->

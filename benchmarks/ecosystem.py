@@ -90,7 +90,6 @@ def benchmarl_mappo(task_name: str, max_frames: int, frames_per_batch: int, num_
 
 
 def benchmarl_rate(task_name: str, batches: int, frames_per_batch: int, num_envs: int) -> dict:
-
     import recsim_marl
     from recsim_marl.integrations.benchmarl import scenario_of
 
@@ -172,7 +171,6 @@ class BenchmarlGroupPolicy:
 
 def learning_at_equal_frames(scenario: str, frames: int, num_envs: int, episodes: int = 10) -> list[dict]:
     """Built-in MAPPO and BenchMARL MAPPO, both groups learning, ``frames`` env steps each."""
-
     import recsim_marl
     from agents import mappo
     from agents.policy import evaluate

@@ -63,8 +63,6 @@ def test_iql_improves_over_its_initial_policy(tmp_path):
     assert end > start and end > greedy + 1.0 and end > 1.5 * rnd, (start, end, greedy, rnd)
 
 
-# --- the three known MAPPO bugs ---------------------------------------------------------------------
-
 def test_critic_reads_each_agents_own_entries_of_the_state():
     # MAPPO's agent-specific global state: agent n's value sees entry n of the per-agent state fields
     venv = recsim_marl.make_vec(num_envs=2, scenario="tiny")
@@ -80,6 +78,8 @@ def test_critic_reads_each_agents_own_entries_of_the_state():
             diff = (critic(state, obs[group]) - before).abs()
         assert (diff[:, 2] > 0).all() and (diff[:, [0, 1, 3]] == 0).all(), group
 
+
+# --- the three known MAPPO bugs ---------------------------------------------------------------------
 
 def test_gae_cuts_at_done_of_the_same_step():
     # JaxMARL #169. T = 3, gamma = 0.5, lambda = 1; done after step 1 (index 1).

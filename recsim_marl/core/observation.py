@@ -17,7 +17,7 @@ candidate_familiarity    K       <h_tilde, e> per candidate
 candidate_rating         K       quality as the platform sees it (a noisy rating)
 candidate_promotion      K       the candidate's current promotion level / (L - 1)
 candidate_popularity     K       the candidate's click moving average / the catalogue's largest
-candidate_ctr            K       the candidate's click-through rate (click / impression moving averages; 0 if never shown)
+candidate_ctr            K       the candidate's click-through rate (click / impression moving averages; 0 if never recommended)
 candidate_length         K       the candidate's length (duration) / the catalogue's longest
 progress                 1       t / max_cycles
 click_rate               1       moving average of this person's clicks
@@ -94,9 +94,10 @@ NORMAL_BOUND = 4.86
 def bounds(config: EnvConfig) -> dict[str, float]:
     """Largest values of the fields that are not fractions, from the config alone.
 
-    rating: quality (<= 5) plus rating noise (<= 4.86 sigma). memory: at most sigma_u in size. funds / initial funds: a provider gains at
+    rating: quality (<= 5) plus rating noise (<= 4.86 sigma). funds / initial funds: a provider gains at
     most click_value per person per step. budget / initial budget: a person starts with at most
     exp(trait_spread * 4.86) times the median budget and gains at most kappa * sigma_u - 1 per step.
+    memory: a moving average of +-sigma_u, so at most the largest sigma_u in size.
     Each is widened by 1% for float rounding.
     """
     c = config
@@ -106,7 +107,7 @@ def bounds(config: EnvConfig) -> dict[str, float]:
         "rating": QUALITY_BOUND + NORMAL_BOUND * c.rating_noise,
         "funds_fraction": 1.01 * (funds0 + c.click_value * c.num_users * c.max_cycles) / funds0,
         "budget": 1.01 * (widest + c.max_cycles * max(0.0, c.budget_gain * widest - 1.0) / c.initial_budget),
-        "memory": 1.01 * widest,  # |m| <= sigma_u: a moving average of +-sigma_u
+        "memory": 1.01 * widest,
     }
 
 

@@ -88,23 +88,21 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
 PERSON_FIELDS = ("click_rate", "present", "time_away")
 """The per-person scalar fields of the user observation, passed to the kernel as one ``[B, U, 3]`` tensor."""
 USER_FIELDS = ("estimate", "history", "candidate_content", "candidate_relevance", "candidate_familiarity",
-               "candidate_rating", "candidate_promotion", "candidate_popularity", "candidate_ctr", "candidate_length",
-               "progress",
-               *PERSON_FIELDS)
+               "candidate_rating", "candidate_promotion", "candidate_popularity", "candidate_ctr",
+               "candidate_length", "progress", *PERSON_FIELDS)
 """The user-observation fields the kernel writes; where each goes comes from the layout."""
 
 
 def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: torch.Tensor, history: torch.Tensor,
                      rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, ctr: torch.Tensor,
-                     length: torch.Tensor,
-                     progress: torch.Tensor, person: torch.Tensor, layout) -> torch.Tensor:
+                     length: torch.Tensor, progress: torch.Tensor, person: torch.Tensor, layout) -> torch.Tensor:
     """The user observations ``[B, U, layout.size]`` written in one pass (candidate contents gathered,
     their dot products taken while copying), each field of :data:`USER_FIELDS` where ``layout``
     (:func:`recsim_marl.core.observation.observation_layout`) puts it; the caller writes any others.
 
     content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
-    (level / (L - 1)), pop, ctr ``[B, I]``; length ``[I]`` (/ the longest); progress ``[B]``; person ``[B, U, 3]`` (the
-    :data:`PERSON_FIELDS`, already inside their bounds); all float32 on the CPU.
+    (level / (L - 1)), pop, ctr ``[B, I]``; length ``[I]`` (/ the longest); progress ``[B]``; person
+    ``[B, U, 3]`` (the :data:`PERSON_FIELDS`, already inside their bounds); all float32 on the CPU.
     """
     numba, _, kernel = _compiled()
     b, u, k = candidates.shape
@@ -116,8 +114,8 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: 
     flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
     _launch(numba, kernel, b * u * size, content.contiguous().numpy(), flat(candidates), flat(estimate),
             flat(history), rating.contiguous().numpy(), promo.contiguous().numpy(), pop.contiguous().numpy(),
-            ctr.contiguous().numpy(), length.contiguous().numpy(), progress.contiguous().numpy(), flat(person), u, at,
-            out.view(b * u, size).numpy())
+            ctr.contiguous().numpy(), length.contiguous().numpy(), progress.contiguous().numpy(), flat(person),
+            u, at, out.view(b * u, size).numpy())
     return out
 
 
