@@ -14,10 +14,13 @@ import torch
 from torch import nn
 
 from recsim_marl.core import observation_layout
+from recsim_marl.core.observation import fields_of
 
-CANDIDATE_FIELDS = ("candidate_relevance", "candidate_familiarity", "candidate_rating", "candidate_promotion",
-                    "candidate_popularity", "candidate_ctr", "candidate_length")
-CONTEXT_FIELDS = ("estimate", "history", "progress", "click_rate")
+CANDIDATE_FIELDS = fields_of("users", "affinity", "candidate")
+"""The per-candidate numbers a user network reads beside the candidate's content (every such field of the
+observation table)."""
+CONTEXT_FIELDS = fields_of("users", "person")
+"""The person's fields a user network reads with every candidate (every such field of the table)."""
 
 
 def mlp(inp: int, hidden: int, out: int, layers: int = 2) -> nn.Sequential:

@@ -7,8 +7,8 @@
 | Parallel API | Yes (AEC form: `recsim_marl.env()`) |
 | Agents | `user_0 ... user_{U-1}`, `item_0 ... item_{I-1}` (U = num_users, I = num_items) |
 | Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)` (both `Discrete(max(K, L))` with `pad_actions=True`) |
-| Observation shape | user: `(2D + K(D+7) + 4,)`; item: `(D + 6,)` (float32 Box) |
-| State shape | `(4D + 5U + 3I + 1,)` |
+| Observation shape | user: `(2D + K(D + F_c) + F_p,)`; item: `(D + F_i,)` (float32 Box; F_c = 7 candidate features, F_p = 4 person numbers, F_i = 6 item numbers today: `docs/observations.md`) |
+| State shape | `(4D + S_u U + S_i I + 1,)` (S_u = 5, S_i = 3 per-agent entries today) |
 
 A platform with U simulated people and I items. Each **user agent** is the personal recommender of one
 person: it sees the person's K candidates (chosen by the platform's retrieval) and recommends one

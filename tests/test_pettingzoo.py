@@ -9,6 +9,7 @@ import pytest
 from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, parallel_seed_test, render_test
 
 import recsim_marl
+from recsim_marl.core.observation import PER_AGENT_STATE, USER_FIELDS, fields_of
 
 # Sizes for the API walk: every scenario keeps its own mechanics and catalogue (a prefix of it) but
 # fewer agents, so that PettingZoo's per-agent Python checks stay fast; test_full_size_scenarios_step
@@ -71,9 +72,14 @@ def test_shapes_are_those_the_module_docstring_states(scenario):
     env = make(scenario)
     c = env.config
     d, k, u, i = c.embed_dim, c.num_candidates, c.num_users, c.num_items
-    assert env.observation_space("user_0").shape == (2 * d + k * (d + 7) + 4,)
-    assert env.observation_space("item_0").shape == (d + 6,)
-    assert env.state_space.shape == (4 * d + 5 * u + 3 * i + 1,)
+    # per-candidate numbers, per-person numbers, per-item numbers and per-agent state entries (from the table)
+    n_cand, n_person = (len(fields_of("users", "affinity", "candidate")),
+                       sum(f.shape == (1,) for f in USER_FIELDS if f.kind == "person"))
+    n_item = len(fields_of("items", "item"))
+    n_u, n_i = (len(PER_AGENT_STATE[g]) for g in ("users", "items"))
+    assert env.observation_space("user_0").shape == (2 * d + k * (d + n_cand) + n_person,)
+    assert env.observation_space("item_0").shape == (d + n_item,)
+    assert env.state_space.shape == (4 * d + n_u * u + n_i * i + 1,)
     assert (env.action_space("user_0").n, env.action_space("item_0").n) == (k, c.num_levels)
 
 

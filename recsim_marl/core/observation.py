@@ -1,45 +1,38 @@
-"""Observation layouts, observations, ``state()`` and action masks (DESIGN §5).
+"""Observations, ``state()`` and action masks (DESIGN §5), each field declared once.
 
-Every observation is a flat float32 vector whose fields are contiguous slices; :func:`observation_layout`
-returns their names, slices, shapes and bounds, so a policy can read ``obs[..., lay["candidate_relevance"]]``
-instead of counting offsets.
+:data:`FIELDS` holds one table per group (``users``, ``items``, ``state``): a :class:`Field` per row
+gives the field's name, shape, bounds, one-line meaning and how it is computed. Everything else is
+derived from those rows: the layouts (:func:`observation_layout`: each field a contiguous slice of a
+flat float32 vector, in table order), the torch writers, the compiled kernel's offsets, the learners'
+feature lists (:func:`fields_of`), :data:`PER_AGENT_STATE` and the documentation table
+(``docs/observations.md``, written by ``python docs/make_observations.py``). A new feature of a
+candidate is one row here plus its computation.
 
-user (``O_u = 2D + K(D + 7) + 4``)
+How a field is computed is its ``kind``:
 
-======================== ======= ==========================================================
-field                    shape   meaning
-======================== ======= ==========================================================
-estimate                 D       the platform's estimate p_hat of the person's interest
-history                  D       h_tilde: moving average of what this person clicked
-candidate_content        K x D   content vectors of the K candidates, best retrieved first
-candidate_relevance      K       <p_hat, e> per candidate
-candidate_familiarity    K       <h_tilde, e> per candidate
-candidate_rating         K       quality as the platform sees it (a noisy rating)
-candidate_promotion      K       the candidate's current promotion level / (L - 1)
-candidate_popularity     K       the candidate's click moving average / the catalogue's largest
-candidate_ctr            K       the candidate's click-through rate (click / impression moving averages; 0 if never recommended)
-candidate_length         K       the candidate's length (duration) / the catalogue's longest
-progress                 1       t / max_cycles
-click_rate               1       moving average of this person's clicks
-present                  1       1 while the person is in a visit, 0 while away or gone
-time_away                1       steps since their last visit ended / max_cycles (0 while present)
-======================== ======= ==========================================================
+========== ======== =====================================================================================
+kind       groups   value
+========== ======== =====================================================================================
+person     users    ``value(x)`` ``[B, U]`` (a scalar) or ``[B, U, D]`` (a vector): one per person
+content    users,   the content vectors of the candidates (users) or of the item (items), from the world
+           items    (already inside [-1, 1]: never clamped again)
+affinity   users    per candidate, the dot product of its content with the person vector field ``of``
+candidate  users    ``value(x)`` ``[B, I]`` (or ``[I]``): a per-item number, read at each candidate
+item       items    ``value(x)`` ``[B, I]``: one per item agent
+state      state    ``value(x)`` ``[B, n]``
+========== ======== =====================================================================================
 
-item (``O_i = D + 6``): content (D) | funds_fraction (funds / initial funds) | level (last level / (L-1))
-| impression_share (share of last step's impressions) | ctr (click / impression moving averages)
-| mean_promotion (of all items, / (L-1)) | time_fraction (t / max_cycles).
-
-state (``4D + 5U + 3I + 1``), for centralised critics (it holds hidden variables: no policy should read
-it at execution): mean and std over people of interest and of estimate, per-person budget (/ initial
-budget), alive flag, present flag, satisfaction memory and trust, per-item promotion (/ (L-1)), funds
-fraction and impression share, and t / max_cycles. It grows linearly in U + I. :data:`PER_AGENT_STATE`
-names the fields with one entry per agent of a group (an agent's own entries: MAPPO's agent-specific
-global state).
+Every value except ``content`` is clamped to its field's bounds where it is written (a dot product of
+unit vectors can round to 1 + 1e-7), so every observation lies in its ``Box``. ``state`` holds hidden
+variables, for centralised critics only: no policy should read it at execution. It grows linearly in
+U + I.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,75 +104,7 @@ def bounds(config: EnvConfig) -> dict[str, float]:
     }
 
 
-def user_layout(config: EnvConfig) -> Layout:
-    """The user agents' observation layout (its size depends on D and K only)."""
-    d, k = config.embed_dim, config.num_candidates
-    top = bounds(config)
-    return _layout([
-        ("estimate", (d,), -1, 1),
-        ("history", (d,), -1, 1),
-        ("candidate_content", (k, d), -1, 1),
-        ("candidate_relevance", (k,), -1, 1),
-        ("candidate_familiarity", (k,), -1, 1),
-        ("candidate_rating", (k,), -top["rating"], top["rating"]),
-        ("candidate_promotion", (k,), 0, 1),
-        ("candidate_popularity", (k,), 0, 1),
-        ("candidate_ctr", (k,), 0, 1),
-        ("candidate_length", (k,), 0, 1),
-        ("progress", (1,), 0, 1),
-        ("click_rate", (1,), 0, 1),
-        ("present", (1,), 0, 1),
-        ("time_away", (1,), 0, 1),
-    ])
-
-
-def item_layout(config: EnvConfig) -> Layout:
-    """The item agents' observation layout (its size depends on D only)."""
-    top = bounds(config)
-    return _layout([
-        ("content", (config.embed_dim,), -1, 1),
-        ("funds_fraction", (1,), 0, top["funds_fraction"]),
-        ("level", (1,), 0, 1),
-        ("impression_share", (1,), 0, 1),
-        ("ctr", (1,), 0, 1),
-        ("mean_promotion", (1,), 0, 1),
-        ("time_fraction", (1,), 0, 1),
-    ])
-
-
-PER_AGENT_STATE = {"users": ("budget", "alive", "present", "memory", "trust"),
-                   "items": ("promotion", "funds_fraction", "impression_share")}
-"""The fields of the state layout with one entry per agent of a group, in agent order."""
-
-
-def observation_layout(config: EnvConfig) -> dict[str, Layout]:
-    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config (every bound finite)."""
-    d, u, i = config.embed_dim, config.num_users, config.num_items
-    top = bounds(config)
-    state = _layout([
-        ("interest_mean", (d,), -1, 1),
-        ("interest_std", (d,), 0, 1),
-        ("estimate_mean", (d,), -1, 1),
-        ("estimate_std", (d,), 0, 1),
-        ("budget", (u,), 0, top["budget"]),
-        ("alive", (u,), 0, 1),
-        ("present", (u,), 0, 1),
-        ("memory", (u,), -top["memory"], top["memory"]),
-        ("trust", (u,), 0, 1),
-        ("promotion", (i,), 0, 1),
-        ("funds_fraction", (i,), 0, top["funds_fraction"]),
-        ("impression_share", (i,), 0, 1),
-        ("time_fraction", (1,), 0, 1),
-    ])
-    return {"users": user_layout(config), "items": item_layout(config), "state": state}
-
-
-def _clip(x: torch.Tensor, lay: Layout) -> torch.Tensor:
-    # float rounding can put a unit vector's coordinate at 1 + 1e-7; keep every value inside the Box
-    lo = torch.as_tensor(lay.low, device=x.device)
-    hi = torch.as_tensor(lay.high, device=x.device)
-    return torch.maximum(torch.minimum(x, hi), lo)
-
+# --- the quantities several fields share ---------------------------------------------------------------
 
 def popularity(click_ma: torch.Tensor) -> torch.Tensor:
     """``[B, I]`` click moving average divided by the catalogue's largest (0 when nobody clicked)."""
@@ -197,84 +122,260 @@ def length_fraction(world) -> torch.Tensor:
     return world.length / world.length.amax()
 
 
+class Inputs:
+    """What a field's ``value`` reads: the world, the config and the state ``s`` of a batch, and the
+    quantities several fields share (computed once per observation)."""
+
+    def __init__(self, world, config: EnvConfig, s):
+        self.world, self.config, self.s = world, config, s
+
+    @functools.cached_property
+    def level(self) -> torch.Tensor:
+        """``[B, I]`` each item's current promotion level / (L - 1)."""
+        return self.s.promotion.to(torch.float32) / (self.config.num_levels - 1)
+
+    @functools.cached_property
+    def time(self) -> torch.Tensor:
+        """``[B]`` t / max_cycles."""
+        return self.s.t.to(torch.float32) / self.config.max_cycles
+
+    @functools.cached_property
+    def impression_share(self) -> torch.Tensor:
+        """``[B, I]`` each item's share of the last step's impressions."""
+        imp = self.s.impressions
+        return imp / imp.sum(-1, keepdim=True).clamp_min(1.0)
+
+    def per_person(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B]`` -> ``[B, U]``."""
+        return x.unsqueeze(-1).expand(-1, self.config.num_users)
+
+    def per_item(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B]`` -> ``[B, I]``."""
+        return x.unsqueeze(-1).expand(-1, self.config.num_items)
+
+
+Bound = float | str
+"""A number, or the name of an entry of :func:`bounds` (``"-name"`` for its negative)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an observation (or of the state): its row in :data:`FIELDS`.
+
+    shape: symbols ``"D"``, ``"K"``, ``"U"``, ``"I"`` (the config's embed_dim, num_candidates,
+    num_users, num_items) or ints. low, high: :data:`Bound`. kind and value: see the module docstring;
+    of: the person vector an ``affinity`` field is taken with.
+    """
+
+    name: str
+    shape: tuple[str | int, ...]
+    low: Bound
+    high: Bound
+    meaning: str
+    kind: str
+    value: Callable[[Inputs], torch.Tensor] | None = None
+    of: str | None = None
+
+    def dims(self, config: EnvConfig) -> tuple[int, ...]:
+        sizes = {"D": config.embed_dim, "K": config.num_candidates, "U": config.num_users, "I": config.num_items}
+        return tuple(sizes[d] if isinstance(d, str) else d for d in self.shape)
+
+    def limits(self, config: EnvConfig) -> tuple[float, float]:
+        top = bounds(config)
+
+        def one(v: Bound) -> float:
+            if isinstance(v, str):
+                return -top[v[1:]] if v.startswith("-") else top[v]
+            return float(v)
+
+        return one(self.low), one(self.high)
+
+
+F = Field
+USER_FIELDS = (
+    F("estimate", ("D",), -1, 1, "the platform's estimate p_hat of the person's interest", "person",
+      lambda x: x.s.estimate),
+    F("history", ("D",), -1, 1, "h_tilde: the platform's moving average of what this person clicked", "person",
+      lambda x: x.s.history),
+    F("candidate_content", ("K", "D"), -1, 1, "content vectors of the K candidates, best retrieved first", "content"),
+    F("candidate_relevance", ("K",), -1, 1, "<p_hat, e> per candidate", "affinity", of="estimate"),
+    F("candidate_familiarity", ("K",), -1, 1, "<h_tilde, e> per candidate", "affinity", of="history"),
+    F("candidate_rating", ("K",), "-rating", "rating", "quality as the platform sees it (a noisy rating)",
+      "candidate", lambda x: x.s.rating),
+    F("candidate_promotion", ("K",), 0, 1, "the candidate's current promotion level / (L - 1)", "candidate",
+      lambda x: x.level),
+    F("candidate_popularity", ("K",), 0, 1, "the candidate's click moving average / the catalogue's largest",
+      "candidate", lambda x: popularity(x.s.click_ma)),
+    F("candidate_ctr", ("K",), 0, 1,
+      "the candidate's click-through rate (click / impression moving averages; 0 if never recommended)",
+      "candidate", lambda x: click_through(x.s)),
+    F("candidate_length", ("K",), 0, 1, "the candidate's length (duration) / the catalogue's longest", "candidate",
+      lambda x: length_fraction(x.world)),
+    F("progress", (1,), 0, 1, "t / max_cycles", "person", lambda x: x.per_person(x.time)),
+    F("click_rate", (1,), 0, 1, "moving average of this person's clicks", "person", lambda x: x.s.click_rate),
+    F("present", (1,), 0, 1, "1 while the person is in a visit, 0 while away or gone", "person",
+      lambda x: x.s.present.to(torch.float32)),
+    F("time_away", (1,), 0, 1, "steps since their last visit ended / max_cycles (0 while present)", "person",
+      lambda x: x.s.away / x.config.max_cycles),
+)
+ITEM_FIELDS = (
+    F("content", ("D",), -1, 1, "the item's content vector", "content"),
+    F("funds_fraction", (1,), 0, "funds_fraction", "the provider's funds / initial funds", "item",
+      lambda x: x.s.funds / max(x.config.initial_funds, 1e-6)),
+    F("level", (1,), 0, 1, "the promotion level it holds now (the last one paid for) / (L - 1)", "item",
+      lambda x: x.level),
+    F("impression_share", (1,), 0, 1, "its share of the last step's impressions", "item",
+      lambda x: x.impression_share),
+    F("ctr", (1,), 0, 1, "its click-through rate (click / impression moving averages)", "item",
+      lambda x: click_through(x.s)),
+    F("mean_promotion", (1,), 0, 1, "the mean promotion level of all items / (L - 1)", "item",
+      lambda x: x.per_item(x.level.mean(-1))),
+    F("time_fraction", (1,), 0, 1, "t / max_cycles", "item", lambda x: x.per_item(x.time)),
+)
+STATE_FIELDS = (
+    F("interest_mean", ("D",), -1, 1, "mean over people of the hidden interest", "state",
+      lambda x: x.s.interest.mean(1)),
+    F("interest_std", ("D",), 0, 1, "std over people of the hidden interest", "state",
+      lambda x: x.s.interest.std(1, unbiased=False)),
+    F("estimate_mean", ("D",), -1, 1, "mean over people of the platform's estimate", "state",
+      lambda x: x.s.estimate.mean(1)),
+    F("estimate_std", ("D",), 0, 1, "std over people of the platform's estimate", "state",
+      lambda x: x.s.estimate.std(1, unbiased=False)),
+    F("budget", ("U",), 0, "budget", "each person's remaining budget / initial budget (hidden)", "state",
+      lambda x: x.s.budget.clamp_min(0) / x.config.initial_budget),
+    F("alive", ("U",), 0, 1, "1 while the person is in the episode", "state", lambda x: x.s.alive.to(torch.float32)),
+    F("present", ("U",), 0, 1, "1 while the person is in a visit", "state", lambda x: x.s.present.to(torch.float32)),
+    F("memory", ("U",), "-memory", "memory", "each person's satisfaction memory m (hidden)", "state",
+      lambda x: x.s.memory),
+    F("trust", ("U",), 0, 1, "each person's trust in sponsored items (hidden)", "state", lambda x: x.s.trust),
+    F("promotion", ("I",), 0, 1, "each item's promotion level / (L - 1)", "state", lambda x: x.level),
+    F("funds_fraction", ("I",), 0, "funds_fraction", "each provider's funds / initial funds", "state",
+      lambda x: x.s.funds / max(x.config.initial_funds, 1e-6)),
+    F("impression_share", ("I",), 0, 1, "each item's share of the last step's impressions", "state",
+      lambda x: x.impression_share),
+    F("time_fraction", (1,), 0, 1, "t / max_cycles", "state", lambda x: x.time.unsqueeze(-1)),
+)
+del F
+
+FIELDS: dict[str, tuple[Field, ...]] = {"users": USER_FIELDS, "items": ITEM_FIELDS, "state": STATE_FIELDS}
+"""The one declaration of every observation field, per group, in layout order."""
+
+
+def fields_of(group: str, *kinds: str) -> tuple[str, ...]:
+    """Names of the fields of ``group`` of the given kinds, in layout order (all without ``kinds``).
+
+    >>> fields_of("users", "affinity", "candidate")[:2]
+    ('candidate_relevance', 'candidate_familiarity')
+    """
+    return tuple(f.name for f in FIELDS[group] if not kinds or f.kind in kinds)
+
+
+PER_AGENT_STATE = {
+    group: tuple(f.name for f in STATE_FIELDS if f.shape == (symbol,))
+    for group, symbol in (("users", "U"), ("items", "I"))
+}
+"""The fields of the state layout with one entry per agent of a group, in agent order (derived from
+the table: the state fields of shape U or I)."""
+
+
+def _group_layout(group: str, config: EnvConfig) -> Layout:
+    return _layout([(f.name, f.dims(config), *f.limits(config)) for f in FIELDS[group]])
+
+
+def user_layout(config: EnvConfig) -> Layout:
+    """The user agents' observation layout (its size depends on D and K only)."""
+    return _group_layout("users", config)
+
+
+def item_layout(config: EnvConfig) -> Layout:
+    """The item agents' observation layout (its size depends on D only)."""
+    return _group_layout("items", config)
+
+
+def observation_layout(config: EnvConfig) -> dict[str, Layout]:
+    """``{"users": Layout, "items": Layout, "state": Layout}`` for a config (every bound finite)."""
+    return {group: _group_layout(group, config) for group in FIELDS}
+
+
+def field_table(group: str) -> str:
+    """The documentation table (markdown) of a group's fields, straight from :data:`FIELDS`."""
+    def bound(v: Bound) -> str:
+        if isinstance(v, str):
+            return f"-{v[1:]}*" if v.startswith("-") else f"{v}*"
+        return f"{v:g}"
+
+    rows = ["| field | shape | low | high | meaning |", "|---|---|---|---|---|"]
+    for f in FIELDS[group]:
+        shape = " x ".join(str(d) for d in f.shape)
+        rows.append(f"| `{f.name}` | {shape} | {bound(f.low)} | {bound(f.high)} | {f.meaning} |")
+    return "\n".join(rows)
+
+
+def _clamped(value: torch.Tensor, f: Field, config: EnvConfig) -> torch.Tensor:
+    return value.clamp(*f.limits(config))
+
+
 def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay: Layout,
                      backend: str = "auto") -> torch.Tensor:
-    """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``.
+    """``[B, U, O_u]`` for state ``s`` with candidate lists ``candidates [B, U, K]``, every field of
+    :data:`USER_FIELDS` where ``lay`` puts it.
 
-    Values are kept inside the layout's bounds where they are made (dot products of unit vectors can
-    round to 1 + 1e-7), not by clipping the whole, mostly content, observation afterwards.
     ``backend``: ``"auto"`` (the compiled kernel on CPU when numba is installed), ``"torch"``, ``"kernel"``.
     """
     b, u, k = candidates.shape
-    l1 = config.num_levels - 1
-    promotion = s.promotion.to(torch.float32) / l1
-    pop = popularity(s.click_ma)
-    ctr = click_through(s)
-    progress = s.t.to(torch.float32) / config.max_cycles
-    def put(name, value):
-        out[..., lay[name]] = value.reshape(b, u, -1)
-
-    # the per-person scalars, in the kernel's PERSON_FIELDS order, each inside its bounds
-    person = torch.stack([s.click_rate.clamp(0.0, 1.0), s.present.to(torch.float32),
-                          (s.away / config.max_cycles).clamp(0.0, 1.0)], dim=-1)
-    length = length_fraction(world)
+    x = Inputs(world, config, s)
+    person = {f.name: f.value(x) for f in USER_FIELDS if f.kind == "person"}
+    items = [f for f in USER_FIELDS if f.kind == "candidate"]
     if _kernels.use(backend, candidates.device):
-        return _kernels.user_observation(world.content, candidates, s.estimate, s.history, s.rating, promotion, pop,
-                                         ctr, length, progress, person, lay)
+        vectors = [f for f in USER_FIELDS if f.kind == "person" and f.shape == ("D",)]
+        scalars = [f for f in USER_FIELDS if f.kind == "person" and f.shape == (1,)]
+        per_item = torch.stack([_clamped(f.value(x), f, config).expand(b, -1) for f in items], -1)  # [B, I, F]
+        affinities = [f for f in USER_FIELDS if f.kind == "affinity"]
+        return _kernels.user_observation(
+            world.content, candidates,
+            vectors=torch.stack([person[f.name] for f in vectors], 2), vector_fields=[f.name for f in vectors],
+            vector_bounds=[f.limits(config) for f in vectors],
+            affinities=[(f.name, [v.name for v in vectors].index(f.of)) for f in affinities],
+            affinity_bounds=[f.limits(config) for f in affinities],
+            content_field=next(f.name for f in USER_FIELDS if f.kind == "content"),
+            per_item=per_item, item_fields=[f.name for f in items],
+            scalars=torch.stack([_clamped(person[f.name], f, config) for f in scalars], -1),
+            scalar_fields=[f.name for f in scalars], layout=lay,
+        )
+    out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
     cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
     flat = candidates.reshape(b, u * k)
-    out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
-
-    put("estimate", s.estimate.clamp(-1.0, 1.0))
-    put("history", s.history.clamp(-1.0, 1.0))
-    put("candidate_content", cont)
-    put("candidate_relevance", torch.einsum("bukd,bud->buk", cont, s.estimate).clamp_(-1.0, 1.0))
-    put("candidate_familiarity", torch.einsum("bukd,bud->buk", cont, s.history).clamp_(-1.0, 1.0))
-    put("candidate_rating", torch.gather(s.rating, 1, flat))
-    put("candidate_promotion", torch.gather(promotion, 1, flat))
-    put("candidate_popularity", torch.gather(pop, 1, flat))
-    put("candidate_ctr", torch.gather(ctr, 1, flat))
-    put("candidate_length", length[candidates])
-    put("progress", progress.reshape(b, 1, 1).expand(b, u, 1))
-    for f, name in enumerate(_kernels.PERSON_FIELDS):
-        put(name, person[..., f])
+    for f in USER_FIELDS:
+        if f.kind == "content":
+            value = cont
+        elif f.kind == "affinity":
+            value = _clamped(torch.einsum("bukd,bud->buk", cont, person[f.of]), f, config)
+        elif f.kind == "candidate":
+            value = _clamped(torch.gather(f.value(x).expand(b, -1), 1, flat), f, config)
+        else:
+            value = _clamped(person[f.name], f, config)
+        out[..., lay[f.name]] = value.reshape(b, u, -1)
     return out
 
 
 def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
-    """``[B, I, O_i]``."""
+    """``[B, I, O_i]``, every field of :data:`ITEM_FIELDS` where ``lay`` puts it."""
     b, i = s.funds.shape
-    l1 = config.num_levels - 1
-    level = s.promotion.to(torch.float32) / l1
-    share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
-    cols = [
-        (s.funds / max(config.initial_funds, 1e-6)).clamp(0.0, float(lay.high[lay["funds_fraction"]][0])),
-        level,
-        share,
-        click_through(s),
-        level.mean(-1, keepdim=True).expand(b, i),
-        (s.t.to(torch.float32) / config.max_cycles).unsqueeze(-1).expand(b, i),
-    ]
-    return torch.cat([world.content.expand(b, i, -1), torch.stack(cols, dim=-1)], dim=-1)
+    x = Inputs(world, config, s)
+    out = torch.empty(b, i, lay.size, dtype=torch.float32, device=s.funds.device)
+    for f in ITEM_FIELDS:
+        value = world.content.expand(b, i, -1) if f.kind == "content" else _clamped(f.value(x), f, config)
+        out[..., lay[f.name]] = value.reshape(b, i, -1)
+    return out
 
 
-def global_state(config: EnvConfig, s, lay: Layout) -> torch.Tensor:
-    """``[B, S]`` compact centralised state (see module docstring)."""
-    b = s.budget.shape[0]
-    share = s.impressions / s.impressions.sum(-1, keepdim=True).clamp_min(1.0)
-    st = torch.cat(
-        [
-            s.interest.mean(1), s.interest.std(1, unbiased=False),
-            s.estimate.mean(1), s.estimate.std(1, unbiased=False),
-            s.budget.clamp_min(0) / config.initial_budget, s.alive.to(torch.float32), s.present.to(torch.float32),
-            s.memory, s.trust,
-            s.promotion.to(torch.float32) / (config.num_levels - 1),
-            s.funds / max(config.initial_funds, 1e-6), share,
-            (s.t.to(torch.float32) / config.max_cycles).reshape(b, 1),
-        ],
-        dim=-1,
-    )
-    return _clip(st, lay)
+def global_state(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
+    """``[B, S]`` compact centralised state, every field of :data:`STATE_FIELDS` where ``lay`` puts it."""
+    x = Inputs(world, config, s)
+    out = torch.empty(s.t.shape[0], lay.size, dtype=torch.float32, device=s.t.device)
+    for f in STATE_FIELDS:
+        out[:, lay[f.name]] = _clamped(f.value(x), f, config)
+    return out
 
 
 def user_mask(present: torch.Tensor, k: int) -> torch.Tensor:

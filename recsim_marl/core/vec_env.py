@@ -279,7 +279,7 @@ class VecEnv:
         final_obs = LazyGroups({  # nxt and s are never written again, so computing later is exact
             "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
             "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
-            "state": lambda: obs_mod.global_state(c, nxt, lay["state"]),
+            "state": lambda: obs_mod.global_state(w, c, nxt, lay["state"]),
             "action_mask": lambda: {
                 "users": obs_mod.user_mask(nxt.present, c.num_candidates),
                 "items": market.level_mask(nxt.funds, c.num_levels, c.promotion_cost),
@@ -300,7 +300,7 @@ class VecEnv:
 
     def state(self) -> torch.Tensor:
         """Compact centralised state ``[B, S]`` for critics (see :mod:`recsim_marl.core.observation`)."""
-        return obs_mod.global_state(self.config, self._require_state(), self.layouts["state"])
+        return obs_mod.global_state(self.world, self.config, self._require_state(), self.layouts["state"])
 
     def get_state(self) -> State:
         """A copy of the full dynamic state (for checkpoints); ``set_state`` puts it back exactly."""

@@ -9,10 +9,12 @@ reach (and few more), and only those are sorted into the list of K. Rows run in 
 threads as torch uses. numba is optional: without it :mod:`recsim_marl.models.retrieval`
 uses torch operations, which give the same lists.
 
-User observations: ``[B, U, 2D + K(D + 7) + 4]`` floats, most of them the K x D candidate contents;
-torch gathers the contents, takes two batched dot products and concatenates ten pieces (three passes
-over the largest tensor of the step); the kernel writes each row once. Same values up to the
-summation order of the two dot products (float32 rounding).
+User observations: most of their floats are the K x D candidate contents; torch gathers the contents,
+takes the batched dot products and writes each field (several passes over the largest tensor of the
+step); the kernel writes each row once. It knows kinds of field (person vectors, their dot products
+with the candidates, per-item numbers read at each candidate, per-person numbers), not the fields
+themselves: those and their places come from the observation table. Same values up to the summation
+order of the dot products (float32 rounding).
 """
 
 from __future__ import annotations
@@ -85,37 +87,36 @@ def noisy_topk(scores: torch.Tensor, bonus: torch.Tensor, user_bits: torch.Tenso
     return out
 
 
-PERSON_FIELDS = ("click_rate", "present", "time_away")
-"""The per-person scalar fields of the user observation, passed to the kernel as one ``[B, U, 3]`` tensor."""
-USER_FIELDS = ("estimate", "history", "candidate_content", "candidate_relevance", "candidate_familiarity",
-               "candidate_rating", "candidate_promotion", "candidate_popularity", "candidate_ctr",
-               "candidate_length", "progress", *PERSON_FIELDS)
-"""The user-observation fields the kernel writes; where each goes comes from the layout."""
+def user_observation(content: torch.Tensor, candidates: torch.Tensor, *, vectors: torch.Tensor, vector_fields,
+                     vector_bounds, affinities, affinity_bounds, content_field: str, per_item: torch.Tensor,
+                     item_fields, scalars: torch.Tensor, scalar_fields, layout) -> torch.Tensor:
+    """The user observations ``[B, U, layout.size]`` written in one pass over each row: the candidates'
+    contents gathered, their dot products with the person's vectors taken while copying, and every other
+    field copied where ``layout`` (:func:`recsim_marl.core.observation.observation_layout`) puts it. The
+    field names come from the observation table; this function knows only the kinds of field.
 
-
-def user_observation(content: torch.Tensor, candidates: torch.Tensor, estimate: torch.Tensor, history: torch.Tensor,
-                     rating: torch.Tensor, promo: torch.Tensor, pop: torch.Tensor, ctr: torch.Tensor,
-                     length: torch.Tensor, progress: torch.Tensor, person: torch.Tensor, layout) -> torch.Tensor:
-    """The user observations ``[B, U, layout.size]`` written in one pass (candidate contents gathered,
-    their dot products taken while copying), each field of :data:`USER_FIELDS` where ``layout``
-    (:func:`recsim_marl.core.observation.observation_layout`) puts it; the caller writes any others.
-
-    content ``[I, D]``; candidates ``[B, U, K]``; estimate, history ``[B, U, D]``; rating, promo
-    (level / (L - 1)), pop, ctr ``[B, I]``; length ``[I]`` (/ the longest); progress ``[B]``; person
-    ``[B, U, 3]`` (the :data:`PERSON_FIELDS`, already inside their bounds); all float32 on the CPU.
+    content ``[I, D]``; candidates ``[B, U, K]``; vectors ``[B, U, V, D]`` (the person vector fields
+    ``vector_fields``, written clamped to ``vector_bounds``, one (low, high) each); affinities: ``(field, v)``
+    pairs, the dot product of each candidate's content with vector ``v`` (clamped to ``affinity_bounds``); per_item ``[B, I, F]`` (the per-item numbers
+    read at each candidate, ``item_fields``, already inside their bounds); scalars ``[B, U, P]``
+    (``scalar_fields``, already inside their bounds); all float32 on the CPU.
     """
     numba, _, kernel = _compiled()
     b, u, k = candidates.shape
-    if not set(USER_FIELDS) <= set(layout.fields):
-        raise ValueError(f"the user-observation kernel writes {USER_FIELDS}; the layout has {tuple(layout.fields)}")
-    at = np.asarray([layout[name].start for name in USER_FIELDS], np.int64)
+    names = [*vector_fields, *(a for a, _ in affinities), content_field, *item_fields, *scalar_fields]
+    missing = [n for n in names if n not in layout.fields]
+    if missing:
+        raise ValueError(f"the layout has no field {missing}; it has {tuple(layout.fields)}")
+    start = lambda names: np.asarray([layout[n].start for n in names], np.int64)  # noqa: E731
+    edge = lambda pairs, side: np.asarray([p[side] for p in pairs], np.float32)  # noqa: E731
+    dots = [a for a, _ in affinities]
     size = layout.size
     out = torch.empty(b, u, size, dtype=torch.float32)
-    flat = lambda x: x.reshape(b * u, -1).contiguous().numpy()  # noqa: E731
-    _launch(numba, kernel, b * u * size, content.contiguous().numpy(), flat(candidates), flat(estimate),
-            flat(history), rating.contiguous().numpy(), promo.contiguous().numpy(), pop.contiguous().numpy(),
-            ctr.contiguous().numpy(), length.contiguous().numpy(), progress.contiguous().numpy(), flat(person),
-            u, at, out.view(b * u, size).numpy())
+    _launch(numba, kernel, b * u * size, content.contiguous().numpy(), candidates.reshape(b * u, k).contiguous().numpy(),
+            vectors.reshape(b * u, *vectors.shape[2:]).contiguous().numpy(), start(vector_fields),
+            edge(vector_bounds, 0), edge(vector_bounds, 1), np.asarray([v for _, v in affinities], np.int64),
+            start(dots), edge(affinity_bounds, 0), edge(affinity_bounds, 1), layout[content_field].start, per_item.contiguous().numpy(), start(item_fields),
+            scalars.reshape(b * u, -1).contiguous().numpy(), start(scalar_fields), u, out.view(b * u, size).numpy())
     return out
 
 

@@ -104,32 +104,28 @@ def noisy_topk_rows(scores, bonus, user_bits, item_bits, table, noisy, k, out, p
 
 
 @njit(parallel=True, nogil=True, cache=True, boundscheck=False)
-def user_obs_rows(content, cand, est, hist, rating, promo, pop, ctr, length, progress, person, users, at, out):
-    # at: the start of each field in the row, in USER_FIELDS order (from the observation layout)
+def user_obs_rows(content, cand, vecs, vec_at, vec_lo, vec_hi, dot_of, dot_at, dot_lo, dot_hi, content_at,
+                  items, item_at, scalars, scalar_at, users, out):
+    # *_at: where each field starts in the row (from the observation layout); see _kernels.user_observation
     rows, k = cand.shape
     d = content.shape[1]
+    nv, na, nf, ns = vecs.shape[1], dot_of.shape[0], items.shape[2], scalars.shape[1]
     for r in numba.prange(rows):
         b = r // users
         o = out[r]
-        for j in range(d):
-            o[at[0] + j] = min(max(est[r, j], np.float32(-1.0)), np.float32(1.0))
-            o[at[1] + j] = min(max(hist[r, j], np.float32(-1.0)), np.float32(1.0))
+        for v in range(nv):
+            for j in range(d):
+                o[vec_at[v] + j] = min(max(vecs[r, v, j], vec_lo[v]), vec_hi[v])
         for c in range(k):
             i = cand[r, c]
-            rel = np.float32(0.0)
-            fam = np.float32(0.0)
             for j in range(d):
-                e = content[i, j]
-                o[at[2] + c * d + j] = e
-                rel += e * est[r, j]
-                fam += e * hist[r, j]
-            o[at[3] + c] = min(max(rel, np.float32(-1.0)), np.float32(1.0))
-            o[at[4] + c] = min(max(fam, np.float32(-1.0)), np.float32(1.0))
-            o[at[5] + c] = rating[b, i]
-            o[at[6] + c] = promo[b, i]
-            o[at[7] + c] = pop[b, i]
-            o[at[8] + c] = ctr[b, i]
-            o[at[9] + c] = length[i]
-        o[at[10]] = progress[b]
-        for f in range(person.shape[1]):  # the per-person scalars, already inside their bounds
-            o[at[11 + f]] = person[r, f]
+                o[content_at + c * d + j] = content[i, j]
+            for a in range(na):
+                acc = np.float32(0.0)
+                for j in range(d):
+                    acc += content[i, j] * vecs[r, dot_of[a], j]
+                o[dot_at[a] + c] = min(max(acc, dot_lo[a]), dot_hi[a])
+            for f in range(nf):
+                o[item_at[f] + c] = items[b, i, f]
+        for p in range(ns):
+            o[scalar_at[p]] = scalars[r, p]
