@@ -4,11 +4,22 @@ build its help from these classes without loading torch.
 
 Each field's docstring (the string under it) is its help text; ``agents.cli`` turns every field into
 a flag (``total_steps`` -> ``--total-steps``, a bool ``value_norm`` -> ``--value-norm/--no-value-norm``).
+Each field that has a range declares it beside itself, in its metadata (``metadata={"check": ...}``);
+:func:`validate` checks every such field and names the flag, the value and what is allowed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
+import math
+import numbers
+import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 NOT_PART_OF_THE_RUN = frozenset({
     "total_steps", "log_dir", "resume", "progress", "tensorboard", "eval_episodes", "device",
@@ -18,37 +29,161 @@ NOT_PART_OF_THE_RUN = frozenset({
 reports, not what it learns. Every other option must match the checkpoint's."""
 
 
+# --- allowed ranges --------------------------------------------------------------------------------
+
+
+class Check:
+    """An allowed range of one option: calling it says whether a value is in it; :attr:`allowed` says it
+    in words (``">= 1"``, ``"in [0, 1]"``, ...), for error messages and the command line's help;
+    :attr:`choices`, for a choice among words, lists them (a close one is suggested for a typo)."""
+
+    def __init__(self, ok: Callable[[Any], bool], allowed: str | Callable[[], str],
+                 choices: Callable[[], tuple[str, ...]] | None = None, noun: str | None = None):
+        self._ok, self._allowed, self._choices = ok, allowed, choices
+        self.noun = noun  # what a value names ("scenario"): a refusal then says "unknown scenario 'x'"
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return () if self._choices is None else self._choices()
+
+    @property
+    def allowed(self) -> str:
+        return self._allowed() if callable(self._allowed) else self._allowed
+
+    def __call__(self, value: Any) -> bool:
+        return self._ok(value)
+
+    def __repr__(self) -> str:
+        return f"Check({self.allowed!r})"
+
+
+def _number(value: Any, kind: type) -> bool:
+    """An int for an int option (bools are not numbers here); an int or a float, not NaN, for a float one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return isinstance(value, numbers.Integral) if kind is int else not math.isnan(value)
+
+
+def at_least(low: int, kind: type = int) -> Check:
+    """An int (or, with ``kind=float``, a number) ``>= low``."""
+    return Check(lambda v: _number(v, kind) and v >= low, f">= {low}")
+
+
+def above(low: float) -> Check:
+    """A number ``> low``."""
+    return Check(lambda v: _number(v, float) and v > low, f"> {low}")
+
+
+def between(low: float, high: float) -> Check:
+    """A number in the closed interval ``[low, high]``."""
+    return Check(lambda v: _number(v, float) and low <= v <= high, f"in [{low}, {high}]")
+
+
+def one_of(*choices: str) -> Check:
+    """One of the given words."""
+    return Check(lambda v: v in choices, "one of " + ", ".join(choices), lambda: choices)
+
+
+def or_none(check: Check) -> Check:
+    """``check``, or None (an option that is unset by default, ``--flag none`` on the command line)."""
+    return Check(lambda v: v is None or check(v), f"{check.allowed} or none")
+
+
+DEVICE = Check(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:\d+)?", v) is not None,
+               "cpu, cuda or cuda:N (N the index of a GPU)")
+"""A torch device the learners run on."""
+
+
+def scenario_names() -> tuple[str, ...]:
+    """The registered scenarios (``recsim_marl.SCENARIOS``), read without importing torch: from the
+    registry itself once recsim_marl is imported (so a scenario added at run time counts), else from
+    ``recsim_marl/config.py`` run on its own (``recsim_marl/__init__`` would import the torch core)."""
+    config = sys.modules.get("recsim_marl.config")
+    return tuple((config or _light_config()).SCENARIOS)
+
+
+@functools.lru_cache(maxsize=1)
+def _light_config():
+    import importlib.util
+    from pathlib import Path
+
+    package = importlib.util.find_spec("recsim_marl")  # locates the package without running its __init__
+    path = Path(next(iter(package.submodule_search_locations))) / "config.py"
+    spec = importlib.util.spec_from_file_location("_recsim_marl_config_light", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks a class's module up while building it
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module
+
+
+SCENARIO = Check(lambda v: v in scenario_names(), lambda: "one of " + ", ".join(scenario_names()), scenario_names,
+                 noun="scenario")
+"""A name in ``recsim_marl.SCENARIOS``."""
+
+
+def flag(name: str) -> str:
+    """The command-line flag of field ``name``: ``num_steps`` -> ``--num-steps``."""
+    return "--" + name.replace("_", "-")
+
+
+def check_value(name: str, value: Any, check: Check) -> None:
+    """Raise :class:`ValueError` naming flag ``--name``, ``value`` and what is allowed when ``check``
+    refuses ``value``."""
+    if check(value):
+        return
+    close = difflib.get_close_matches(value, check.choices, n=1) if isinstance(value, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if check.noun:
+        raise ValueError(f"{flag(name)} must be {check.allowed}; unknown {check.noun} {value!r}{hint}")
+    raise ValueError(f"{flag(name)} must be {check.allowed}; got {value!r}{hint}")
+
+
+def validate(args: Any) -> Any:
+    """Check every option that declares an allowed range (its field's ``metadata["check"]``) and return
+    ``args``; the first value out of range raises :class:`ValueError` naming the flag, the value and what
+    is allowed, e.g. ``--num-steps must be >= 1, got 0``."""
+    if not dataclasses.is_dataclass(args) or isinstance(args, type):
+        raise TypeError(f"validate takes a learner's Args instance, got {args!r}")
+    for f in dataclasses.fields(args):
+        if "check" in f.metadata:
+            check_value(f.name, getattr(args, f.name), f.metadata["check"])
+    return args
+
+
 @dataclass
 class RunArgs:
     """The options every learner shares; each learner's ``Args`` adds its algorithm's own."""
 
-    scenario: str = "boredom"
-    """Scenario to train on (recsim_marl.SCENARIOS: default, tiny, boredom, marketplace, movielens-100k)."""
+    scenario: str = field(default="boredom", metadata={"check": SCENARIO})
+    """Scenario to train on: a name in recsim_marl.SCENARIOS."""
     env: dict = field(default_factory=dict)
     """Config overrides of the scenario, e.g. {"num_users": 32} (CLI: --env num_users=32, repeatable)."""
-    learn: str = "users"
+    learn: str = field(default="users", metadata={"check": one_of("users", "items", "both")})
     """Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below."""
     users_policy: str = "greedy"
     """Scripted user policy when users are not learned: random, greedy, popularity."""
     items_policy: str = "fixed:0"
     """Scripted item policy when items are not learned: random or fixed:LEVEL."""
-    total_steps: int = 30_000
+    total_steps: int = field(default=30_000, metadata={"check": at_least(1)})
     """Environment steps summed over all envs (each moves every agent once)."""
-    num_envs: int = 16
+    num_envs: int = field(default=16, metadata={"check": at_least(1)})
     """Worlds simulated in parallel."""
-    hidden: int = 64
+    hidden: int = field(default=64, metadata={"check": at_least(1)})
     """Hidden units of the networks."""
     agent_id: bool = False
     """Append a one-hot agent id to the policy / Q-network input."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"check": at_least(0)})
     """Seeds the envs (env b gets seed + b), the networks and every sample the learner draws."""
-    device: str = "cpu"
-    """'cpu' or 'cuda'."""
+    device: str = field(default="cpu", metadata={"check": DEVICE})
+    """Torch device of the simulation and the networks: 'cpu', 'cuda' or 'cuda:N'."""
     log_dir: str = "runs/learner"
     """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
     resume: bool = False
     """Continue from log_dir/checkpoint.pt; the result equals an uninterrupted run's."""
-    eval_episodes: int = 5
+    eval_episodes: int = field(default=5, metadata={"check": at_least(0)})
     """Episodes (seeds 10000 + i) of the final deterministic evaluation; 0 skips it."""
     tensorboard: bool = True
     """Write TensorBoard event files (the CSV is always written)."""
@@ -60,39 +195,39 @@ class RunArgs:
 class MappoArgs(RunArgs):
     """MAPPO (agents/mappo.py): shared actor per group, centralised critic."""
 
-    total_steps: int = 100_000
+    total_steps: int = field(default=100_000, metadata={"check": at_least(1)})
     """Environment steps summed over all envs (each moves every agent once)."""
-    num_envs: int = 32
+    num_envs: int = field(default=32, metadata={"check": at_least(1)})
     """Worlds simulated in parallel."""
     log_dir: str = "runs/mappo"
     """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    num_steps: int = 25
+    num_steps: int = field(default=25, metadata={"check": at_least(1)})
     """Rollout length per update."""
-    lr: float = 1e-3
+    lr: float = field(default=1e-3, metadata={"check": above(0)})
     """Adam learning rate (annealed linearly to 0)."""
-    gamma: float = 0.95
+    gamma: float = field(default=0.95, metadata={"check": between(0, 1)})
     """Discount."""
-    gae_lambda: float = 0.9
+    gae_lambda: float = field(default=0.9, metadata={"check": between(0, 1)})
     """GAE lambda."""
-    update_epochs: int = 4
+    update_epochs: int = field(default=4, metadata={"check": at_least(1)})
     """Passes over each rollout (each in a fresh random minibatch order)."""
-    num_minibatches: int = 4
+    num_minibatches: int = field(default=4, metadata={"check": at_least(1)})
     """Minibatches per pass (split over time x env, all agents of a group together)."""
-    clip_coef: float = 0.2
+    clip_coef: float = field(default=0.2, metadata={"check": at_least(0, float)})
     """PPO ratio clip, also used for the clipped value loss."""
-    ent_coef: float = 0.01
+    ent_coef: float = field(default=0.01, metadata={"check": at_least(0, float)})
     """Entropy bonus."""
-    vf_coef: float = 0.5
+    vf_coef: float = field(default=0.5, metadata={"check": at_least(0, float)})
     """Value loss weight."""
-    max_grad_norm: float = 0.5
+    max_grad_norm: float = field(default=0.5, metadata={"check": above(0)})
     """Gradient clipping."""
     value_norm: bool = True
     """Normalise value targets with running statistics (de-normalised for GAE)."""
-    adv_norm: str = "per_agent"
+    adv_norm: str = field(default="per_agent", metadata={"check": one_of("per_agent", "group", "none")})
     """Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'."""
-    checkpoint_every: int = 10
+    checkpoint_every: int = field(default=10, metadata={"check": at_least(1)})
     """Write the checkpoint every this many updates (and at the end)."""
-    stop_after_updates: int | None = None
+    stop_after_updates: int | None = field(default=None, metadata={"check": or_none(at_least(1))})
     """Stop early after this many updates (for tests of resuming); unset runs to total_steps."""
 
 
@@ -102,29 +237,29 @@ class IqlArgs(RunArgs):
 
     log_dir: str = "runs/iql"
     """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    buffer_size: int = 100_000
+    buffer_size: int = field(default=100_000, metadata={"check": at_least(1)})
     """Replay capacity in agent transitions (per group), kept on the device."""
-    batch_size: int = 512
+    batch_size: int = field(default=512, metadata={"check": at_least(1)})
     """Transitions per gradient step."""
-    lr: float = 5e-4
+    lr: float = field(default=5e-4, metadata={"check": above(0)})
     """Adam learning rate."""
-    gamma: float = 0.95
+    gamma: float = field(default=0.95, metadata={"check": between(0, 1)})
     """Discount."""
     double_q: bool = True
     """Choose next actions with the online network, value them with the target network."""
-    target_every: int = 100
+    target_every: int = field(default=100, metadata={"check": at_least(1)})
     """Copy the online network into the target network every this many gradient steps."""
-    eps_start: float = 1.0
+    eps_start: float = field(default=1.0, metadata={"check": between(0, 1)})
     """Initial exploration rate."""
-    eps_end: float = 0.05
+    eps_end: float = field(default=0.05, metadata={"check": between(0, 1)})
     """Final exploration rate."""
-    eps_fraction: float = 0.3
+    eps_fraction: float = field(default=0.3, metadata={"check": between(0, 1)})
     """Fraction of training over which epsilon decays linearly."""
-    learning_starts: int = 2_000
+    learning_starts: int = field(default=2_000, metadata={"check": at_least(0)})
     """Environment steps (over all envs, and all ranks under torchrun) before the first gradient step."""
-    gradient_steps: int = 1
+    gradient_steps: int = field(default=1, metadata={"check": at_least(1)})
     """Gradient steps per vectorised env step."""
-    checkpoint_every: int = 500
+    checkpoint_every: int = field(default=500, metadata={"check": at_least(1)})
     """Write the checkpoint (replay buffer included) every this many vectorised steps and at the end."""
-    stop_after_steps: int | None = None
+    stop_after_steps: int | None = field(default=None, metadata={"check": or_none(at_least(1))})
     """Stop early after this many vectorised steps (for tests of resuming); unset runs to total_steps."""

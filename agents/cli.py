@@ -50,7 +50,19 @@ def _cell(mean: float, std: float) -> str:
     return f"{mean:.3g}"
 
 
+def check_flags(args: argparse.Namespace, **checks) -> None:
+    """Refuse a flag's value outside its range (an ``agents.args`` check) with a ValueError that names
+    the flag, the value and what is allowed, as :func:`agents.args.validate` does for the learners'."""
+    from agents.args import check_value
+
+    for name, check in checks.items():
+        check_value(name, getattr(args, name), check)
+
+
 def demo(args: argparse.Namespace) -> int:
+    from agents.args import SCENARIO, at_least
+
+    check_flags(args, scenario=SCENARIO, episodes=at_least(1), seed=at_least(0))
     import recsim_marl
     from agents.baselines import FixedLevelPolicy, GreedyPolicy, user_baselines
     from agents.policy import DictPolicy, evaluate
@@ -183,6 +195,8 @@ def add_args_flags(parser: argparse.ArgumentParser, args_cls) -> None:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         tp, optional = field_kind(hints[f.name])
         doc = docs.get(f.name, "").replace("%", "%%")
+        check = f.metadata.get("check")
+        allowed = "" if check is None else check.allowed.replace("%", "%%") + "; "  # the range beside the field
         if tp is dict:
             parser.add_argument(flag, action="append", type=_parse_override, default=[], metavar="KEY=VALUE",
                                 help=doc)
@@ -193,7 +207,7 @@ def add_args_flags(parser: argparse.ArgumentParser, args_cls) -> None:
             shown = "unset" if default is None else default
             parser.add_argument(flag, type=_optional(tp) if optional else tp, default=default,
                                 metavar=("N" if tp is int else "X" if tp is float else "TEXT") + ("|none" if optional else ""),
-                                help=f"{doc} (default: {shown})")
+                                help=f"{doc} ({allowed}default: {shown})")
 
 
 def args_from_namespace(args_cls, ns: argparse.Namespace):
@@ -205,10 +219,13 @@ def args_from_namespace(args_cls, ns: argparse.Namespace):
 
 
 def train_cmd(args: argparse.Namespace) -> int:
+    from agents.args import validate
+
+    train_args = validate(args_from_namespace(_args_class(args.algorithm), args))  # before torch is imported
+
     import recsim_marl
 
     mod = _module(args.algorithm)
-    train_args = args_from_namespace(_args_class(args.algorithm), args)
     recsim_marl.make_config(train_args.scenario, **train_args.env)  # fail fast on a bad scenario or key
     result = mod.train(train_args)
     print(f"log dir: {result['log_dir']}\ncheckpoint: {result['checkpoint']}")
@@ -221,6 +238,9 @@ def train_cmd(args: argparse.Namespace) -> int:
 
 
 def evaluate_cmd(args: argparse.Namespace) -> int:
+    from agents.args import at_least
+
+    check_flags(args, episodes=at_least(1), seed=at_least(0))
     import recsim_marl
     from agents.baselines import GreedyPolicy, RandomPolicy, scripted_policy
     from agents.checkpoint import load_checkpoint
@@ -255,6 +275,8 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; imports neither torch nor the simulator."""
+    from agents.args import scenario_names
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog="recsim-marl", description=__doc__.split("\n\nBuilding")[0], formatter_class=fmt)
     sub = p.add_subparsers(dest="command", required=True, metavar="{demo,train,evaluate}")
@@ -262,10 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Build a world with real MiniLM text embeddings, play one PettingZoo episode "
                                    "with greedy recommenders, render it, and print the baselines' metrics.")
     d.add_argument("--scenario", default="default",
-                   help="scenario (default, tiny, boredom, marketplace, movielens-100k; recsim_marl.SCENARIOS) "
-                        "(default: default)")
-    d.add_argument("--episodes", type=int, default=5, help="episodes per baseline (default: 5)")
-    d.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
+                   help=f"scenario, a name in recsim_marl.SCENARIOS: {', '.join(scenario_names())} (default: default)")
+    d.add_argument("--episodes", type=int, default=5, help="episodes per baseline (>= 1; default: 5)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the first episode (>= 0; default: 0)")
     d.set_defaults(func=demo)
     t = sub.add_parser("train", help="train a learner on the vectorized core",
                        description="Train IQL or MAPPO on the vectorized core; 'recsim-marl train mappo --help' "
@@ -281,9 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "training) and, when users were learned, greedy and random users.")
     e.add_argument("--checkpoint", required=True, metavar="PATH",
                    help="checkpoint.pt of a run (only load checkpoints you made or trust)")
-    e.add_argument("--episodes", type=int, default=10, help="episodes per policy (default: 10)")
+    e.add_argument("--episodes", type=int, default=10, help="episodes per policy (>= 1; default: 10)")
     e.add_argument("--seed", type=int, default=10_000,
-                   help="seed of the first episode; training never sees seeds from 10000 on (default: 10000)")
+                   help="seed of the first episode; training never sees seeds from 10000 on (>= 0; default: 10000)")
     e.set_defaults(func=evaluate_cmd)
     return p
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import recsim_marl
-from agents.args import IqlArgs
+from agents.args import IqlArgs, validate
 from agents.logger import ReturnTracker, RunLogger
 from agents.networks import PerGroup, build, group_head, masked_logits
 from agents.policy import GROUPS, LearnedPolicy, checked_act
@@ -83,6 +83,7 @@ def epsilon(args: Args, step: int, total: int) -> float:
 
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths."""
+    validate(args)  # every option in its range (agents/args.py), named as its flag
     run = Run(args, ALGORITHM)
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)

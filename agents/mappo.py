@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 import recsim_marl
-from agents.args import MappoArgs
+from agents.args import MappoArgs, validate
 from agents.logger import ReturnTracker, RunLogger
 from agents.networks import PerGroup, build, group_head, masked_logits, mlp
 from agents.policy import GROUPS, LearnedPolicy, checked_act, sample
@@ -150,6 +150,7 @@ def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 def train(args: Args) -> dict:
     """Train; return final evaluation, learning curve and paths. See ``Args`` for every option."""
+    validate(args)  # every option in its range (agents/args.py), named as its flag
     if args.adv_norm not in ("per_agent", "group", "none"):
         raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
     run = Run(args, ALGORITHM)

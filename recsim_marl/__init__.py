@@ -5,13 +5,18 @@
 >>> venv = recsim_marl.make_vec(num_envs=8, scenario="tiny")   # batched torch core
 """
 
+from importlib import metadata as _metadata
+
 from recsim_marl.config import SCENARIOS, EnvConfig, make_config
 from recsim_marl.core import VecEnv, make_vec, observation_layout
 from recsim_marl.embeddings import ModelNotAvailableError
 from recsim_marl.env import RecSimParallelEnv, env, parallel_env, raw_env
 from recsim_marl.models.user import USER_MODELS, UserModel
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version (pyproject.toml is its one source)
+    __version__ = _metadata.version("recsim-marl")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def clear_caches() -> None:
@@ -38,6 +43,7 @@ __all__ = [
     "RecSimParallelEnv",
     "UserModel",
     "VecEnv",
+    "__version__",
     "clear_caches",
     "env",
     "make_config",

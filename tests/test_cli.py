@@ -126,3 +126,114 @@ def test_demo_runs_and_explains_itself(capsys):
     table = out[out.index("policy "):out.index("columns (mean")]
     assert max(len(line) for line in table.splitlines()) <= 100
     assert "churn" in out and "people who left show the negative budget" in out and "oracle*" in out
+
+
+# --- flag ranges: declared beside each field, refused with the flag's name (issue 18) ------------------
+
+BAD_FLAGS = [
+    ("train mappo --num-steps 0", "--num-steps", ">= 1"),
+    ("train mappo --num-minibatches 0", "--num-minibatches", ">= 1"),
+    ("train mappo --update-epochs 0", "--update-epochs", ">= 1"),
+    ("train mappo --device tpu", "--device", "cuda:N"),
+    ("train iql --device cuda:x", "--device", "cuda:N"),
+    ("train mappo --gamma 1.5", "--gamma", "in [0, 1]"),
+    ("train mappo --gae-lambda -0.1", "--gae-lambda", "in [0, 1]"),
+    ("train mappo --gae-lambda 1.01", "--gae-lambda", "in [0, 1]"),
+    ("train mappo --hidden 0", "--hidden", ">= 1"),
+    ("train mappo --total-steps -5", "--total-steps", ">= 1"),
+    ("train mappo --eval-episodes -1", "--eval-episodes", ">= 0"),
+    ("train mappo --num-envs 0", "--num-envs", ">= 1"),
+    ("train mappo --lr 0", "--lr", "> 0"),
+    ("train mappo --lr -0.001", "--lr", "> 0"),
+    ("train mappo --lr nan", "--lr", "> 0"),
+    ("train mappo --clip-coef -0.2", "--clip-coef", ">= 0"),
+    ("train mappo --max-grad-norm 0", "--max-grad-norm", "> 0"),
+    ("train mappo --adv-norm agent", "--adv-norm", "per_agent"),
+    ("train mappo --stop-after-updates 0", "--stop-after-updates", ">= 1 or none"),
+    ("train mappo --seed -1", "--seed", ">= 0"),
+    ("train mappo --scenario retentoin", "--scenario", "did you mean 'retention'"),
+    ("train iql --batch-size 0", "--batch-size", ">= 1"),
+    ("train iql --buffer-size 0", "--buffer-size", ">= 1"),
+    ("train iql --eps-start 1.5", "--eps-start", "in [0, 1]"),
+    ("train iql --eps-end -0.1", "--eps-end", "in [0, 1]"),
+    ("train iql --eps-fraction 2", "--eps-fraction", "in [0, 1]"),
+    ("train iql --target-every 0", "--target-every", ">= 1"),
+    ("train iql --gradient-steps 0", "--gradient-steps", ">= 1"),
+    ("train iql --learning-starts -1", "--learning-starts", ">= 0"),
+    ("train iql --learn all", "--learn", "users, items, both"),
+    ("train iql --checkpoint-every 0", "--checkpoint-every", ">= 1"),
+    ("evaluate --checkpoint missing.pt --episodes 0", "--episodes", ">= 1"),
+    ("demo --episodes 0", "--episodes", ">= 1"),
+    ("demo --scenario nope", "--scenario", "retention"),
+]
+
+
+@pytest.mark.parametrize("argv, flag, allowed", BAD_FLAGS, ids=[case[0] for case in BAD_FLAGS])
+def test_a_flag_out_of_range_is_one_line_naming_it_and_exit_code_2(argv, flag, allowed, capsys, monkeypatch):
+    from agents import cli
+
+    def never(algorithm):  # a regression would start training: fail at once instead
+        raise AssertionError(f"{argv!r} reached the learner")
+
+    monkeypatch.setattr(cli, "_module", never)
+    assert cli.main(argv.split()) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"recsim-marl: error: {flag} must be ") and allowed in err, err
+    assert argv.split()[argv.split().index(flag) + 1] in err  # and the value given
+
+
+def test_the_installed_command_exits_2_with_one_line_and_no_torch():
+    out = subprocess.run([sys.executable, "-m", "agents.cli", "train", "mappo", "--gamma", "1.5"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
+    assert out.returncode == 2, out
+    assert out.stderr.strip() == "recsim-marl: error: --gamma must be in [0, 1]; got 1.5"
+
+
+def test_every_numeric_or_choice_option_declares_its_range_beside_it():
+    parser = build_parser()
+    for algorithm, cls in LEARNERS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            tp, _ = field_kind(hints[f.name])
+            if tp in (int, float) or f.name in ("scenario", "learn", "device", "adv_norm"):
+                check = f.metadata.get("check")
+                assert isinstance(check, args_mod.Check), f"{cls.__name__}.{f.name} has no range in its metadata"
+                assert check(getattr(cls(), f.name)), f"{cls.__name__}.{f.name}: the default is out of range"
+        sub = dict(_subparsers(parser))[f"train {algorithm}"]
+        helps = {a.dest: a.help for a in sub._actions}
+        assert helps["total_steps"].endswith(f"(>= 1; default: {cls().total_steps})")  # the range in --help
+        assert helps["gamma"].endswith("(in [0, 1]; default: 0.95)")
+
+
+def test_scenario_help_lists_every_registered_scenario_without_importing_torch():
+    code = ("import sys, agents.cli as c; p = c.build_parser(); import agents.args as a\n"
+            "print('torch' in sys.modules, 'recsim_marl' in sys.modules, ','.join(a.scenario_names()))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": ROOT})
+    assert out.returncode == 0, out.stderr
+    torch_loaded, recsim_loaded, names = out.stdout.split()
+    assert (torch_loaded, recsim_loaded) == ("False", "False")
+
+    import recsim_marl
+
+    assert names.split(",") == list(recsim_marl.SCENARIOS) and "retention" in names
+    commands = dict(_subparsers(build_parser()))
+    for name in ("demo", "train mappo", "train iql"):
+        text = " ".join(commands[name].format_help().split())
+        assert all(s in text for s in recsim_marl.SCENARIOS), (name, text)
+
+
+@pytest.mark.parametrize("algorithm", sorted(LEARNERS))
+def test_train_called_from_python_raises_value_error_naming_the_flag(algorithm, tmp_path):
+    import importlib
+
+    mod = importlib.import_module(f"agents.{algorithm}")
+    bad = {"num_envs": 0} if algorithm == "mappo" else {"batch_size": 0}
+    with pytest.raises(ValueError, match=f"--{next(iter(bad)).replace('_', '-')} must be >= 1; got 0"):
+        mod.train(mod.Args(log_dir=str(tmp_path), **bad))
+    args = mod.Args(log_dir=str(tmp_path))
+    args.gamma = 2.0  # changed after construction: still refused when training starts
+    with pytest.raises(ValueError, match=r"--gamma must be in \[0, 1\]; got 2.0"):
+        mod.train(args)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
