@@ -99,17 +99,19 @@ def scenario_names() -> tuple[str, ...]:
     registry itself once recsim_marl is imported (so a scenario added at run time counts), else from
     ``recsim_marl/config.py`` run on its own (``recsim_marl/__init__`` would import the torch core)."""
     config = sys.modules.get("recsim_marl.config")
-    return tuple((config or _light_config()).SCENARIOS)
+    return tuple((config or light_module("config")).SCENARIOS)
 
 
-@functools.lru_cache(maxsize=1)
-def _light_config():
+@functools.cache
+def light_module(name: str):
+    """``recsim_marl.<name>`` (a module that imports nothing heavy: config, protocol) run on its own,
+    without running ``recsim_marl/__init__``, which imports torch: the command line's help stays fast."""
     import importlib.util
     from pathlib import Path
 
     package = importlib.util.find_spec("recsim_marl")  # locates the package without running its __init__
-    path = Path(next(iter(package.submodule_search_locations))) / "config.py"
-    spec = importlib.util.spec_from_file_location("_recsim_marl_config_light", path)
+    path = Path(next(iter(package.submodule_search_locations))) / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_recsim_marl_{name}_light", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses looks a class's module up while building it
     try:
@@ -184,7 +186,8 @@ class RunArgs:
     resume: bool = False
     """Continue from log_dir/checkpoint.pt; the result equals an uninterrupted run's."""
     eval_episodes: int = field(default=5, metadata={"check": at_least(0)})
-    """Episodes (seeds 10000 + i) of the final deterministic evaluation; 0 skips it."""
+    """Episodes of the final deterministic evaluation, on the held-out seeds (recsim_marl.protocol.EVAL_SEED
+    + i, 10000 + i); 0 skips it."""
     tensorboard: bool = True
     """Write TensorBoard event files (the CSV is always written)."""
     progress: bool = True

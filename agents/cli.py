@@ -275,7 +275,7 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; imports neither torch nor the simulator."""
-    from agents.args import scenario_names
+    from agents.args import light_module, scenario_names
 
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog="recsim-marl", description=__doc__.split("\n\nBuilding")[0], formatter_class=fmt)
@@ -303,8 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True, metavar="PATH",
                    help="checkpoint.pt of a run (only load checkpoints you made or trust)")
     e.add_argument("--episodes", type=int, default=10, help="episodes per policy (>= 1; default: 10)")
-    e.add_argument("--seed", type=int, default=10_000,
-                   help="seed of the first episode; training never sees seeds from 10000 on (>= 0; default: 10000)")
+    held_out = light_module("protocol").EVAL_SEED
+    e.add_argument("--seed", type=int, default=held_out,
+                   help=f"seed of the first episode; training and tuning never see seeds from {held_out} on "
+                        f"(recsim_marl.protocol; >= 0; default: {held_out})")
     e.set_defaults(func=evaluate_cmd)
     return p
 

@@ -26,6 +26,7 @@ from agents.checkpoint import (
 from agents.distributed import Ranks, digest
 from agents.logger import RunLogger
 from agents.policy import GROUPS, LearnedPolicy, evaluate
+from recsim_marl.protocol import EVAL_SEED
 
 __all__ = ["Run", "RunArgs", "learned_groups", "load_group_policy", "args_differences"]
 
@@ -165,7 +166,7 @@ class Run:
             result["digest"] = digest(nets)
             print(f"rank {self.ranks.rank} parameters digest {result['digest']}", flush=True)
         if completed and self.args.eval_episodes > 0 and self.ranks.main:
-            ev = dict(episodes=self.args.eval_episodes, seed=10_000, device=self.device)
+            ev = dict(episodes=self.args.eval_episodes, seed=EVAL_SEED, device=self.device)
             pols = {g: LearnedPolicy(nets[g]) if g in self.groups else self.scripted[g] for g in GROUPS}
             result["eval"] = evaluate(self.config, pols, **ev)
             metric = {"users": "user_return", "items": "provider_profit"}

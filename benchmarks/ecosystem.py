@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import hardware, write_json
+from recsim_marl.protocol import EVAL_SEED
 
 
 def recsimenv_rate(scenario: str, num_envs: int, steps: int) -> dict:
@@ -176,7 +177,7 @@ def learning_at_equal_frames(scenario: str, frames: int, num_envs: int, episodes
     from agents.policy import evaluate
 
     config = recsim_marl.make_config(scenario)
-    ev = dict(episodes=episodes, seed=10_000, ranking_metrics=False)
+    ev = dict(episodes=episodes, seed=EVAL_SEED, ranking_metrics=False)
     rows = []
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -261,7 +262,7 @@ def main(argv=None) -> dict:
         payload["concurrency"] = shared
     if "learning" in args.only:
         learned = learning_at_equal_frames(args.learning_scenario, args.learning_frames, num_envs=32)
-        print(f"\nlearning on {args.learning_scenario}, both groups, evaluated on seeds 10000-10009")
+        print(f"\nlearning on {args.learning_scenario}, both groups, evaluated on seeds {EVAL_SEED}-{EVAL_SEED + 9}")
         print_table(["learner", "frames", "seconds", "user return", "provider profit"],
                     [[r["learner"], f"{r['frames']:,}", f"{r['seconds']:.0f}",
                       "{:.2f} ± {:.2f}".format(*r["user_return"]), "{:.2f} ± {:.2f}".format(*r["provider_profit"])]

@@ -43,6 +43,7 @@ def main(argv=None) -> dict:
 
     import recsim_marl
     from recsim_marl.integrations.rllib import RecSimMultiAgentEnv, group_of, policy_mapping_fn
+    from recsim_marl.protocol import EVAL_SEED
 
     ray.init(num_cpus=args.env_runners + 1, include_dashboard=False, log_to_driver=False)
     config = (
@@ -85,10 +86,10 @@ def main(argv=None) -> dict:
     def random_users(obs, infos):
         return {a: int(rng.integers(env.config.num_candidates)) if a.startswith("user_") else 0 for a in obs}
 
-    seeds = range(10_000, 10_020)
+    seeds = range(EVAL_SEED, EVAL_SEED + 20)
     table = {"rllib ppo": rollout_return(env, trained, seeds), "greedy": rollout_return(env, greedy, seeds),
              "random": rollout_return(env, random_users, seeds)}
-    print("\nuser return per person, held-out seeds 10000-10019 (items: PPO's / no promotion for the scripted rows)")
+    print(f"\nuser return per person, held-out seeds {seeds[0]}-{seeds[-1]} (items: PPO's / no promotion for the scripted rows)")
     for name, v in table.items():
         print(f"  {name:<10} {v:8.3f}")
     algo.stop()
