@@ -6,6 +6,7 @@
 | GreedyPolicy | users | argmax relevance <p_hat, e> (myopic, what a plain ranker does) |
 | PopularityPolicy | users | the candidate with the highest click moving average |
 | ModelBasedPolicy | users | one step ahead with the world's own formulas on what the platform observes |
+| LinearRankerPolicy | users | a weighted sum of each candidate's observed features (weights tuned by :func:`tune_linear_ranker`) |
 | MyopicOraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
 | FarsightedOraclePolicy | users | **privileged**: the myopic oracle's value plus what a pick does to budget and memory |
 | RolloutPlannerPolicy | users | **privileged**: simulates each candidate's future on the true model (planning reference) |
@@ -20,10 +21,14 @@ from __future__ import annotations
 
 import torch
 
+import recsim_marl
 from recsim_marl import rng
 from recsim_marl.core import VecEnv, observation_layout
+from recsim_marl.core.observation import fields_of
 from recsim_marl.core.state import State
+from recsim_marl.core.world import take
 from recsim_marl.models.user import Traits
+from recsim_marl.protocol import TUNING_SEED
 
 
 class RandomPolicy:
@@ -110,6 +115,117 @@ class ModelBasedPolicy(_Bound):
         return self.values(obs).argmax(-1)
 
 
+RANKER_FEATURES = fields_of("users", "affinity", "candidate")
+"""What the linear ranker weighs: every per-candidate number of the user observation (the table's
+``affinity`` and ``candidate`` fields), relevance first."""
+
+
+class LinearRankerPolicy:
+    """Recommend the candidate with the highest ``sum_f w_f x_f`` over its observed features
+    :data:`RANKER_FEATURES` (relevance, familiarity, rating, promotion, popularity, click-through rate,
+    length): a learning-to-rank model's linear scorer, what a production ranker starts from. Reads only
+    the observation. Its weights come from :func:`tune_linear_ranker` on tuning seeds.
+
+    weights: one number per feature (a dict by field name, missing ones 0, or a sequence in
+    :data:`RANKER_FEATURES` order), or a ``[B, F]`` tensor that gives each world of a batch its own
+    weights (the tuner evaluates a population at once).
+    """
+
+    def __init__(self, config, weights):
+        self.lay = observation_layout(config)["users"]
+        if isinstance(weights, dict):
+            unknown = set(weights) - set(RANKER_FEATURES)
+            if unknown:
+                raise ValueError(f"unknown ranker features {sorted(unknown)}; the features are {RANKER_FEATURES}")
+            weights = [float(weights.get(f, 0.0)) for f in RANKER_FEATURES]
+        w = torch.as_tensor(weights, dtype=torch.float32)
+        if w.shape[-1] != len(RANKER_FEATURES) or w.dim() not in (1, 2) or not bool(torch.isfinite(w).all()):
+            raise ValueError(f"the linear ranker needs {len(RANKER_FEATURES)} finite weights per world "
+                             f"({RANKER_FEATURES}), got shape {tuple(w.shape)}")
+        self.weights = w
+
+    def scores(self, obs) -> torch.Tensor:
+        """``[B, U, K]`` each candidate's score."""
+        x = torch.stack([self.lay.read(obs, f) for f in RANKER_FEATURES], -1)  # [B, U, K, F]
+        w = self.weights.to(obs.device)
+        w = w if w.dim() == 1 else w[:, None, None, :]
+        return (x * w).sum(-1)
+
+    def act(self, obs, mask):
+        return self.scores(obs).argmax(-1)
+
+    def named_weights(self) -> dict[str, float]:
+        if self.weights.dim() != 1:
+            raise ValueError("a population of weights has no single set of named weights")
+        return {f: round(float(w), 4) for f, w in zip(RANKER_FEATURES, self.weights)}
+
+
+def episode_returns(config, users_policy, items_policy, seeds: torch.Tensor) -> torch.Tensor:
+    """``[B]`` each world's mean user return per person over one episode, world ``b`` seeded ``seeds[b]``
+    (no metrics beyond the return: what a tuner needs, fast)."""
+    venv = VecEnv(config, int(seeds.shape[0]), validate=False)
+    obs = venv.reset(seed=seeds.tolist())
+    for p in (users_policy, items_policy):
+        if hasattr(p, "bind"):
+            p.bind(venv)
+    done = torch.zeros(seeds.shape[0], dtype=torch.bool)
+    out = torch.zeros(seeds.shape[0])
+    while not bool(done.all()):
+        acts = {"users": users_policy.act(obs["users"], obs["action_mask"]["users"]),
+                "items": items_policy.act(obs["items"], obs["action_mask"]["items"])}
+        obs, _, _, _, info = venv.step(acts)
+        newly = info["done"] & ~done
+        out = torch.where(newly, info["episode"]["user_return"], out)
+        done |= info["done"]
+    return out
+
+
+def tune_linear_ranker(config, episodes: int = 16, generations: int = 12, population: int = 24,
+                       elite: int = 6, seed: int = TUNING_SEED, items_policy=None,
+                       progress: bool = True) -> dict:
+    """Weights of :class:`LinearRankerPolicy` tuned by the cross-entropy method on the tuning seeds
+    ``seed .. seed + episodes - 1`` (never on evaluation seeds; :mod:`recsim_marl.protocol`).
+
+    The relevance weight is fixed at 1 (the ranking is unchanged by a positive scale), the others start
+    at 0 with std 1. Each generation draws ``population`` weight vectors (the current mean among them)
+    and plays each on the same ``episodes`` seeds (common random numbers, so they are compared on the
+    same people and luck); the mean and std of the ``elite`` best by mean return become the next
+    sampling distribution. Returns ``{"weights": {feature: w}, "tuning_return": mean return of the chosen
+    weights on the tuning seeds, "history": [best mean return per generation], ...}``; the chosen weights
+    are the best mean seen in any generation.
+    """
+    config = recsim_marl.make_config(config) if isinstance(config, str) else config
+    if min(episodes, generations, population, elite) < 1 or elite > population:
+        raise ValueError(f"episodes={episodes}, generations={generations}, population={population} must be >= 1 "
+                         f"and 1 <= elite={elite} <= population")
+    items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
+    f = len(RANKER_FEATURES)
+    gen = torch.Generator().manual_seed(seed)
+    mean, std = torch.zeros(f), torch.ones(f)
+    mean[0], std[0] = 1.0, 0.0  # relevance: the scale of the scores
+    seeds = torch.arange(seed, seed + episodes).repeat(population)  # world j * episodes + e: candidate j, seed e
+    best_w, best_r, history = mean.clone(), -float("inf"), []
+    for g in range(generations):
+        pop = mean + std * torch.randn(population, f, generator=gen)
+        pop[0] = mean  # the current mean is always tried, so the best seen is never lost to sampling
+        ret = episode_returns(config, LinearRankerPolicy(config, pop.repeat_interleave(episodes, 0)), items_policy,
+                              seeds).view(population, episodes).mean(1)
+        order = ret.argsort(descending=True)
+        if float(ret[order[0]]) > best_r:
+            best_r, best_w = float(ret[order[0]]), pop[order[0]].clone()
+        history.append(float(ret[order[0]]))
+        top = pop[order[:elite]]
+        mean, std = top.mean(0), top.std(0, unbiased=False) + 0.05 * (0.9**g)  # a little noise keeps exploring
+        mean[0], std[0] = 1.0, 0.0
+        if progress:
+            print(f"  linear ranker, {config.scenario}: generation {g + 1}/{generations}, best mean return "
+                  f"{history[-1]:.2f} on {episodes} tuning seeds", flush=True)
+    ranker = LinearRankerPolicy(config, best_w)
+    return {"weights": ranker.named_weights(), "tuning_return": best_r, "history": history,
+            "seeds": [seed, seed + episodes - 1], "episodes": episodes, "generations": generations,
+            "population": population, "elite": elite}
+
+
 class MyopicOraclePolicy(_Bound):
     """PRIVILEGED myopic reference: reads the hidden interest, boredom, trust and traits of the env it is
     bound to, and the items' appeal, and picks the candidate with the highest expected reward now
@@ -122,13 +238,13 @@ class MyopicOraclePolicy(_Bound):
         """The true, hidden inputs of the user model for every candidate of every person (``[B, U, K]``
         each; traits with a candidate axis)."""
         venv, c = self._env(), self.config
-        s, w, m = venv.current, venv.world, venv.user_model
+        s, w, m = venv.current, venv.catalogue, venv.user_model
         tr = Traits.of(s.traits).per_candidate()
-        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), w.content[s.candidates])
-        z = w.quality[s.candidates]
+        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), take(w.content, s.candidates))
+        z = take(w.quality, s.candidates)
         shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
-        return dict(tr=tr, aff=aff, quality=z, appeal=w.appeal[s.candidates], shown=shown,
-                    trust=s.trust.unsqueeze(-1), length=w.length[s.candidates])
+        return dict(tr=tr, aff=aff, quality=z, appeal=take(w.appeal, s.candidates), shown=shown,
+                    trust=s.trust.unsqueeze(-1), length=take(w.length, s.candidates))
 
     def values(self) -> torch.Tensor:
         """``[B, U, K]`` the true expected reward now of each candidate of each person."""
@@ -263,15 +379,17 @@ class PromoteWhenShownPolicy:
         return a
 
 
-def user_baselines(config, seed: int = 0, planner: bool = False) -> dict:
+def user_baselines(config, seed: int = 0, planner: bool = False, ranker_weights: dict | None = None) -> dict:
     """The scripted user policies every comparison reports, by name (a trailing '*' marks privileged
     ones, which read hidden state). ``planner=True`` adds the rollout planner (costly: K * samples
-    copies of the batch stepped horizon times per decision)."""
+    copies of the batch stepped horizon times per decision). ``ranker_weights`` (from
+    :func:`tune_linear_ranker` on this config) adds the tuned ``linear ranker``."""
     pols = {
         "random": RandomPolicy(config.num_candidates, seed=seed),
         "popularity": PopularityPolicy(config),
         "greedy": GreedyPolicy(config),
         "model-based": ModelBasedPolicy(config),
+        **({"linear ranker": LinearRankerPolicy(config, ranker_weights)} if ranker_weights is not None else {}),
         "myopic oracle*": MyopicOraclePolicy(config),
         "farsighted oracle*": FarsightedOraclePolicy(config),
     }

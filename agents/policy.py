@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 import recsim_marl
+from recsim_marl.core.world import take
 from recsim_marl.models.user import Traits
 
 GROUPS = ("users", "items")
@@ -140,7 +141,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
             p.bind(venv)
     b, u, i, k = episodes, config.num_users, config.num_items, config.num_candidates
     dev = venv.device
-    content = venv.world.content
+    content = venv.catalogue.content  # [B, I, D]: each world's items
     model = venv.user_model
     chunk = max(1, 2**22 // (b * u * config.embed_dim))
     finished = torch.zeros(b, dtype=torch.bool, device=dev)
@@ -156,7 +157,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         alive = s.present & ~finished[:, None]  # the people shown a recommendation now (not away, not gone)
         alive_f = alive.to(torch.float32)
         if ranking_metrics:  # ground truth from the hidden state through the env's user model, for metrics only
-            cand_e = content[s.candidates]  # [B, U, K, D]
+            cand_e = take(content, s.candidates)  # [B, U, K, D]
             tr = Traits.of(s.traits).per_candidate()  # each person's own traits, broadcast over candidates
             true_aff = model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), cand_e)
             ideal = torch.sort(true_aff, dim=-1, descending=True).values
@@ -170,7 +171,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
             div = 1.0 - (sim.sum((-1, -2)) - k) / (k * (k - 1))
             acc["div"] += (div * alive_f).sum(-1)
             relevant = torch.cat([  # [B, U, I], items in chunks so that [B, U, chunk, D] stays small
-                model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), content[j:j + chunk])
+                model.affinity(config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2),
+                               content[:, None, j:j + chunk])
                 >= relevant_affinity
                 for j in range(0, i, chunk)], dim=-1)
 

@@ -96,9 +96,7 @@ def reference_case(scenario: str, repeats: int, config: dict) -> dict:
     from recsim_marl.reference import ReferenceSim
 
     venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, **{**config, "max_cycles": 10**6, "initial_budget": 1e6})
-    w = venv.world
-    ref = ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), 0,
-                       appeal=w.appeal.numpy())
+    ref = ReferenceSim.from_world(venv.config, venv.world, 0)
     c = venv.config
     ua, ia = np.zeros(c.num_users, np.int64), np.zeros(c.num_items, np.int64)
     steps = 20

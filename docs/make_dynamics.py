@@ -33,7 +33,7 @@ def trace(policy_cls) -> dict:
     for _ in range(c.max_cycles):
         s = venv.current
         p = PERSON
-        e_rec = venv.world.content[s.candidates[0, p]]  # what they could be shown now
+        e_rec = venv.catalogue.content[0, s.candidates[0, p]]  # what they could be shown now
         rows["budget"].append(float(s.budget[0, p]) if bool(s.present[0, p]) else float("nan"))
         rows["visits"].append(float(s.visits[0, p]))
         rows["memory"].append(float(s.memory[0, p]))

@@ -18,6 +18,7 @@ from typing import Any
 USER_REWARDS = ("engagement", "click")
 CATALOGS = ("synthetic", "movielens-100k", "custom")
 POOLINGS = ("auto", "mean", "last")
+SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,17 @@ class EnvConfig:
     # --- catalogue and text encoder --------------------------------------------------------------------
     catalog: str = "synthetic"
     """Where texts come from: 'synthetic' (seeded), 'movielens-100k', or 'custom' (item_texts/user_texts)."""
-    catalog_seed: int = 0
-    """Seed of the synthetic catalogue (texts, quality, length). Fixed for a world, not per episode."""
+    split: str = "train"
+    """Which texts a world's items and people come from: 'train' (learners train and baselines are tuned
+    there) or 'test' (held-out worlds: pools with no item text and no person text in common with
+    'train'). Synthetic catalogues only: a MovieLens or custom world is one fixed catalogue."""
+    catalog_seed: int | None = None
+    """None (the default): each world draws its own catalogue (items with their text, quality, appeal and
+    length) and people from its split's pools, keyed by its env seed, so a new seed is a new world. An int:
+    every world gets the catalogue and people drawn with that seed (one fixed world, as before pools)."""
+    catalog_pool: int = 8
+    """Synthetic pools hold catalog_pool x num_items items and catalog_pool x num_users people per split
+    (a world draws num_items and num_users of them); 1 makes the pool the world (one catalogue)."""
     data_path: str | None = None
     """MovieLens-100k folder (u.item/u.data/u.user or RecBole's ml-100k.*); None finds recbole's copy."""
     item_texts: tuple[str, ...] | None = None
@@ -246,8 +256,18 @@ def _validate(c: EnvConfig) -> None:
                     f"config field {key}[{j}]={t!r} is invalid: every text must be a str; "
                     f"replace it with a string (an empty string is allowed)"
                 )
-    if not isinstance(c.catalog_seed, int) or isinstance(c.catalog_seed, bool) or c.catalog_seed < 0:
-        raise bad("catalog_seed", "must be an int >= 0")
+    if c.catalog_seed is not None and (
+            not isinstance(c.catalog_seed, int) or isinstance(c.catalog_seed, bool) or c.catalog_seed < 0):
+        raise bad("catalog_seed", "must be None (a catalogue per world, drawn from its seed) or an int >= 0")
+    if c.split not in SPLITS:
+        raise bad("split", f"must be one of {SPLITS} ('train': where learners train; 'test': held-out worlds)")
+    if not isinstance(c.catalog_pool, int) or isinstance(c.catalog_pool, bool) or not 1 <= c.catalog_pool <= 64:
+        raise bad("catalog_pool", "must be an int in 1..64 (pool size / world size)")
+    if c.split == "test" and c.catalog != "synthetic":
+        raise ValueError(
+            f"config field split='test' is invalid with catalog={c.catalog!r}: only synthetic catalogues have "
+            "held-out pools today; use split='train' (the one catalogue) or a synthetic scenario"
+        )
     floats = [f.name for f in dataclasses.fields(c) if f.type in ("float", float)]
     for name in floats:
         v = getattr(c, name)
@@ -352,11 +372,14 @@ def make_config(scenario: str = "default", **overrides: Any) -> EnvConfig:
 def _fit_embed_dim(fields: dict, explicit: bool) -> str | None:
     """Lower a default ``embed_dim`` that the PCA of the item texts cannot fill, with a warning.
 
-    The PCA of n texts (centred) has at most n - 1 axes with any variance, so a world of n < embed_dim
-    items gets ``embed_dim = max(1, n - 1)``. An explicit ``embed_dim`` is left alone (too large stays
+    The PCA of n texts (centred) has at most n - 1 axes with any variance, so a world whose PCA sees
+    n < embed_dim items (its pool's, when synthetic) gets ``embed_dim = max(1, n - 1)``. An explicit ``embed_dim`` is left alone (too large stays
     an error when the world is built).
     """
     n = fields.get("num_items", EnvConfig.num_items)
+    pool = fields.get("catalog_pool", EnvConfig.catalog_pool)
+    if fields.get("catalog", EnvConfig.catalog) == "synthetic" and isinstance(n, int) and isinstance(pool, int):
+        n *= pool  # a synthetic world's PCA is fitted on its pool
     d = fields.get("embed_dim", EnvConfig.embed_dim)
     if explicit or not isinstance(n, int) or isinstance(n, bool) or not isinstance(d, int) or n < 1 or n > d:
         return None

@@ -209,13 +209,13 @@ class RecSimParallelEnv(ParallelEnv):
             exposure = s.impression_ma[0].numpy() + s.impressions[0].numpy()
             last = self._last or {}
             return render_mod.world_picture(
-                self._core.world.content.numpy(), s.interest[0].numpy(), s.present[0].numpy(), exposure,
+                self._core.catalogue.content[0].numpy(), s.interest[0].numpy(), s.present[0].numpy(), exposure,
                 levels=s.promotion[0].numpy(), num_levels=self.config.num_levels, clicked=last.get("clicked"),
                 recommended=last.get("recommended"), t=int(s.t[0]), max_cycles=self.config.max_cycles,
             )
         last = self._last or {}
         text = render_mod.ansi_table(
-            self._core.world.catalog.item_titles, int(s.t[0]),
+            [self._core.world.catalog.item_titles[j] for j in s.items[0].tolist()], int(s.t[0]),
             self.config.max_cycles, s.present[0].numpy(), s.budget[0].numpy(),
             last.get("recommended"), last.get("clicked"), last.get("levels"),
         )

@@ -150,6 +150,22 @@ class Item:
         self.impression_ma = self.click_ma = np.float32(0.0)
 
 
+def draw_catalogue(config: EnvConfig, pool_items: int, pool_people: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A world's items and people (pool indices), drawn as the core draws them, written out with numpy:
+    the ``n`` pool entries whose (32-bit hash, index) pairs are smallest, in that order; the whole pool
+    in order when it is the world's size; ``config.catalog_seed`` in place of the seed when set."""
+    seed = seed if config.catalog_seed is None else config.catalog_seed
+    out = []
+    for n, pool, purpose in ((config.num_items, pool_items, Purpose.CATALOGUE_ITEMS),
+                             (config.num_users, pool_people, Purpose.CATALOGUE_PEOPLE)):
+        if n == pool:
+            out.append(np.arange(n))
+            continue
+        h = _hash(_key(seed, 0, 0, purpose), np.arange(pool))
+        out.append(np.lexsort((np.arange(pool), h))[:n])  # by hash, then by index
+    return out[0], out[1]
+
+
 class ReferenceSim:
     """One world: ``people`` and ``items`` lists; ``step(user_actions, item_actions)``."""
 
@@ -178,6 +194,16 @@ class ReferenceSim:
         self.items = [Item(self.content[j], quality[j], length[j], ratings[j], c.initial_funds, appeal[j])
                       for j in range(i)]
         self.retrieve()
+
+    @classmethod
+    def from_world(cls, config: EnvConfig, world, seed: int, episode: int = 0) -> ReferenceSim:
+        """The world of env seed ``seed`` on ``world`` (a :class:`recsim_marl.core.world.World`: its pool),
+        with the catalogue :func:`draw_catalogue` picks."""
+        items, people = draw_catalogue(config, world.pool_items, world.pool_people, seed)
+        a = lambda x, ix: x.cpu().numpy()[ix]  # noqa: E731
+        return cls(config, a(world.content, items), a(world.profile, people), a(world.quality, items),
+                   a(world.length, items), seed, episode, appeal=a(world.appeal, items),
+                   activity=a(world.activity, people))
 
     def retrieve(self) -> None:
         c = self.c

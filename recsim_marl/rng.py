@@ -35,6 +35,19 @@ class Purpose(IntEnum):
     TRAITS = 6
     SATISFACTION = 7
     RETURN = 8
+    CATALOGUE_ITEMS = 9
+    CATALOGUE_PEOPLE = 10
+
+
+def subset(key: torch.Tensor, pool: int, n: int) -> torch.Tensor:
+    """``[B, n]`` int64: ``n`` distinct indices of ``range(pool)`` per key (a uniformly random subset, in
+    a random order), each row a pure function of its key. Ties are impossible (each index's 32-bit
+    hash is made unique by the index below it), so every device gives the same subset and order."""
+    if not 1 <= n <= pool:
+        raise ValueError(f"cannot draw {n} distinct indices out of {pool}")
+    idx = torch.arange(pool, device=key.device, dtype=torch.int64)
+    order = _hashes(key, pool) * pool + idx  # < 2**32 * pool: int64 for any pool below 2**31
+    return torch.topk(order, n, dim=-1, largest=False, sorted=True).indices
 
 
 def mix32(x: torch.Tensor) -> torch.Tensor:

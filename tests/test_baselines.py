@@ -11,6 +11,7 @@ from agents.baselines import (
     user_baselines,
 )
 from agents.policy import evaluate
+from recsim_marl.core.world import take
 
 
 def _bound(policy, venv):
@@ -49,7 +50,7 @@ def test_model_based_policy_is_the_world_formula_on_observed_features():
     z, shown = lay.read(obs["users"], "candidate_rating"), lay.read(obs["users"], "candidate_promotion")
     p = torch.sigmoid(c.click_bias + c.click_temperature * aff + c.click_promotion * shown)  # appeal 0, trust 1
     q = torch.sigmoid(c.satisfaction_temperature * aff + c.satisfaction_quality * z + c.satisfaction_bias)
-    want = (p * (q + c.disappointed_dwell * (1 - q)) * venv.world.length[venv.current.candidates]).argmax(-1)
+    want = (p * (q + c.disappointed_dwell * (1 - q)) * take(venv.catalogue.length, venv.current.candidates)).argmax(-1)
     got = _bound(ModelBasedPolicy(c), venv).act(obs["users"], None)
     assert torch.equal(got, want)
     assert m is venv.user_model
@@ -99,7 +100,8 @@ def test_evaluate_reports_every_user_baseline():
     pols = user_baselines(c, planner=True)
     assert set(pols) == {"random", "popularity", "greedy", "model-based", "myopic oracle*", "farsighted oracle*",
                          "planner*"}
-    rets = {n: evaluate(c, {"users": p, "items": FixedLevelPolicy(0)}, episodes=2, seed=0)["user_return"][0]
+    # 16 worlds (each seed its own catalogue and 4 people): two were too few to compare policies on
+    rets = {n: evaluate(c, {"users": p, "items": FixedLevelPolicy(0)}, episodes=16, seed=0)["user_return"][0]
             for n, p in pols.items()}
     assert rets["myopic oracle*"] >= rets["greedy"]
     assert rets["model-based"] > rets["random"]
@@ -117,3 +119,68 @@ def test_evaluate_ground_truth_follows_a_custom_user_model():
     pols = {"users": user_baselines(base)["greedy"], "items": FixedLevelPolicy(0)}
     assert evaluate(base, pols, episodes=2, seed=0)["precision"][0] > 0
     assert evaluate(custom, pols, episodes=2, seed=0)["precision"][0] == 0.0
+
+
+# --- the linear ranker (issue 17 item 2) ----------------------------------------------------------------
+
+def test_linear_ranker_scores_are_the_weighted_features():
+    from agents.baselines import RANKER_FEATURES, LinearRankerPolicy
+
+    venv = recsim_marl.make_vec(2, scenario="default", num_users=8, num_items=40, encoder="hash")
+    obs = venv.reset(seed=1)
+    lay = venv.layouts["users"]
+    rel, fam = lay.read(obs["users"], "candidate_relevance"), lay.read(obs["users"], "candidate_familiarity")
+    length = lay.read(obs["users"], "candidate_length")
+    ranker = LinearRankerPolicy(venv.config, {"candidate_relevance": 1.0, "candidate_familiarity": -0.5,
+                                              "candidate_length": 2.0})
+    assert torch.equal(ranker.act(obs["users"], None), (rel - 0.5 * fam + 2.0 * length).argmax(-1))
+    # relevance alone is greedy
+    greedy = LinearRankerPolicy(venv.config, {"candidate_relevance": 1.0})
+    assert torch.equal(greedy.act(obs["users"], None), rel.argmax(-1))
+    # one weight vector per world: world 0 greedy, world 1 the longest candidate
+    per_world = torch.zeros(2, len(RANKER_FEATURES))
+    per_world[0, RANKER_FEATURES.index("candidate_relevance")] = 1.0
+    per_world[1, RANKER_FEATURES.index("candidate_length")] = 1.0
+    a = LinearRankerPolicy(venv.config, per_world).act(obs["users"], None)
+    assert torch.equal(a[0], rel[0].argmax(-1)) and torch.equal(a[1], length[1].argmax(-1))
+
+
+def test_linear_ranker_refuses_unknown_features_and_bad_weights():
+    import pytest
+
+    from agents.baselines import LinearRankerPolicy
+
+    c = recsim_marl.make_config("tiny")
+    with pytest.raises(ValueError, match="unknown ranker features \\['relevance'\\]"):
+        LinearRankerPolicy(c, {"relevance": 1.0})
+    with pytest.raises(ValueError, match="7 finite weights"):
+        LinearRankerPolicy(c, [1.0, 2.0])
+    with pytest.raises(ValueError, match="7 finite weights"):
+        LinearRankerPolicy(c, [float("nan")] * 7)
+
+
+def test_tuned_linear_ranker_beats_greedy_on_its_tuning_seeds_and_never_sees_evaluation_seeds(monkeypatch):
+    from agents import baselines
+    from recsim_marl.protocol import EVAL_SEED, TUNING_SEED
+
+    seen = []
+    real = baselines.episode_returns
+
+    def spy(config, users, items, seeds):
+        seen.extend(seeds.tolist())
+        return real(config, users, items, seeds)
+
+    monkeypatch.setattr(baselines, "episode_returns", spy)
+    c = recsim_marl.make_config("boredom", num_users=16, num_items=64, encoder="hash", max_cycles=30)
+    tuned = baselines.tune_linear_ranker(c, episodes=6, generations=3, population=8, elite=3, progress=False)
+    assert min(seen) == TUNING_SEED and max(seen) < EVAL_SEED
+    greedy = real(c, baselines.GreedyPolicy(c), FixedLevelPolicy(0), torch.arange(TUNING_SEED, TUNING_SEED + 6))
+    assert tuned["tuning_return"] > float(greedy.mean())  # the current mean (greedy at first) is always tried
+    assert len(tuned["history"]) == 3 and tuned["weights"]["candidate_relevance"] == 1.0
+    # episode_returns is the return evaluate reports
+    ranker = baselines.LinearRankerPolicy(c, tuned["weights"])
+    ev = evaluate(c, {"users": ranker, "items": FixedLevelPolicy(0)}, episodes=3, seed=EVAL_SEED,
+                  ranking_metrics=False)
+    direct = real(c, baselines.LinearRankerPolicy(c, tuned["weights"]), FixedLevelPolicy(0),
+                  torch.arange(EVAL_SEED, EVAL_SEED + 3))
+    assert abs(ev["user_return"][0] - float(direct.mean())) < 1e-4

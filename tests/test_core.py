@@ -8,6 +8,7 @@ import torch
 import recsim_marl
 from recsim_marl import rng
 from recsim_marl.core.observation import observation_layout
+from recsim_marl.core.world import take
 from recsim_marl.models import _kernels
 from recsim_marl.models.user import TRAITS
 
@@ -88,8 +89,8 @@ def test_user_observation_kernel_equals_torch():
         obs, *_ = venv.step(acts)
     s, lay = venv.current, venv.layouts["users"]
     assert s.clicks.sum() > 0 and s.promotion.sum() > 0 and s.history.abs().sum() > 0
-    fast = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, lay, backend="kernel")
-    slow = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, lay, backend="torch")
+    fast = obs_mod.user_observation(venv.catalogue, venv.config, s, s.candidates, lay, backend="kernel")
+    slow = obs_mod.user_observation(venv.catalogue, venv.config, s, s.candidates, lay, backend="torch")
     assert fast.shape == slow.shape == (3, 9, lay.size)
     dots = ("candidate_relevance", "candidate_familiarity")  # float32 sums in another order
     for name in lay.fields:
@@ -100,8 +101,8 @@ def test_user_observation_kernel_equals_torch():
 
     spec = [(name, lay.shape(name), 0.0, 1.0) for name in reversed(list(lay.fields))]
     rev = _layout(spec)
-    fast_r = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, rev, backend="kernel")
-    slow_r = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, rev, backend="torch")
+    fast_r = obs_mod.user_observation(venv.catalogue, venv.config, s, s.candidates, rev, backend="kernel")
+    slow_r = obs_mod.user_observation(venv.catalogue, venv.config, s, s.candidates, rev, backend="torch")
     assert rev["estimate"] != lay["estimate"]
     for name in lay.fields:
         assert torch.equal(rev.read(slow_r, name), lay.read(slow, name)), name
@@ -112,10 +113,10 @@ def test_observation_fields_are_what_the_layout_says():
     venv = recsim_marl.make_vec(num_envs=2, scenario="tiny")
     obs = venv.reset(seed=1)
     obs, *_ = venv.step(greedy(venv, obs))
-    s, w = venv.current, venv.world
+    s, w = venv.current, venv.catalogue
     lay = venv.layouts["users"]
     cand = s.candidates
-    content = w.content[cand]
+    content = take(w.content, cand)
     assert torch.allclose(lay.read(obs["users"], "candidate_content"), content)
     rel = (content * s.estimate.unsqueeze(2)).sum(-1)
     assert torch.allclose(lay.read(obs["users"], "candidate_relevance"), rel, atol=1e-6)
@@ -123,7 +124,8 @@ def test_observation_fields_are_what_the_layout_says():
     assert torch.allclose(lay.read(obs["users"], "candidate_familiarity"), fam, atol=1e-6)
     assert torch.allclose(lay.read(obs["users"], "estimate"), s.estimate)
     assert torch.allclose(lay.read(obs["users"], "progress"), torch.full((2, 4, 1), 1 / 25))
-    assert torch.equal(lay.read(obs["users"], "candidate_length"), w.length[cand] / w.length.max())
+    assert torch.equal(lay.read(obs["users"], "candidate_length"),
+                       take(w.length / w.length.max(-1, keepdim=True).values, cand))
     ctr = (s.click_ma / s.impression_ma.clamp_min(1e-6)).clamp(0, 1)
     assert torch.equal(lay.read(obs["users"], "candidate_ctr"), ctr.gather(1, cand.flatten(1)).view_as(rel))
     assert (s.impression_ma > 0).any() and (lay.read(obs["users"], "candidate_ctr") > 0).any()
@@ -186,7 +188,7 @@ def test_auto_reset_returns_final_observation_and_episode_stats():
     assert torch.allclose(lay.read(obs["users"], "progress"), torch.zeros(2, 4, 1))
     # ... with the last candidate list shown
     assert torch.allclose(lay.read(info["final_observation"]["users"], "candidate_content"),
-                          venv.world.content[last_state.candidates])
+                          take(venv.catalogue.content, last_state.candidates))
 
 
 def test_people_who_leave_are_masked_and_stop_acting():

@@ -99,7 +99,7 @@ def test_world_embeddings_are_shared_by_all_envs_of_a_batch():
     b = recsim_marl.make_vec(num_envs=2, scenario="tiny")
     assert a.world is b.world
     assert a.world.content.data_ptr() == b.world.content.data_ptr()
-    assert a.world.content.shape == (12, 8)  # one copy, not one per env
+    assert a.world.content.shape == (12 * a.config.catalog_pool, 8)  # one pool, not one per env
 
 
 def test_pca_is_deterministic_and_unit_norm():
@@ -175,7 +175,7 @@ def test_local_decoder_model_uses_last_token_pooling(tmp_path):
         num_envs=1, scenario="tiny", encoder=str(tmp_path), cache_dir=str(tmp_path / "cache"),
     )
     venv.reset(seed=0)
-    assert venv.world.content.shape == (12, 8)
+    assert venv.world.content.shape == (12 * venv.config.catalog_pool, 8)  # the pool
     assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["GPT2LMHeadModel"]
 
 

@@ -185,7 +185,7 @@ def test_custom_catalogue_sizes_come_from_the_texts():
 
 def test_small_worlds_lower_a_default_embed_dim_and_say_so():
     with pytest.warns(UserWarning, match="embed_dim lowered from 32 to 19"):
-        e = recsim_marl.parallel_env(num_users=8, num_items=20, encoder="hash")
+        e = recsim_marl.parallel_env(num_users=8, num_items=20, encoder="hash", catalog_pool=1)
     assert e.config.embed_dim == 19
     obs, _ = e.reset(seed=0)
     for a in ("user_0", "item_0"):
@@ -193,7 +193,7 @@ def test_small_worlds_lower_a_default_embed_dim_and_say_so():
         assert e.observation_space(a).contains(obs[a])
     e.step({a: 0 for a in e.agents})
     with pytest.raises(ValueError, match="embed_dim=32 needs at least 32 texts"):
-        recsim_marl.parallel_env(num_users=8, num_items=20, embed_dim=32, encoder="hash")
+        recsim_marl.parallel_env(num_users=8, num_items=20, embed_dim=32, encoder="hash", catalog_pool=1)
 
 
 # --- item 6: worlds that cannot fit fail fast ---------------------------------------------------------------

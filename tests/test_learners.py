@@ -16,10 +16,10 @@ from agents.networks import build, group_head
 from agents.policy import LearnedPolicy, checked_act, evaluate
 
 
-def initial_policy(seed, group="users", scenario="tiny"):
+def initial_policy(seed, group="users", scenario="tiny", **env):
     # train() initialises its networks from a generator seeded with args.seed, and the actor /
     # Q-network of the first learned group is the first module it builds
-    c = recsim_marl.make_config(scenario)
+    c = recsim_marl.make_config(scenario, **env)
     net = build(lambda: group_head(c, group, 64, False), torch.Generator().manual_seed(seed))
     return LearnedPolicy(net), c
 
@@ -31,14 +31,18 @@ def references(c, items):
 
 
 # An untrained network is not a random policy: its scores are a random function of the candidate
-# features, and one that happens to favour long items already earns well (on `tiny`'s evaluation
-# seeds the initial network of seed 0 earns 16.2, greedy 14.7, the model-based policy 16.5). So a
+# features, and one that happens to favour long items can already earn about what greedy earns. So a
 # learner must beat greedy, the plain ranker, by a margin and end above where it started.
+
+# These smoke tests train on one fixed world (catalog_seed 0: the same 12 items and 4 people in every
+# episode), where a few thousand steps are enough to learn; transfer to new worlds is the benchmarks' job.
+ONE_WORLD = {"catalog_seed": 0}
+
 
 def test_mappo_improves_over_its_initial_policy(tmp_path):
     args = mappo.Args(scenario="tiny", total_steps=8_000, num_envs=16, log_dir=str(tmp_path), progress=False,
-                      eval_episodes=8, tensorboard=False)
-    before, c = initial_policy(args.seed)
+                      eval_episodes=8, tensorboard=False, env=ONE_WORLD)
+    before, c = initial_policy(args.seed, **ONE_WORLD)
     items = FixedLevelPolicy(0)
     start = evaluate(c, {"users": before, "items": items}, episodes=8, seed=10_000)["user_return"][0]
     result = mappo.train(args)
@@ -54,8 +58,8 @@ def test_mappo_improves_over_its_initial_policy(tmp_path):
 
 def test_iql_improves_over_its_initial_policy(tmp_path):
     args = iql.Args(scenario="tiny", total_steps=3_000, num_envs=16, learning_starts=400, log_dir=str(tmp_path),
-                    progress=False, eval_episodes=8, tensorboard=False)
-    before, c = initial_policy(args.seed)
+                    progress=False, eval_episodes=8, tensorboard=False, env=ONE_WORLD)
+    before, c = initial_policy(args.seed, **ONE_WORLD)
     items = FixedLevelPolicy(0)
     start = evaluate(c, {"users": before, "items": items}, episodes=8, seed=10_000)["user_return"][0]
     end = iql.train(args)["eval"]["user_return"][0]

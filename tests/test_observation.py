@@ -27,9 +27,9 @@ def _gather(per_item: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
 
 
 def expected_user_fields(venv) -> dict:
-    s, w, c = venv.current, venv.world, venv.config
+    s, w, c = venv.current, venv.catalogue, venv.config  # w: each world's catalogue, [B, I, ...]
     cand, l1 = s.candidates, c.num_levels - 1
-    content = w.content[cand]
+    content = w.content[torch.arange(cand.shape[0])[:, None, None], cand]
     ctr = torch.where(s.impression_ma > 0, s.click_ma / s.impression_ma, torch.zeros_like(s.click_ma))
     return {
         "estimate": s.estimate,
@@ -41,7 +41,7 @@ def expected_user_fields(venv) -> dict:
         "candidate_promotion": _gather(s.promotion.float() / l1, cand),
         "candidate_popularity": _gather(s.click_ma / s.click_ma.max(-1, keepdim=True).values, cand),
         "candidate_ctr": _gather(ctr.clamp(max=1.0), cand),
-        "candidate_length": _gather(w.length / w.length.max(), cand),
+        "candidate_length": _gather(w.length / w.length.max(-1, keepdim=True).values, cand),
         "progress": (s.t.float() / c.max_cycles)[:, None, None].expand(-1, c.num_users, 1),
         "click_rate": s.click_rate.unsqueeze(-1),
         "present": s.present.float().unsqueeze(-1),
@@ -50,11 +50,11 @@ def expected_user_fields(venv) -> dict:
 
 
 def expected_item_fields(venv) -> dict:
-    s, w, c = venv.current, venv.world, venv.config
+    s, w, c = venv.current, venv.catalogue, venv.config
     b, i, l1 = s.funds.shape[0], c.num_items, c.num_levels - 1
     ctr = torch.where(s.impression_ma > 0, s.click_ma / s.impression_ma, torch.zeros_like(s.click_ma))
     return {
-        "content": w.content.expand(b, i, -1),
+        "content": w.content,
         "funds_fraction": (s.funds / c.initial_funds).unsqueeze(-1),
         "level": (s.promotion.float() / l1).unsqueeze(-1),
         "impression_share": (s.impressions / s.impressions.sum(-1, keepdim=True)).unsqueeze(-1),
@@ -154,8 +154,8 @@ def test_hand_computed_fields_of_one_small_world():
 def test_kernel_writes_every_field_as_torch_does(lived_in):
     venv = lived_in
     s, lay = venv.current, venv.layouts["users"]
-    fast = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, lay, backend="kernel")
-    slow = obs_mod.user_observation(venv.world, venv.config, s, s.candidates, lay, backend="torch")
+    fast = obs_mod.user_observation(venv.catalogue, venv.config, s, s.candidates, lay, backend="kernel")
+    slow = obs_mod.user_observation(venv.catalogue, venv.config, s, s.candidates, lay, backend="torch")
     for f in obs_mod.USER_FIELDS:
         a, b = lay.read(fast, f.name), lay.read(slow, f.name)
         # dot products: float32 sums in another order; everything else is copied

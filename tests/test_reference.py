@@ -9,9 +9,7 @@ from recsim_marl.reference import ReferenceSim
 
 
 def reference_for(venv, seed):
-    w = venv.world
-    return ReferenceSim(venv.config, w.content.numpy(), w.profile.numpy(), w.quality.numpy(), w.length.numpy(), seed,
-                        appeal=w.appeal.numpy(), activity=w.activity.numpy())
+    return ReferenceSim.from_world(venv.config, venv.world, seed)
 
 
 @pytest.mark.parametrize("scenario, kw", [

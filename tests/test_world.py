@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import recsim_marl
+from recsim_marl.core.world import take
 from recsim_marl.models.user import TRAITS
 
 SMALL = {"tiny": {}, "movielens-100k": dict(num_users=40, num_items=120), "marketplace": dict(num_users=16, num_items=128)}
@@ -53,9 +54,9 @@ def test_no_observation_field_equals_a_hidden_state_variable(scenario, kw):
                     continue
                 assert _differs(lay.read(o, f).squeeze(-1), h), (scenario, f, n)
         # per candidate: the rating is not the quality, the relevance is not the hidden affinity
-        w = venv.world
-        assert _differs(lay.read(o, "candidate_rating"), w.quality[s.candidates])
-        cand = w.content[s.candidates]
+        w = venv.catalogue
+        assert _differs(lay.read(o, "candidate_rating"), take(w.quality, s.candidates))
+        cand = take(w.content, s.candidates)
         assert _differs(lay.read(o, "candidate_relevance"), (cand * s.interest.unsqueeze(2)).sum(-1))
         assert _differs(lay.read(o, "candidate_familiarity"), (cand * s.boredom.unsqueeze(2)).sum(-1))
 
@@ -89,7 +90,7 @@ def test_appeal_draws_clicks_but_not_satisfaction():
             obs, r, te, tr, info = venv.step({"users": users, "items": torch.zeros(4, 128, dtype=torch.long)})
             c = info["clicked"].float()
             clicks += float(c.sum())
-            appeal_of_clicked += float((venv.world.appeal[info["recommended"]] * c).sum())
+            appeal_of_clicked += float((take(venv.catalogue.appeal, info["recommended"]) * c).sum())
             disappointed += float((info["metrics"]["disappointment"] * info["metrics"]["clicks"]).sum())
         runs[name] = (appeal_of_clicked / clicks, disappointed / clicks)
     assert runs["lured"][0] > runs["blind"][0] + 0.3  # clicked items are more appealing

@@ -1,16 +1,28 @@
-"""A seeded synthetic catalogue: varied, human-readable item descriptions and person profiles.
+"""Synthetic texts: varied, human-readable item descriptions and person profiles, and the pools that
+worlds draw their catalogues from.
 
-The texts are real sentences composed from genre, mood, format, topic, setting and audience, so that
-the encoder's geometry means something: two thrillers about spies land closer than a thriller and a
-cooking show. Item quality is N(0, 1); length follows the format (a clip is short, a film long); appeal
-(how clickable) is N(0, 1) with correlation ``appeal_quality_correlation`` to quality.
+The texts are real sentences composed from genre, mood, format, topic, setting and audience (about
+3 million item descriptions and far more person profiles), so that the encoder's geometry means
+something: two thrillers about spies land closer than a thriller and a cooking show. Item quality is
+N(0, 1); length follows the format (a clip is short, a film long); appeal (how clickable) is N(0, 1)
+with correlation ``appeal_quality_correlation`` to quality.
+
+Pools (:func:`synthetic_pool`): one fixed stream of items and one of people, each text sent to the
+``train`` or the ``test`` split by a hash of the text itself (:func:`split_of`: one in five to
+``test``), so the two splits share no text, on any machine, for any pool size; a split's pool of n
+entries is the first n of its stream (a smaller pool is a prefix of a bigger one, and the embedding
+cache encodes each text once).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from recsim_marl.catalog.base import Catalog
+from recsim_marl.config import SPLITS
 
 GENRES = [
     "science fiction", "romantic comedy", "crime thriller", "horror", "fantasy adventure",
@@ -60,42 +72,87 @@ def _a(word: str) -> str:
     return "an" if vowel else "a"
 
 
-def synthetic_catalog(num_items: int, num_users: int, seed: int = 0, appeal_quality_correlation: float = -0.3) -> Catalog:
-    """A catalogue of ``num_items`` items and ``num_users`` people, a pure function of ``seed``."""
-    rng = np.random.Generator(np.random.PCG64(seed))
+def _item_stream(rng: np.random.Generator) -> Iterator[tuple[str, str, float, float, float]]:
+    """Endless ``(text, title, length, quality, appeal noise)`` items, a pure function of ``rng``'s seed."""
     formats = list(FORMATS)
 
     def pick(seq):
         return seq[int(rng.integers(len(seq)))]
 
-    item_texts, titles, lengths = [], [], []
-    for _ in range(num_items):
+    while True:
         genre, mood, fmt = pick(GENRES), pick(MOODS), pick(formats)
         topic, setting, audience = pick(TOPICS), pick(SETTINGS), pick(AUDIENCES)
-        item_texts.append(
-            f"{_a(mood).capitalize()} {mood} {genre} {fmt} about {topic}, set in {setting}. Made for {audience}."
-        )
-        titles.append(f"{mood} {genre} {fmt}")
-        lengths.append(FORMATS[fmt] * float(np.exp(0.2 * rng.standard_normal())))
-    quality = rng.standard_normal(num_items)
+        text = f"{_a(mood).capitalize()} {mood} {genre} {fmt} about {topic}, set in {setting}. Made for {audience}."
+        length = FORMATS[fmt] * float(np.exp(0.2 * rng.standard_normal()))
+        quality, noise = rng.standard_normal(2)
+        yield text, f"{mood} {genre} {fmt}", length, float(quality), float(noise)
 
-    user_texts = []
-    for _ in range(num_users):
+
+def _person_stream(rng: np.random.Generator) -> Iterator[str]:
+    """Endless person profiles, a pure function of ``rng``'s seed."""
+    formats = list(FORMATS)
+
+    def pick(seq):
+        return seq[int(rng.integers(len(seq)))]
+
+    while True:
         g1, g2 = rng.choice(len(GENRES), size=2, replace=False)
         age = int(rng.integers(12, 80))
         fmt = pick(formats)
-        user_texts.append(
-            f"{pick(NAMES)}, {_a(str(age))} {age}-year-old {pick(OCCUPATIONS)}, loves {GENRES[g1]} and {GENRES[g2]}, "
-            f"especially {pick(MOODS)} stories about {pick(TOPICS)}, and usually watches {_a(fmt)} {fmt}."
-        )
-    r = appeal_quality_correlation  # drawn last, so texts and quality do not depend on it
-    appeal = r * quality + np.sqrt(1.0 - r * r) * rng.standard_normal(num_items)
+        yield (f"{pick(NAMES)}, {_a(str(age))} {age}-year-old {pick(OCCUPATIONS)}, loves {GENRES[g1]} and "
+               f"{GENRES[g2]}, especially {pick(MOODS)} stories about {pick(TOPICS)}, and usually watches "
+               f"{_a(fmt)} {fmt}.")
+
+
+def _catalog(items: list, user_texts: list[str], appeal_quality_correlation: float, name: str) -> Catalog:
+    r = appeal_quality_correlation
+    quality = np.asarray([it[3] for it in items], dtype=np.float64)
+    noise = np.asarray([it[4] for it in items], dtype=np.float64)
     return Catalog(
-        item_texts=item_texts,
+        item_texts=[it[0] for it in items],
         user_texts=user_texts,
-        item_quality=quality.astype(np.float64),
-        item_appeal=appeal.astype(np.float64),
-        item_length=np.asarray(lengths, dtype=np.float64),
-        name="synthetic",
-        item_titles=titles,
+        item_quality=quality,
+        item_appeal=r * quality + np.sqrt(1.0 - r * r) * noise,
+        item_length=np.asarray([it[2] for it in items], dtype=np.float64),
+        name=name,
+        item_titles=[it[1] for it in items],
     )
+
+
+def synthetic_catalog(num_items: int, num_users: int, seed: int = 0, appeal_quality_correlation: float = -0.3) -> Catalog:
+    """A catalogue of ``num_items`` items and ``num_users`` people, a pure function of ``seed`` (the
+    streams' first entries, both splits mixed; worlds draw from :func:`synthetic_pool` instead)."""
+    items, people = _item_stream(np.random.default_rng([seed, 0])), _person_stream(np.random.default_rng([seed, 1]))
+    return _catalog([next(items) for _ in range(num_items)], [next(people) for _ in range(num_users)],
+                    appeal_quality_correlation, "synthetic")
+
+
+TEST_SHARE = 5
+"""One text in ``TEST_SHARE`` belongs to the test split."""
+POOL_SEED = 17
+"""The seed of the pools' streams (fixed: a pool is a function of its split and size only)."""
+
+
+def split_of(text: str) -> str:
+    """``"train"`` or ``"test"``: where a text belongs, by a hash of the text (the same everywhere)."""
+    h = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    return "test" if h % TEST_SHARE == 0 else "train"
+
+
+def synthetic_pool(num_items: int, num_users: int, split: str = "train",
+                   appeal_quality_correlation: float = -0.3) -> Catalog:
+    """The ``split`` pool: its first ``num_items`` items and ``num_users`` people (see the module docstring)."""
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r} is invalid: use one of {SPLITS}")
+    items, people = _item_stream(np.random.default_rng([POOL_SEED, 0])), _person_stream(np.random.default_rng([POOL_SEED, 1]))
+    chosen = []
+    while len(chosen) < num_items:
+        it = next(items)
+        if split_of(it[0]) == split:
+            chosen.append(it)
+    texts = []
+    while len(texts) < num_users:
+        t = next(people)
+        if split_of(t) == split:
+            texts.append(t)
+    return _catalog(chosen, texts, appeal_quality_correlation, f"synthetic pool ({split})")

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from recsim_marl.config import EnvConfig
+from recsim_marl.core.world import take
 from recsim_marl.models import _kernels
 
 
@@ -118,13 +119,15 @@ def click_through(s) -> torch.Tensor:
 
 
 def length_fraction(world) -> torch.Tensor:
-    """``[I]`` each item's length (its duration: what a fully satisfied click is worth) / the longest."""
-    return world.length / world.length.amax()
+    """``[B, I]`` each item's length (its duration: what a fully satisfied click is worth) / the longest
+    of its world's catalogue."""
+    return world.length / world.length.amax(-1, keepdim=True)
 
 
 class Inputs:
-    """What a field's ``value`` reads: the world, the config and the state ``s`` of a batch, and the
-    quantities several fields share (computed once per observation)."""
+    """What a field's ``value`` reads: the worlds' catalogues (:class:`recsim_marl.core.world.Catalogue`),
+    the config and the state ``s`` of a batch, and the quantities several fields share (computed once
+    per observation)."""
 
     def __init__(self, world, config: EnvConfig, s):
         self.world, self.config, self.s = world, config, s
@@ -209,7 +212,8 @@ USER_FIELDS = (
     F("candidate_ctr", ("K",), 0, 1,
       "the candidate's click-through rate (click / impression moving averages; 0 if never recommended)",
       "candidate", lambda x: click_through(x.s)),
-    F("candidate_length", ("K",), 0, 1, "the candidate's length (duration) / the catalogue's longest", "candidate",
+    F("candidate_length", ("K",), 0, 1, "the candidate's length (duration) / the longest in its world's catalogue",
+      "candidate",
       lambda x: length_fraction(x.world)),
     F("progress", (1,), 0, 1, "t / max_cycles", "person", lambda x: x.per_person(x.time)),
     F("click_rate", (1,), 0, 1, "moving average of this person's clicks", "person", lambda x: x.s.click_rate),
@@ -331,8 +335,9 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
         scalars = [f for f in USER_FIELDS if f.kind == "person" and f.shape == (1,)]
         per_item = torch.stack([_clamped(f.value(x), f, config).expand(b, -1) for f in items], -1)  # [B, I, F]
         affinities = [f for f in USER_FIELDS if f.kind == "affinity"]
+        shared = world.content.stride(0) == 0  # one catalogue for every world: the kernel reads one copy
         return _kernels.user_observation(
-            world.content, candidates,
+            world.content[:1] if shared else world.content, candidates,
             vectors=torch.stack([person[f.name] for f in vectors], 2), vector_fields=[f.name for f in vectors],
             vector_bounds=[f.limits(config) for f in vectors],
             affinities=[(f.name, [v.name for v in vectors].index(f.of)) for f in affinities],
@@ -343,7 +348,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
             scalar_fields=[f.name for f in scalars], layout=lay,
         )
     out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
-    cont = world.content[candidates]  # [B, U, K, D]; world.content is clamped to [-1, 1]
+    cont = take(world.content, candidates)  # [B, U, K, D]; content is clamped to [-1, 1] when a pool is built
     flat = candidates.reshape(b, u * k)
     for f in USER_FIELDS:
         if f.kind == "content":
@@ -364,7 +369,7 @@ def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     x = Inputs(world, config, s)
     out = torch.empty(b, i, lay.size, dtype=torch.float32, device=s.funds.device)
     for f in ITEM_FIELDS:
-        value = world.content.expand(b, i, -1) if f.kind == "content" else _clamped(f.value(x), f, config)
+        value = world.content if f.kind == "content" else _clamped(f.value(x), f, config)
         out[..., lay[f.name]] = value.reshape(b, i, -1)
     return out
 

@@ -8,7 +8,7 @@ import torch
 
 from recsim_marl import rng
 from recsim_marl.config import EnvConfig
-from recsim_marl.core.world import World
+from recsim_marl.core.world import Catalogue
 from recsim_marl.models.user import TRAITS, UserModel, resolve_user_model
 
 
@@ -23,7 +23,8 @@ class State:
     visits ``[B, U]`` float (satisfaction memory, steps since the last visit ended, visits started); rating, funds,
     impressions, clicks, impression_ma, click_ma ``[B, I]`` float; promotion ``[B, I]`` long;
     candidates ``[B, U, K]`` long; user_return, item_return ``[B]``: the episode's returns so far
-    (mean over the group's agents).
+    (mean over the group's agents); items ``[B, I]``, people ``[B, U]`` long: which pool items and
+    people this world holds (:mod:`recsim_marl.core.world`; fixed for the world, across episodes).
     """
 
     seed: torch.Tensor
@@ -52,6 +53,8 @@ class State:
     candidates: torch.Tensor
     user_return: torch.Tensor
     item_return: torch.Tensor
+    items: torch.Tensor
+    people: torch.Tensor
 
     def where(self, env_mask: torch.Tensor, other: State) -> State:
         """Per env: ``other`` where ``env_mask [B]`` is True, else self."""
@@ -70,9 +73,10 @@ class State:
         return State(**{f.name: getattr(self, f.name).clone() for f in fields(self)})
 
 
-def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor,
+def initial_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor,
                   model: UserModel | None = None) -> State:
-    """The first state of episode ``episode [B]`` of the envs seeded ``seed [B]`` (candidates unset).
+    """The first state of episode ``episode [B]`` of the envs seeded ``seed [B]`` whose catalogues are
+    ``world`` (candidates unset).
 
     True interest = normalize(profile + noise) with noise of norm ~ interest_noise; the platform's
     estimate starts at the profile; rating = quality + rating_noise * N(0, 1), fixed for the episode;
@@ -82,7 +86,7 @@ def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: 
     model = resolve_user_model(config.user_model) if model is None else model
     b = seed.shape[0]
     u, i, d = config.num_users, config.num_items, config.embed_dim
-    dev = world.device
+    dev = seed.device
     zero_t = torch.zeros_like(seed)
     noise = rng.normal(rng.stream_key(seed, episode, zero_t, rng.Purpose.INTEREST_NOISE), (u, d))
     interest = torch.nn.functional.normalize(
@@ -121,4 +125,6 @@ def initial_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: 
         candidates=torch.zeros(b, u, config.num_candidates, device=dev, dtype=torch.long),
         user_return=torch.zeros(b, **f32),
         item_return=torch.zeros(b, **f32),
+        items=world.items,
+        people=world.people,
     )

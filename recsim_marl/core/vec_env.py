@@ -19,34 +19,34 @@ from recsim_marl import rng
 from recsim_marl.config import EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
-from recsim_marl.core.world import World, build_world, check_memory
+from recsim_marl.core.world import Catalogue, build_world, check_memory, draw, select, take
 from recsim_marl.models import market, platform, retrieval
 from recsim_marl.models import user as um
 
 GROUPS = ("users", "items")
 
 
-def retrieve_candidates(world: World, config: EnvConfig, s: State) -> torch.Tensor:
+def retrieve_candidates(world: Catalogue, config: EnvConfig, s: State) -> torch.Tensor:
     """Next candidate lists ``[B, U, K]`` from the platform's estimate, promotion and seeded noise."""
     keys = rng.stream_keys(s.seed, s.episode, s.t, (rng.Purpose.RETRIEVAL_USER, rng.Purpose.RETRIEVAL_ITEM))
     user_bits = rng.bits16(keys[0], (config.num_users,))
     item_bits = rng.bits16(keys[1], (config.num_items,))
     bonus = config.promotion_boost * s.promotion.to(torch.float32) / (config.num_levels - 1)
-    table = retrieval.noise_table(config.retrieval_noise, world.device) if config.retrieval_noise > 0 else None
+    table = retrieval.noise_table(config.retrieval_noise, s.t.device) if config.retrieval_noise > 0 else None
     return retrieval.retrieve(
         s.estimate, world.content_t, bonus, user_bits, item_bits, table, config.num_candidates,
         config.retrieval_memory_mb,
     )
 
 
-def reset_state(world: World, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor) -> State:
+def reset_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor) -> State:
     s = initial_state(world, config, seed, episode)
     s.candidates = retrieve_candidates(world, config, s)
     return s
 
 
-def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
-    """One step of every env (README "The world", one step; without the reset).
+def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
+    """One step of every env (README "The world", one step; without the reset); ``world``: their catalogues.
 
     user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
     Returns (next state without new candidates, rewards, terminated, truncated, extras).
@@ -56,11 +56,11 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     alive, present = s.alive, s.present  # in the episode; in a visit now (present implies alive)
     pres_f = present.to(torch.float32)
     rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
-    e = world.content[rec]  # [B, U, D]
-    z = world.quality[rec]
+    e = take(world.content, rec)  # [B, U, D]
+    z = take(world.quality, rec)
     aff = m.affinity(c, tr, s.interest, s.boredom, e)
     shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
-    p_click = m.click_probability(c, tr, aff, world.appeal[rec], shown, s.trust)
+    p_click = m.click_probability(c, tr, aff, take(world.appeal, rec), shown, s.trust)
     # the step's per-person draws in one pass: click, satisfaction, return (each its own stream)
     purposes = (rng.Purpose.CLICK, rng.Purpose.SATISFACTION) + ((rng.Purpose.RETURN,) if c.return_rate > 0 else ())
     draws = rng.uniform(rng.stream_keys(s.seed, s.episode, s.t, purposes), (c.num_users,))
@@ -68,7 +68,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     click = (draw < p_click).to(torch.float32) * pres_f
     q = m.satisfaction(c, tr, aff, z)
     satisfied = (draw_q < q).to(torch.float32) * click
-    w = m.engagement(c, click, satisfied, world.length[rec])
+    w = m.engagement(c, click, satisfied, take(world.length, rec))
 
     budget = torch.where(present, m.update_budget(c, tr, s.budget, click, satisfied), s.budget)
     trust = torch.where(alive, m.update_trust(c, tr, s.trust, click, satisfied, shown), s.trust)
@@ -127,6 +127,8 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
         candidates=s.candidates,
         user_return=s.user_return + user_r.mean(-1),
         item_return=s.item_return + item_r.mean(-1),
+        items=s.items,
+        people=s.people,
     )
     terminated = {"users": alive & ~alive_next, "items": nobody.unsqueeze(-1).expand_as(item_active)}
     truncated = {
@@ -158,7 +160,7 @@ def transition(world: World, c: EnvConfig, s: State, user_action: torch.Tensor, 
     return nxt, rewards, terminated, truncated, extras
 
 
-def advance(world: World, config: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
+def advance(config: EnvConfig, world: Catalogue, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
             host_reads: bool = False):
     """A whole step as one pure function of tensors (what ``compile=True`` hands to torch.compile):
     the transition, the reset of finished envs into their next episode, and the next retrieval.
@@ -175,7 +177,7 @@ def advance(world: World, config: EnvConfig, s: State, user_action: torch.Tensor
         mixed = dataclasses.replace(nxt)
         rows = done.nonzero().squeeze(-1)
         if rows.numel():
-            fresh = initial_state(world, config, nxt.seed[rows], nxt.episode[rows] + 1)
+            fresh = initial_state(world.rows(rows), config, nxt.seed[rows], nxt.episode[rows] + 1)
             mixed = nxt.replace_rows(rows, fresh)
     else:
         fresh = initial_state(world, config, nxt.seed, nxt.episode + 1)
@@ -231,7 +233,8 @@ class VecEnv:
         self.validate = validate
         self.user_model = um.resolve_user_model(config.user_model)  # an unknown name fails here, not in step
         check_memory(config, num_envs, on_cpu=self.device.type == "cpu")  # before texts are generated
-        self.world = build_world(config, self.device)
+        self.world = build_world(config, self.device)  # the pool; each env's catalogue: self.catalogue
+        self.catalogue: Catalogue | None = None
         self.layouts = obs_mod.observation_layout(config)
         self.num_actions = {"users": config.num_candidates, "items": config.num_levels}
         self.num_agents = {"users": config.num_users, "items": config.num_items}
@@ -241,7 +244,7 @@ class VecEnv:
         self.compiled = bool(compile) and self.device.type == "cuda"
         # on the CPU a tensor value is already on the host: only finished envs build a first state
         self.host_reads = self.device.type == "cpu"
-        step_fn = functools.partial(advance, self.world, self.config)  # static parts closed over
+        step_fn = functools.partial(advance, self.config)  # the static part closed over
         self._advance = torch.compile(step_fn, dynamic=False) if self.compiled else step_fn
 
     # --- public API --------------------------------------------------------------------------------
@@ -254,7 +257,8 @@ class VecEnv:
         seeds = rng.seeds_tensor(seed, self.num_envs, self.device)
         if isinstance(episode, bool) or not isinstance(episode, int) or episode < 0:
             raise ValueError(f"episode must be an int >= 0, got {episode!r}")
-        self._state = reset_state(self.world, self.config, seeds, torch.full_like(seeds, episode))
+        self.catalogue = select(self.world, *draw(self.world, self.config, seeds))
+        self._state = reset_state(self.catalogue, self.config, seeds, torch.full_like(seeds, episode))
         return self._observe(self._state)
 
     def step(self, actions: dict[str, torch.Tensor]):
@@ -272,10 +276,10 @@ class VecEnv:
             raise RuntimeError("step() called before reset(); call venv.reset(seed=...) first")
         ua, ia = self._check_actions(actions)
         s = self._state
-        nxt, mixed, rewards, terminated, truncated, extras = self._advance(s, ua, ia, self.host_reads)
+        nxt, mixed, rewards, terminated, truncated, extras = self._advance(self.catalogue, s, ua, ia, self.host_reads)
         extras = dict(extras)
         done = extras.pop("done")
-        w, c, lay = self.world, self.config, self.layouts
+        w, c, lay = self.catalogue, self.config, self.layouts
         final_obs = LazyGroups({  # nxt and s are never written again, so computing later is exact
             "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
             "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
@@ -300,7 +304,7 @@ class VecEnv:
 
     def state(self) -> torch.Tensor:
         """Compact centralised state ``[B, S]`` for critics (see :mod:`recsim_marl.core.observation`)."""
-        return obs_mod.global_state(self.world, self.config, self._require_state(), self.layouts["state"])
+        return obs_mod.global_state(self.catalogue, self.config, self._require_state(), self.layouts["state"])
 
     def get_state(self) -> State:
         """A copy of the full dynamic state (for checkpoints); ``set_state`` puts it back exactly."""
@@ -308,15 +312,22 @@ class VecEnv:
 
     def set_state(self, s: State) -> None:
         """Restore a state from :meth:`get_state` (moved to this env's device; shapes checked)."""
-        ref = reset_state(self.world, self.config, torch.zeros(self.num_envs, dtype=torch.long, device=self.device),
-                          torch.zeros(self.num_envs, dtype=torch.long, device=self.device))
+        zeros = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        ref = reset_state(select(self.world, *draw(self.world, self.config, zeros)), self.config, zeros, zeros)
         for f in fields(State):
             a, b = getattr(s, f.name), getattr(ref, f.name)
             if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
                 raise ValueError(
                     f"state field {f.name} has shape {tuple(a.shape)} {a.dtype}, this env needs {tuple(b.shape)} {b.dtype}"
                 )
-        self._state = State(**{f.name: getattr(s, f.name).to(self.device) for f in fields(State)})
+        for name, pool in (("items", self.world.pool_items), ("people", self.world.pool_people)):
+            x = getattr(s, name)
+            if bool(((x < 0) | (x >= pool)).any()):
+                raise ValueError(f"state field {name} holds pool indices outside 0..{pool - 1}: it is from another pool "
+                                 "(another split, catalog_pool or world size)")
+        state = State(**{f.name: getattr(s, f.name).to(self.device) for f in fields(State)})
+        self.catalogue = select(self.world, state.items, state.people)
+        self._state = state
 
     @property
     def current(self) -> State:
@@ -336,8 +347,8 @@ class VecEnv:
     def _observe(self, s: State) -> dict:
         c = self.config
         return {
-            "users": obs_mod.user_observation(self.world, c, s, s.candidates, self.layouts["users"]),
-            "items": obs_mod.item_observation(self.world, c, s, self.layouts["items"]),
+            "users": obs_mod.user_observation(self.catalogue, c, s, s.candidates, self.layouts["users"]),
+            "items": obs_mod.item_observation(self.catalogue, c, s, self.layouts["items"]),
             "action_mask": {
                 "users": obs_mod.user_mask(s.present, c.num_candidates),
                 "items": market.level_mask(s.funds, c.num_levels, c.promotion_cost),

@@ -1,8 +1,17 @@
-"""The static part of a world on its device: content, profiles, quality, length (shared by all envs).
+"""The static part of the worlds on their device: the pool of items and people every world draws from,
+and each world's own catalogue.
 
-``build_world`` turns a config into tensors once: catalogue -> texts -> cached embeddings -> PCA.
-Worlds are memoised per (catalogue/encoder fields, device), so every env of a batch, and every env
-built later in the process with the same world, shares one copy of the embedding tensors.
+``build_world`` turns a config into tensors once: pool -> texts -> cached embeddings -> PCA. A
+:class:`World` holds a pool: for a synthetic config, its split's pool (``catalog_pool`` times the
+world's sizes); for MovieLens or custom texts, the one catalogue. Pools are memoised per (pool and
+encoder fields, device), so every env of a batch, and every env built later in the process with the
+same pool, shares one copy of the embedding tensors.
+
+Each world (env) of a batch has its own items and people, drawn from the pool by its seed
+(:func:`draw`) and kept in the state (``State.items``, ``State.people``: pool indices); a
+:class:`Catalogue` holds their tensors with the batch dimension first, and is what the step reads.
+Where every world has the same catalogue (``catalog_seed`` set, or a pool the size of the world) its
+tensors are one copy expanded over the batch.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from recsim_marl import rng
 from recsim_marl.catalog import Catalog, build_catalog
 from recsim_marl.config import EnvConfig
 from recsim_marl.embeddings import encode_cached, fit_pca, load_encoder, project, resolve_encoder
@@ -20,11 +30,11 @@ from recsim_marl.embeddings.encoder import LRU
 
 @dataclass(frozen=True)
 class World:
-    """Static tensors of one world (all on ``device``).
+    """Static tensors of a pool of P_I items and P_U people (all on ``device``).
 
-    content ``[I, D]`` unit rows; content_t ``[D, I]`` (contiguous transpose for retrieval);
-    profile ``[U, D]`` unit rows; quality ``[I]``; length ``[I]``; appeal ``[I]`` (how clickable);
-    activity ``[U]`` (how often each person comes back, relative to the median person).
+    content ``[P_I, D]`` unit rows; content_t ``[D, P_I]`` (contiguous transpose); profile ``[P_U, D]``
+    unit rows; quality ``[P_I]``; length ``[P_I]``; appeal ``[P_I]`` (how clickable); activity ``[P_U]``
+    (how often each person comes back, relative to the median person); catalog: the pool's texts.
     """
 
     content: torch.Tensor
@@ -38,8 +48,96 @@ class World:
     device: torch.device
 
 
+    @property
+    def pool_items(self) -> int:
+        return int(self.content.shape[0])
+
+    @property
+    def pool_people(self) -> int:
+        return int(self.profile.shape[0])
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The items and people of each world of a batch: tensors with the batch dimension first.
+
+    items ``[B, I]``, people ``[B, U]`` long: pool indices (item agent i of world b is pool item
+    ``items[b, i]``); content ``[B, I, D]``; content_t ``[B, D, I]`` or ``[D, I]`` (when every world
+    shares one catalogue); quality, appeal, length ``[B, I]``; profile ``[B, U, D]``; activity ``[B, U]``.
+    Read them with :func:`take`; a shared catalogue's tensors are one copy expanded over the batch.
+    """
+
+    items: torch.Tensor
+    people: torch.Tensor
+    content: torch.Tensor
+    content_t: torch.Tensor
+    quality: torch.Tensor
+    appeal: torch.Tensor
+    length: torch.Tensor
+    profile: torch.Tensor
+    activity: torch.Tensor
+
+    def rows(self, rows: torch.Tensor) -> Catalogue:
+        """The catalogues of worlds ``rows [n]`` (a shared catalogue stays shared)."""
+        shared = self.content_t.dim() == 2
+        pick = (lambda x: x[:1].expand(rows.shape[0], *x.shape[1:])) if shared else (lambda x: x[rows])
+        return Catalogue(**{f: (getattr(self, f) if f == "content_t" and shared else pick(getattr(self, f)))
+                            for f in self.__dataclass_fields__})
+
+
+def take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Per world, rows of a catalogue tensor: ``x [B, N, *rest]``, ``index [B, *shape]`` long in [0, N)
+    -> ``[B, *shape, *rest]`` (``out[b, j] = x[b, index[b, j]]``). No host read; an expanded (shared)
+    ``x`` is indexed once, without a copy of it per world."""
+    b = index.shape[0]
+    flat = index.reshape(b, -1)
+    if x.stride(0) == 0:  # one catalogue for every world
+        out = x[0][flat]
+    else:
+        out = x[torch.arange(b, device=x.device).unsqueeze(-1), flat]
+    return out.reshape(*index.shape, *x.shape[2:])
+
+
+def draw(world: World, config: EnvConfig, seed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each world's items ``[B, I]`` and people ``[B, U]`` (pool indices) for env seeds ``seed [B]``: a
+    random subset of the pool keyed by the seed alone (not the episode: a world keeps its catalogue
+    across episodes), or by ``config.catalog_seed`` for every world when it is set. A pool the size of
+    the world is the world, in pool order."""
+    b, dev = seed.shape[0], seed.device
+    if config.catalog_seed is not None:
+        seed = torch.full_like(seed, config.catalog_seed)
+    zero = torch.zeros_like(seed)
+    out = []
+    for n, pool, purpose in ((config.num_items, world.pool_items, rng.Purpose.CATALOGUE_ITEMS),
+                             (config.num_users, world.pool_people, rng.Purpose.CATALOGUE_PEOPLE)):
+        if n == pool:
+            out.append(torch.arange(n, device=dev).expand(b, n))
+        else:
+            out.append(rng.subset(rng.stream_key(seed, zero, zero, purpose), pool, n))
+    return out[0], out[1]
+
+
+def select(world: World, items: torch.Tensor, people: torch.Tensor) -> Catalogue:
+    """The :class:`Catalogue` of worlds with pool indices ``items [B, I]`` and ``people [B, U]`` (one
+    host read: whether every world has the same catalogue, then it is kept once)."""
+    b = items.shape[0]
+    shared = bool((items == items[:1]).all()) and bool((people == people[:1]).all())
+    if shared:
+        i, u = items[0], people[0]
+        content = world.content[i]
+        one = dict(content=content, quality=world.quality[i], appeal=world.appeal[i], length=world.length[i],
+                   profile=world.profile[u], activity=world.activity[u])
+        return Catalogue(items=items, people=people, content_t=content.T.contiguous(),
+                         **{k: v.expand(b, *v.shape) for k, v in one.items()})
+    content = world.content[items]
+    # retrieval multiplies by content_t every step: a contiguous copy, made once per reset, halves that time
+    return Catalogue(items=items, people=people, content=content, content_t=content.transpose(1, 2).contiguous(),
+                     quality=world.quality[items], appeal=world.appeal[items], length=world.length[items],
+                     profile=world.profile[people], activity=world.activity[people])
+
+
 _WORLD_FIELDS = (
-    "num_users", "num_items", "embed_dim", "catalog", "catalog_seed", "data_path", "item_texts",
+    "num_users", "num_items", "embed_dim", "catalog", "split", "catalog_pool", "data_path", "item_texts",
     "user_texts", "encoder", "pooling", "max_length", "cache_dir", "appeal_quality_correlation",
 )
 _WORLDS: LRU = LRU(8)  # the most recently used worlds (a world holds its embeddings and catalogue)
@@ -52,16 +150,19 @@ _ENCODER_DIM = 384  # MiniLM and the hash encoder; a larger custom encoder needs
 def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
     """Host memory a world and ``num_envs`` envs of it need, roughly (a lower bound for big worlds).
 
-    World: one text per person and item plus their encoder output and its projection
-    (``(U + I) * (256 + 4 * (384 + D))`` bytes). Envs (when on the CPU): the state, the observation and
-    the final observation of each env (``4 * B * (U * (6D + 2 O_u + 2K + 8) + I * (2 O_i + 12))``).
+    World: one text per person and item of the pool (``n = catalog_pool`` times the world's sizes for
+    synthetic worlds, twice that for the test split, whose content space comes from the training pool)
+    plus their encoder output and its projection (``n (U + I) (256 + 4 (384 + D))`` bytes). Envs (when
+    on the CPU): the state, the observation, the final observation and the catalogue of each env
+    (``4 B (U (7D + 2 O_u + 2K + 10) + I (2 O_i + 2D + 16))``).
     """
     from recsim_marl.core.observation import item_layout, user_layout  # the layouts are defined there, once
 
     u, i, d, k = config.num_users, config.num_items, config.embed_dim, config.num_candidates
     obs_u, obs_i = user_layout(config).size, item_layout(config).size
-    world = (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
-    envs = 4 * num_envs * (u * (6 * d + 2 * obs_u + 2 * k + 8) + i * (2 * obs_i + 12))
+    pool = 1 if config.catalog != "synthetic" else config.catalog_pool * (2 if config.split != "train" else 1)
+    world = pool * (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
+    envs = 4 * num_envs * (u * (7 * d + 2 * obs_u + 2 * k + 10) + i * (2 * obs_i + 2 * d + 16))
     return world + envs
 
 
@@ -107,8 +208,8 @@ def check_memory(config: EnvConfig, num_envs: int, on_cpu: bool = True) -> None:
 
 
 def world_key(config: EnvConfig, device: torch.device) -> tuple:
-    # appeal_quality_correlation shapes only the synthetic catalogue: other worlds do not depend on it
-    ignore = () if config.catalog == "synthetic" else ("appeal_quality_correlation",)
+    # appeal_quality_correlation, split and catalog_pool shape only synthetic pools
+    ignore = () if config.catalog == "synthetic" else ("appeal_quality_correlation", "split", "catalog_pool")
     return tuple(None if f in ignore else getattr(config, f) for f in _WORLD_FIELDS) + (str(device),)
 
 
@@ -162,7 +263,12 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     h = items.shape[1]
     _check_width(config, h)
     if config.embed_dim < h:
-        mean, comps = fit_pca(items, config.embed_dim)  # the content space; people are projected into it
+        # the content space: the PCA of the training pool's items, so that every split's worlds share one
+        # coordinate system (a policy trained on 'train' reads 'test' in the same coordinates)
+        basis = items
+        if config.catalog == "synthetic" and config.split != "train":
+            basis = encode_cached(spec, build_catalog(config, "train").item_texts, config.cache_dir, loader)
+        mean, comps = fit_pca(basis, config.embed_dim)  # people are projected into it too
         content, profile = project(items, mean, comps), project(profiles_raw, mean, comps)
     else:
         content, profile = items, profiles_raw

@@ -95,7 +95,7 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, *, vectors
     field copied where ``layout`` (:func:`recsim_marl.core.observation.observation_layout`) puts it. The
     field names come from the observation table; this function knows only the kinds of field.
 
-    content ``[I, D]``; candidates ``[B, U, K]``; vectors ``[B, U, V, D]`` (the person vector fields
+    content ``[B, I, D]`` (each world's catalogue) or ``[1, I, D]`` (one for every world); candidates ``[B, U, K]``; vectors ``[B, U, V, D]`` (the person vector fields
     ``vector_fields``, written clamped to ``vector_bounds``, one (low, high) each); affinities: ``(field, v)``
     pairs, the dot product of each candidate's content with vector ``v`` (clamped to ``affinity_bounds``); per_item ``[B, I, F]`` (the per-item numbers
     read at each candidate, ``item_fields``, already inside their bounds); scalars ``[B, U, P]``

@@ -108,10 +108,12 @@ def user_obs_rows(content, cand, vecs, vec_at, vec_lo, vec_hi, dot_of, dot_at, d
                   items, item_at, scalars, scalar_at, users, out):
     # *_at: where each field starts in the row (from the observation layout); see _kernels.user_observation
     rows, k = cand.shape
-    d = content.shape[1]
+    d = content.shape[2]
+    per_world = content.shape[0] > 1  # else one catalogue for every world
     nv, na, nf, ns = vecs.shape[1], dot_of.shape[0], items.shape[2], scalars.shape[1]
     for r in numba.prange(rows):
         b = r // users
+        cat = content[b if per_world else 0]
         o = out[r]
         for v in range(nv):
             for j in range(d):
@@ -119,11 +121,11 @@ def user_obs_rows(content, cand, vecs, vec_at, vec_lo, vec_hi, dot_of, dot_at, d
         for c in range(k):
             i = cand[r, c]
             for j in range(d):
-                o[content_at + c * d + j] = content[i, j]
+                o[content_at + c * d + j] = cat[i, j]
             for a in range(na):
                 acc = np.float32(0.0)
                 for j in range(d):
-                    acc += content[i, j] * vecs[r, dot_of[a], j]
+                    acc += cat[i, j] * vecs[r, dot_of[a], j]
                 o[dot_at[a] + c] = min(max(acc, dot_lo[a]), dot_hi[a])
             for f in range(nf):
                 o[item_at[f] + c] = items[b, i, f]

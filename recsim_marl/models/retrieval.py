@@ -95,14 +95,15 @@ def retrieve(
 ) -> torch.Tensor:
     """Candidate lists ``[B, U, K]`` (item indices, best first).
 
-    estimate ``[B, U, D]``; content_t ``[D, I]``; bonus ``[B, I]`` (promotion term); user_bits ``[B, U]``
+    estimate ``[B, U, D]``; content_t ``[D, I]`` (one catalogue for every world) or ``[B, D, I]`` (each
+    world's own); bonus ``[B, I]`` (promotion term); user_bits ``[B, U]``
     and item_bits ``[B, I]`` int32 in [0, 2**16) for the noise; ``table`` from :func:`noise_table`
     (``None``: no noise). ``backend``: ``"auto"`` (the compiled CPU kernel when numba is there and the
     tensors are on the CPU, torch otherwise), ``"torch"`` or ``"kernel"``.
     """
     use_kernel = _kernels.use(backend, estimate.device)
     b, u, _ = estimate.shape
-    i = content_t.shape[1]
+    i = content_t.shape[-1]
     step = chunk_size(b, u, i, memory_mb)
     out = []
     for start in range(0, u, step):
