@@ -11,6 +11,7 @@
 | FarsightedOraclePolicy | users | **privileged**: the myopic oracle's value plus what a pick does to budget and memory |
 | RolloutPlannerPolicy | users | **privileged**: simulates each candidate's future on the true model (planning reference) |
 | LeastRelevantPolicy | users | the least relevant candidate (a worst case) |
+| OpenLoopPolicy | users | one candidate position every step, seeing nothing but time (SMACv2's open-loop floor) |
 | FixedLevelPolicy | items | always the same promotion level (clamped to what funds cover) |
 | PromoteWhenShownPolicy | items | promote (at a given level) only after being recommended last step |
 
@@ -285,6 +286,34 @@ class LeastRelevantPolicy(_FieldArgmax):
 
     def act(self, obs, mask):
         return obs[..., self.slice].argmin(-1)
+
+
+class OpenLoopPolicy:
+    """The open-loop floor (SMACv2): an action that depends on nothing the agent observes but the time
+    step. Here one candidate position for every person and step (position 0 is the platform's own first
+    retrieved candidate), the best on tuning seeds (:func:`tune_open_loop`). ``position``: an int, or a
+    ``[B]`` tensor giving each world its own (the tuner's population)."""
+
+    def __init__(self, position):
+        self.position = torch.as_tensor(position, dtype=torch.long)
+
+    def act(self, obs, mask):
+        b, n = obs.shape[:2]
+        return self.position.to(obs.device).reshape(-1, 1).expand(b, n).clone()
+
+
+def tune_open_loop(config, episodes: int = 12, seed: int = TUNING_SEED, items_policy=None) -> dict:
+    """The candidate position with the best mean return on the tuning seeds ``seed ..`` (every position
+    tried on the same seeds). Returns ``{"position": k, "tuning_return": ..., "returns": per position}``."""
+    config = recsim_marl.make_config(config) if isinstance(config, str) else config
+    items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
+    k = config.num_candidates
+    seeds = torch.arange(seed, seed + episodes).repeat(k)
+    ret = episode_returns(config, OpenLoopPolicy(torch.arange(k).repeat_interleave(episodes)), items_policy,
+                          seeds).view(k, episodes).mean(1)
+    best = int(ret.argmax())
+    return {"position": best, "tuning_return": float(ret[best]), "returns": [round(float(r), 4) for r in ret],
+            "seeds": [seed, seed + episodes - 1]}
 
 
 _PLANNER_STREAM = 101  # a purpose tag that no stream of the simulator uses

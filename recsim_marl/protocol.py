@@ -17,3 +17,50 @@ TRAINING_SEED = 0
 TUNING_SEED = 1_000
 EVAL_SEED = 10_000
 FRESH_SEED = 50_000
+
+
+# --- tasks ------------------------------------------------------------------------------------------------
+
+from dataclasses import dataclass, field  # noqa: E402  (the seeds above are what most readers want)
+
+SPLIT_TRAIN, SPLIT_TEST = "train", "test"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A frozen benchmark task: a scenario (with overrides), who learns, what the other side does, and
+    where it is evaluated. Learners train and scripted policies are tuned on the training split;
+    results are measured on the ``eval_episodes`` test-split worlds with seeds ``EVAL_SEED ...``. Any
+    change to the world or the evaluation makes a new version (``-v2``): ``tests/test_protocol.py``
+    pins each task's fingerprint (its config and a few steps of its worlds).
+    """
+
+    name: str
+    scenario: str
+    overrides: dict = field(default_factory=dict)
+    learn: str = "users"
+    items_policy: str = "fixed:0"
+    eval_episodes: int = 10
+    total_steps: int = 100_000
+    """The learners' training budget in environment steps summed over their envs."""
+    learner_args: dict = field(default_factory=dict)
+    """Per-task learner options beyond the defaults (e.g. a longer discount where returns come late)."""
+
+    def config(self, split: str = SPLIT_TEST):
+        from recsim_marl.config import make_config  # imports nothing heavy; this module stays light
+
+        return make_config(self.scenario, split=split, **self.overrides)
+
+    @property
+    def eval_seeds(self) -> range:
+        return range(EVAL_SEED, EVAL_SEED + self.eval_episodes)
+
+
+TASKS: dict[str, Task] = {t.name: t for t in (
+    # 200-step episodes with visits and returns: what a pick does to a person's return matters; returns
+    # come several steps after a visit ends, hence the longer discount
+    Task("retention-v1", "retention", total_steps=160_000, learner_args={"gamma": 0.99, "gae_lambda": 0.95}),
+    Task("boredom-v1", "boredom", total_steps=30_000),
+    Task("default-v1", "default", total_steps=30_000),
+)}
+"""The benchmark's tasks by id (``python -m benchmarks.protocol`` runs them)."""

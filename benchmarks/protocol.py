@@ -1,0 +1,203 @@
+"""The benchmark protocol: every task x every policy x several seeds, evaluated on held-out worlds.
+
+For each task of ``recsim_marl.protocol.TASKS`` (or ``--tasks``):
+
+- scripted policies: random, popularity, greedy, model-based, the open-loop floor (one candidate
+  position, seeing only time: SMACv2's floor) and the linear ranker, both tuned on the training
+  split's tuning seeds, and the privileged myopic and farsighted oracles (marked *);
+- learners: MAPPO and IQL (``--learners``), trained on the training split with the task's budget.
+
+Run r (``--seeds``, at least 5 for a claim) is: training seed r for a learner, CEM seed r for the linear
+ranker, the random seed r for random; fixed policies repeat themselves. Every run is evaluated on the
+task's test-split worlds (seeds 10,000 ... : items and people that share no text with the training
+split). Scores are each world's mean user return per person; per task and policy the script reports
+every per-seed value (mean over the worlds), the interquartile mean of the [runs x worlds] scores and
+its 95% stratified-bootstrap confidence interval (rliable, resampling runs and worlds), writes JSON,
+a markdown table and a plot.
+
+    python -m benchmarks.protocol --seeds 5 --out benchmarks/results/protocol.json
+    python -m benchmarks.protocol --tasks retention-v1 --learners mappo --seeds 5
+    python -m benchmarks.protocol --quick --out /tmp/protocol.json      # a smoke run (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.baselines import (
+    FarsightedOraclePolicy,
+    GreedyPolicy,
+    LinearRankerPolicy,
+    ModelBasedPolicy,
+    MyopicOraclePolicy,
+    OpenLoopPolicy,
+    PopularityPolicy,
+    RandomPolicy,
+    episode_returns,
+    scripted_policy,
+    tune_linear_ranker,
+    tune_open_loop,
+)
+from agents.policy import LearnedPolicy
+from benchmarks.baselines import tuning_budget
+from benchmarks.common import hardware, write_json
+from recsim_marl.protocol import TASKS, TUNING_SEED, Task
+
+LEARNERS = ("mappo", "iql")
+QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_dim=8, max_cycles=12, encoder="hash"),
+             eval_episodes=3, total_steps=600)
+"""What ``--quick`` shrinks every task to (a smoke run of the whole pipeline, not a result)."""
+
+
+def iqm_ci(scores: np.ndarray, reps: int) -> tuple[float, float, float]:
+    """IQM of ``scores [runs, worlds]`` and its 95% CI by rliable's stratified bootstrap over runs and
+    worlds (``task_bootstrap``: the worlds are a sample too)."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    point, ci = rly.get_interval_estimates({"p": scores}, lambda x: np.array([metrics.aggregate_iqm(x)]),
+                                           task_bootstrap=True, reps=reps,
+                                           random_state=np.random.RandomState(0))
+    return float(point["p"][0]), float(ci["p"][0, 0]), float(ci["p"][1, 0])
+
+
+def train_learner(algo: str, task: Task, run: int, out_dir: Path, quick: bool):
+    from agents import iql, mappo
+
+    mod = {"mappo": mappo, "iql": iql}[algo]
+    fields = {f.name for f in dataclasses.fields(mod.Args)}
+    extra = {k: v for k, v in task.learner_args.items() if k in fields}
+    if quick:
+        extra.update(num_envs=4, **({"learning_starts": 50} if algo == "iql" else {"num_steps": 10}))
+    num_envs = extra.get("num_envs", mod.Args.num_envs)
+    # run r trains on its own worlds: seeds r * num_envs ... (below the tuning seeds)
+    seed = run * num_envs
+    assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
+    args = mod.Args(scenario=task.scenario, env=dict(task.overrides), learn=task.learn, items_policy=task.items_policy,
+                    total_steps=task.total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
+                    log_dir=str(out_dir / "runs" / f"{task.name}_{algo}_run{run}"), **extra)
+    t = time.perf_counter()
+    res = mod.train(args)
+    nets = res["actors"] if algo == "mappo" else res["qnets"]
+    return LearnedPolicy(nets["users"]), {"train_seconds": time.perf_counter() - t, "train_seed": seed,
+                                          "total_steps": res["global_step"]}
+
+
+def run_task(task: Task, seeds: int, learners: tuple[str, ...], out_dir: Path, quick: bool, reps: int) -> dict:
+    train_c, test_c = task.config("train"), task.config("test")
+    items = scripted_policy(task.items_policy, test_c, "items")
+    worlds = torch.tensor(list(task.eval_seeds))
+    budget = dict(episodes=2, population=4, elite=2, generations=1) if quick else tuning_budget(train_c)
+    open_loop = tune_open_loop(train_c, episodes=budget["episodes"], items_policy=items)
+    rows: dict = {}
+
+    def record(name, run, policy, info=None):
+        r = episode_returns(test_c, policy, items, worlds).tolist()
+        row = rows.setdefault(name, {"per_world": [], "info": []})
+        row["per_world"].append(r)
+        row["info"].append(info or {})
+
+    for run in range(seeds):
+        t = time.perf_counter()
+        record("random", run, RandomPolicy(test_c.num_candidates, seed=run))
+        for name, cls in (("popularity", PopularityPolicy), ("greedy", GreedyPolicy), ("model-based", ModelBasedPolicy),
+                          ("myopic oracle*", MyopicOraclePolicy), ("farsighted oracle*", FarsightedOraclePolicy)):
+            record(name, run, cls(test_c))
+        record("open loop", run, OpenLoopPolicy(open_loop["position"]), open_loop)
+        tuned = tune_linear_ranker(train_c, seed=TUNING_SEED + 100 * run, items_policy=items, progress=False, **budget)
+        record("linear ranker", run, LinearRankerPolicy(test_c, tuned["weights"]),
+               {k: tuned[k] for k in ("weights", "tuning_return", "seeds")})
+        for algo in learners:
+            policy, info = train_learner(algo, task, run, out_dir, quick)
+            record(algo.upper(), run, policy, info)
+        print(f"  {task.name}: run {run + 1}/{seeds} in {time.perf_counter() - t:.0f}s", flush=True)
+    for row in rows.values():
+        scores = np.asarray(row["per_world"], dtype=np.float64)  # [runs, worlds]
+        row["per_seed"] = scores.mean(1).round(4).tolist()
+        row["iqm"], row["ci_low"], row["ci_high"] = iqm_ci(scores, reps)
+        row["mean"] = float(scores.mean())
+    return rows
+
+
+def table(results: dict) -> str:
+    lines = ["| task | policy | IQM [95% CI] | per seed (mean over test worlds) |", "|---|---|---|---|"]
+    for task, rows in results.items():
+        for name, row in sorted(rows.items(), key=lambda kv: -kv[1]["iqm"]):
+            seeds = ", ".join(f"{v:.1f}" for v in row["per_seed"])
+            lines.append(f"| {task} | {name} | {row['iqm']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}] | {seeds} |")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+    for ax, (task, rows) in zip(axes[0], results.items()):
+        names = sorted(rows, key=lambda n: rows[n]["iqm"])
+        iqm = [rows[n]["iqm"] for n in names]
+        err = [[rows[n]["iqm"] - rows[n]["ci_low"] for n in names], [rows[n]["ci_high"] - rows[n]["iqm"] for n in names]]
+        colors = ["tab:orange" if n.isupper() else "tab:gray" if n.endswith("*") else "tab:blue" for n in names]
+        ax.barh(names, iqm, xerr=err, color=colors)
+        ax.set_title(f"{task}: test worlds")
+        ax.set_xlabel("IQM user return per person (95% CI)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tasks", nargs="*", default=list(TASKS), help=f"task ids (default: all: {', '.join(TASKS)})")
+    p.add_argument("--seeds", type=int, default=5, help="runs per policy (>= 5 for a claim; default 5)")
+    p.add_argument("--learners", nargs="*", default=list(LEARNERS), choices=LEARNERS)
+    p.add_argument("--reps", type=int, default=20_000, help="bootstrap resamples")
+    p.add_argument("--quick", action="store_true", help="every task shrunk to seconds: a smoke run, not a result")
+    p.add_argument("--out", default="benchmarks/results/protocol.json")
+    args = p.parse_args(argv)
+    unknown = [t for t in args.tasks if t not in TASKS]
+    if unknown:
+        p.error(f"unknown task {unknown}; tasks: {', '.join(TASKS)}")
+    if args.seeds < 1:
+        p.error("--seeds must be >= 1")
+    out = Path(args.out)
+    t_all = time.perf_counter()
+    results, seconds = {}, {}
+    for name in args.tasks:
+        task = TASKS[name]
+        if args.quick:
+            task = dataclasses.replace(task, overrides={**task.overrides, **QUICK["overrides"]},
+                                       eval_episodes=QUICK["eval_episodes"], total_steps=QUICK["total_steps"])
+        t = time.perf_counter()
+        print(f"{name}: {task.scenario}, {args.seeds} runs, learners {args.learners or 'none'}", flush=True)
+        results[name] = run_task(task, args.seeds, tuple(args.learners), out.parent, args.quick, args.reps)
+        seconds[name] = time.perf_counter() - t
+    text = table(results)
+    print("\n" + text)
+    payload = {
+        "command": "python -m benchmarks.protocol " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "hardware": hardware(), "quick": args.quick, "seeds": args.seeds,
+        "tasks": {n: dataclasses.asdict(TASKS[n]) for n in args.tasks}, "seconds": seconds,
+        "total_seconds": time.perf_counter() - t_all, "results": results, "table": text,
+    }
+    write_json(out, payload)
+    out.with_suffix(".md").write_text(text + "\n")
+    try:
+        plot(results, out.with_suffix(".png"))
+    except ImportError:  # matplotlib is in the [train] and [dev] extras
+        pass
+    print(f"\nwrote {out} ({payload['total_seconds']:.0f}s)")
+    return payload
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The benchmark protocol: versioned tasks whose worlds cannot change silently, seeds named once, and
+the one command that runs every task x policy x seed (issue 17 item 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import torch
+
+import recsim_marl
+from recsim_marl.protocol import EVAL_SEED, FRESH_SEED, TASKS, TRAINING_SEED, TUNING_SEED
+
+
+def fingerprint(task) -> str:
+    """A digest of the task's config (every field, test split) and of a few greedy steps of two of its
+    test worlds (hash encoder, small sizes: the mechanics, cheaply)."""
+    config = task.config("test")
+    fields = {f.name: repr(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    small = config.replace(num_users=6, num_items=24, encoder="hash")
+    venv = recsim_marl.VecEnv(small, 2, validate=False)
+    obs = venv.reset(seed=list(task.eval_seeds)[:2])
+    lay = venv.layouts["users"]
+    trace = []
+    for _ in range(5):
+        users = lay.read(obs["users"], "candidate_relevance").argmax(-1)
+        obs, rew, *_ = venv.step({"users": users, "items": torch.zeros(2, 24, dtype=torch.long)})
+        trace.append(round(float(rew["users"].sum()), 4))
+    blob = json.dumps({"config": fields, "task": dataclasses.asdict(task), "trace": trace}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# When a test below fails, the world or the evaluation of a task changed: publish it as a new version
+# (retention-v2, ...) and pin its fingerprint here; never change a published version's world.
+FINGERPRINTS = {
+    "retention-v1": "9bd1082037a78dee",
+    "boredom-v1": "287a64f796b4f763",
+    "default-v1": "3f5525075f8d1e34",
+}
+
+
+def test_every_task_is_pinned_and_unchanged():
+    got = {name: fingerprint(task) for name, task in TASKS.items()}
+    assert set(got) == set(FINGERPRINTS), "every task needs its pinned fingerprint"
+    changed = {n: g for n, g in got.items() if g != FINGERPRINTS[n]}
+    assert not changed, f"the world of {sorted(changed)} changed: make a new task version; new fingerprints {changed}"
+
+
+def test_tasks_and_seed_ranges_do_not_overlap():
+    assert TRAINING_SEED < TUNING_SEED < EVAL_SEED < FRESH_SEED
+    for name, task in TASKS.items():
+        assert name.rsplit("-v", 1)[1].isdigit() and task.name == name
+        assert task.config("train").split == "train" and task.config("test").split == "test"
+        assert task.eval_episodes >= 10 and EVAL_SEED <= min(task.eval_seeds) and max(task.eval_seeds) < FRESH_SEED
+
+
+def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(tmp_path, monkeypatch):
+    from agents import baselines
+    from benchmarks import protocol
+
+    seen = {"train": set(), "test": set()}
+    real = baselines.episode_returns
+
+    def spy(config, users, items, seeds):
+        seen[config.split].update(seeds.tolist())
+        return real(config, users, items, seeds)
+
+    monkeypatch.setattr(baselines, "episode_returns", spy)
+    monkeypatch.setattr(protocol, "episode_returns", spy)
+    out = tmp_path / "protocol.json"
+    payload = protocol.main(["--quick", "--tasks", "boredom-v1", "--seeds", "2", "--reps", "200", "--out", str(out)])
+    rows = payload["results"]["boredom-v1"]
+    assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "linear ranker",
+                         "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL"}
+    for name, row in rows.items():
+        assert len(row["per_seed"]) == 2 and len(row["per_world"][0]) == protocol.QUICK["eval_episodes"], name
+        assert row["ci_low"] <= row["iqm"] <= row["ci_high"], name
+    # tuning saw training-split worlds only, results test-split worlds only, on the held-out seeds
+    assert seen["test"] == set(range(EVAL_SEED, EVAL_SEED + protocol.QUICK["eval_episodes"]))
+    assert seen["train"] and max(seen["train"]) < EVAL_SEED
+    assert out.exists() and out.with_suffix(".md").read_text().startswith("| task | policy |")
+    assert json.loads(out.read_text())["quick"] is True
