@@ -254,6 +254,12 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     mod = _module(algorithm)
     train_args = mod.Args(**ck["args"])
     config = recsim_marl.make_config(train_args.scenario, **train_args.env)
+    if args.split is not None:
+        config = config.replace(split=args.split)
+    else:  # held-out worlds: the test split of a synthetic world
+        from recsim_marl.protocol import held_out
+
+        config = held_out(config)
     groups = learned_groups(train_args.learn)
     policies = {}
     for g in ("users", "items"):
@@ -267,7 +273,7 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
         rows["greedy"] = evaluate(config, {"users": GreedyPolicy(config), "items": items}, episodes=args.episodes, seed=args.seed)
         rows["random"] = evaluate(config, {"users": RandomPolicy(config.num_candidates), "items": items},
                                   episodes=args.episodes, seed=args.seed)
-    print(f"{train_args.scenario}: {args.episodes} episodes from seed {args.seed}")
+    print(f"{train_args.scenario}, split {config.split!r}: {args.episodes} episodes from seed {args.seed}")
     print(format_table(rows))
     print(DEMO_LEGEND)
     return 0
@@ -303,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True, metavar="PATH",
                    help="checkpoint.pt of a run (only load checkpoints you made or trust)")
     e.add_argument("--episodes", type=int, default=10, help="episodes per policy (>= 1; default: 10)")
+    e.add_argument("--split", choices=("train", "test"), default=None,
+                   help="worlds to evaluate on (default: the test split, held-out worlds, for a synthetic world; "
+                        "MovieLens and custom catalogues have one)")
     held_out = light_module("protocol").EVAL_SEED
     e.add_argument("--seed", type=int, default=held_out,
                    help=f"seed of the first episode; training and tuning never see seeds from {held_out} on "

@@ -26,7 +26,7 @@ from agents.checkpoint import (
 from agents.distributed import Ranks, digest
 from agents.logger import RunLogger
 from agents.policy import GROUPS, LearnedPolicy, evaluate
-from recsim_marl.protocol import EVAL_SEED
+from recsim_marl.protocol import EVAL_SEED, held_out
 
 __all__ = ["Run", "RunArgs", "learned_groups", "load_group_policy", "args_differences"]
 
@@ -156,8 +156,8 @@ class Run:
 
     def finish(self, nets, logger: RunLogger, completed: bool, title: str, global_step: int, **result) -> dict:
         """The learner's result: paths, learning curve and, once training is complete, a deterministic
-        evaluation of the learned groups on held-out seeds (with the scripted baselines of each learned
-        group as references) and the learning-curve PNG. The result is stored in the checkpoint, so
+        evaluation of the learned groups on held-out worlds (the test split's seeds 10,000 ..., with the
+        scripted baselines of each learned group as references) and the learning-curve PNG. The result is stored in the checkpoint, so
         resuming a finished run returns it without running anything."""
         first = self.groups[0]
         result = {"log_dir": str(self.log_dir), "checkpoint": str(self.checkpoint_path),
@@ -168,14 +168,15 @@ class Run:
         if completed and self.args.eval_episodes > 0 and self.ranks.main:
             ev = dict(episodes=self.args.eval_episodes, seed=EVAL_SEED, device=self.device)
             pols = {g: LearnedPolicy(nets[g]) if g in self.groups else self.scripted[g] for g in GROUPS}
-            result["eval"] = evaluate(self.config, pols, **ev)
+            test = held_out(self.config)
+            result["eval"] = evaluate(test, pols, **ev)
             metric = {"users": "user_return", "items": "provider_profit"}
             refs, final = {}, {}
             for g in self.groups:
                 refs[g] = {}
                 for name in (("greedy", "random") if g == "users" else ("fixed:0", "random")):
-                    p = scripted_policy(name, self.config, g, 0, self.device)
-                    refs[g][name] = evaluate(self.config, {**pols, g: p}, **ev)[metric[g]]
+                    p = scripted_policy(name, test, g, 0, self.device)
+                    refs[g][name] = evaluate(test, {**pols, g: p}, **ev)[metric[g]]
                 final[g] = (global_step, *result["eval"][metric[g]])
             result["references"] = refs
             result["plot"] = str(logger.plot(title, self.groups, refs, final))

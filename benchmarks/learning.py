@@ -28,7 +28,7 @@ from agents.baselines import FixedLevelPolicy, tune_linear_ranker, user_baseline
 from agents.policy import LearnedPolicy, evaluate
 from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
-from recsim_marl.protocol import EVAL_SEED
+from recsim_marl.protocol import EVAL_SEED, held_out
 
 RUNS = {  # (algorithm, scenario): Args overrides, sized to keep the whole script near 15 CPU minutes
     ("mappo", "boredom"): dict(total_steps=30_000),
@@ -44,11 +44,6 @@ RUNS = {  # (algorithm, scenario): Args overrides, sized to keep the whole scrip
 }
 DEFAULT_SCENARIOS = ("boredom", "default", "marketplace")  # --only retention for the long one
 MODULES = {"mappo": mappo, "iql": iql}
-
-
-def held_out(config):
-    """The worlds results are reported on: the test split (a synthetic config), else the config itself."""
-    return config.replace(split="test") if config.catalog == "synthetic" else config
 
 
 def main(argv=None) -> dict:

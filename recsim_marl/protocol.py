@@ -19,6 +19,14 @@ EVAL_SEED = 10_000
 FRESH_SEED = 50_000
 
 
+def held_out(config):
+    """The worlds a result on ``config`` is measured on: its test split for synthetic worlds that draw a
+    catalogue per world; else the config itself (one fixed world: ``catalog_seed`` set, MovieLens or
+    custom texts), on held-out seeds only."""
+    per_world = config.catalog == "synthetic" and config.catalog_seed is None
+    return config.replace(split="test") if per_world else config
+
+
 # --- tasks ------------------------------------------------------------------------------------------------
 
 from dataclasses import dataclass, field  # noqa: E402  (the seeds above are what most readers want)

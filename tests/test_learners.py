@@ -223,6 +223,10 @@ def test_cli_train_and_evaluate(tmp_path, capsys):
     assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--episodes", "2"]) == 0
     out = capsys.readouterr().out
     assert "greedy" in out and "random" in out and "iql" in out
+    assert "tiny, split 'test': 2 episodes from seed 10000" in out  # held-out worlds by default
+    assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--episodes", "2",
+                     "--split", "train"]) == 0
+    assert "tiny, split 'train'" in capsys.readouterr().out
 
 
 def test_cli_bad_input(tmp_path, capsys):
