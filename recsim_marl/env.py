@@ -77,6 +77,13 @@ class RecSimParallelEnv(ParallelEnv):
         for name, pol in (("users_policy", users_policy), ("items_policy", items_policy)):
             if pol is not None and not callable(getattr(pol, "act", None)):
                 raise TypeError(f"{name} must have a method act(obs, mask) -> actions; got {type(pol).__name__}")
+            group = name.split("_")[0]
+            if pol is not None and learn in ("both", group):
+                raise ValueError(
+                    f"{name} was given but learn={learn!r} exposes the {group} as agents, so it would never act; "
+                    f"pass learn={'items' if group == 'users' else 'users'!r} to script the {group} with it, "
+                    f"or drop {name}"
+                )
         if not isinstance(pad_actions, bool):
             raise TypeError(f"pad_actions must be True or False, got {pad_actions!r}")
         self.render_mode = render_mode
@@ -251,8 +258,11 @@ class RecSimParallelEnv(ParallelEnv):
                 return torch.zeros(1, self.config.num_items, dtype=torch.long)
             return self.layouts["users"].read(obs["users"], "candidate_relevance").argmax(-1)
         a = pol.act(obs[group], obs["action_mask"][group])
-        if not isinstance(a, torch.Tensor) or tuple(a.shape) != tuple(obs[group].shape[:2]) or a.dtype.is_floating_point:
-            raise TypeError(f"{group}_policy.act must return a long tensor of shape {tuple(obs[group].shape[:2])}")
+        if (not isinstance(a, torch.Tensor) or tuple(a.shape) != tuple(obs[group].shape[:2])
+                or a.dtype.is_floating_point or a.dtype == torch.bool):
+            got = f"{a.dtype} {tuple(a.shape)}" if isinstance(a, torch.Tensor) else type(a).__name__
+            raise TypeError(f"{group}_policy.act must return an integer (long) tensor of shape "
+                            f"{tuple(obs[group].shape[:2])}, got {got}: actions are indices, not flags or scores")
         if bool(((a < 0) | (a >= n)).any()):
             raise ValueError(f"{group}_policy.act returned actions outside 0..{n - 1}")
         return a.long()

@@ -81,3 +81,26 @@ def test_a_padded_action_means_the_groups_last_action(k, levels):
         padded.step({a: width for a in padded.agents})
     with pytest.raises(TypeError, match="pad_actions"):
         recsim_marl.parallel_env(scenario="tiny", pad_actions="yes")
+
+
+def test_a_scripted_policy_must_script_a_group_that_is_not_exposed():
+    # issue 18: parallel_env(items_policy=P()) with the default learn="both" ignored P without a word
+    from agents.baselines import FixedLevelPolicy
+
+    with pytest.raises(ValueError, match="items_policy was given but learn='both'.*learn='users'"):
+        recsim_marl.parallel_env(scenario="tiny", encoder="hash", items_policy=FixedLevelPolicy(3))
+    with pytest.raises(ValueError, match="users_policy was given but learn='users'"):
+        recsim_marl.parallel_env(scenario="tiny", encoder="hash", learn="users", users_policy=FixedLevelPolicy(0))
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.float32])
+def test_a_scripted_policy_returning_flags_or_scores_is_refused(dtype):
+    # a bool tensor used to be read as level 1 for every True, a float one as levels
+    class Flags:
+        def act(self, obs, mask):
+            return torch.ones(obs.shape[:2], dtype=dtype)
+
+    env = recsim_marl.parallel_env(scenario="tiny", encoder="hash", learn="users", items_policy=Flags())
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=f"items_policy.act must return an integer .* got {dtype}"):
+        env.step({a: 0 for a in env.agents})
