@@ -216,6 +216,9 @@ class VecEnv:
     is alive but not active; one who left for good is neither).
 
     Agents that are not active (people away or gone) may be given any action in range; it is ignored.
+
+    Each env is its own world: ``reset`` draws its items and people from the pool (``self.world``) by its
+    seed (:func:`recsim_marl.core.world.draw`); ``self.catalogue`` holds their tensors, batch first.
     """
 
     def __init__(self, config: EnvConfig, num_envs: int, device: str | torch.device = "cpu", validate: bool = True,
