@@ -1,4 +1,4 @@
-"""What the world looks like under simple policies: the statistics README "The world" quotes.
+"""What the world looks like under simple policies: the statistics docs/world.md quotes.
 
 1. Per scenario, greedy users and items that never promote, ``--episodes`` worlds side by side:
    the share of clicks that disappoint, the click-through rate, the per-person activity CV (clicks per

@@ -72,7 +72,7 @@ class EnvConfig:
     cache_dir: str | None = None
     """Embedding disk cache; None means $RECSIM_MARL_CACHE or ~/.cache/recsim_marl."""
 
-    # --- the people (README "The world") -------------------------------------------------------------
+    # --- the people (docs/world.md) -------------------------------------------------------------
     user_model: Any = "default"
     """Who the simulated people are: a name in ``recsim_marl.USER_MODELS`` or a ``recsim_marl.UserModel``
     instance (subclass it to change the click, satisfaction, drift, boredom, trust or budget model). The

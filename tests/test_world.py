@@ -1,4 +1,4 @@
-"""The world's hidden state stays hidden, people differ, and clicks are not satisfaction (README "The world")."""
+"""The world's hidden state stays hidden, people differ, and clicks are not satisfaction (docs/world.md)."""
 
 import pytest
 import torch

@@ -46,7 +46,7 @@ def reset_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episode
 
 
 def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
-    """One step of every env (README "The world", one step; without the reset); ``world``: their catalogues.
+    """One step of every env (docs/world.md, "One step"; without the reset); ``world``: their catalogues.
 
     user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
     Returns (next state without new candidates, rewards, terminated, truncated, extras).

@@ -1,4 +1,4 @@
-"""The simulated people (README "The world"): pure tensor functions, batched over any leading dims, and
+"""The simulated people (docs/world.md): pure tensor functions, batched over any leading dims, and
 the :class:`UserModel` object (with its registry ``USER_MODELS``) that the core, the reference, the
 oracles, the planner and ``evaluate`` all ask, so that people are defined once.
 
