@@ -2,6 +2,8 @@
 
 - :func:`save_checkpoint` writes atomically (temporary file, fsync, rename), so an interrupted write
   never leaves an unreadable checkpoint; the file gets the usual permissions (0666 minus the umask).
+- A checkpoint is ``MAGIC``, the SHA-256 of the rest, then the ``torch.save`` bytes: one flipped byte
+  anywhere (a bad disk, a copy cut short) is refused on load instead of loading a changed weight.
 - :func:`load_checkpoint` reads with ``torch.load(weights_only=True)``: a checkpoint holds only
   tensors, dicts, lists, tuples, numbers, strings and None, and any other pickled object (which could
   run code when unpickled) is refused. It also checks the checkpoint belongs to this algorithm and world.
@@ -10,6 +12,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
 import uuid
 from pathlib import Path
@@ -17,6 +21,8 @@ from pathlib import Path
 import torch
 
 CHECKPOINT_FORMAT = 1
+MAGIC = b"RSMCKPT1"
+"""The first bytes of a checksummed checkpoint (files without them are read unchecked, as before)."""
 
 
 class CheckpointError(ValueError):
@@ -30,8 +36,11 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode 0666 minus the umask, like open()
     try:
+        buf = io.BytesIO()
+        torch.save({"format": CHECKPOINT_FORMAT, **payload}, buf)
+        body = buf.getvalue()
         with os.fdopen(fd, "wb") as f:
-            torch.save({"format": CHECKPOINT_FORMAT, **payload}, f)
+            f.write(MAGIC + hashlib.sha256(body).digest() + body)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -49,7 +58,20 @@ def load_checkpoint(path: str | Path, algorithm: str | None = None, env_config: 
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({exc})") from exc
+    source: io.BytesIO | Path = path  # a file written before checksums: read unchecked
+    if raw.startswith(MAGIC):
+        digest, body = raw[len(MAGIC):len(MAGIC) + 32], raw[len(MAGIC) + 32:]
+        if hashlib.sha256(body).digest() != digest:
+            raise CheckpointError(
+                f"checkpoint {path} is unreadable or truncated: its SHA-256 checksum does not match its contents "
+                "(a changed byte, a damaged disk or an incomplete copy); use another copy or train again"
+            )
+        source = io.BytesIO(body)
+    try:
+        ck = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights_only" not in str(exc) and "Weights only load failed" not in str(exc):
             raise CheckpointError(f"checkpoint {path} is unreadable or truncated (UnpicklingError: {exc})") from exc

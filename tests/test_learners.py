@@ -189,6 +189,15 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(checkpoint.CheckpointError):
         checkpoint.load_checkpoint(path)
+    # one flipped byte anywhere (issue 18: at 30%, 50% or 70% it loaded silently with a changed weight)
+    for where in (0.3, 0.5, 0.7):
+        flipped = bytearray(data)
+        flipped[int(len(data) * where)] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(checkpoint.CheckpointError, match="SHA-256 checksum does not match"):
+            checkpoint.load_checkpoint(path)
+    path.write_bytes(data)  # the intact file still loads
+    assert checkpoint.load_checkpoint(path, "mappo")["algorithm"] == "mappo"
 
 
 # --- policies and CLI ---------------------------------------------------------------------------------
