@@ -28,7 +28,7 @@ from agents.baselines import FixedLevelPolicy, tune_linear_ranker, user_baseline
 from agents.policy import LearnedPolicy, evaluate
 from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
-from recsim_marl.protocol import EVAL_SEED, held_out
+from recsim_marl.protocol import EVAL_SEED, TASKS, held_out
 
 RUNS = {  # (algorithm, scenario): Args overrides, sized to keep the whole script near 15 CPU minutes
     ("mappo", "boredom"): dict(total_steps=30_000),
@@ -37,10 +37,9 @@ RUNS = {  # (algorithm, scenario): Args overrides, sized to keep the whole scrip
     ("iql", "default"): dict(total_steps=30_000),
     ("mappo", "marketplace"): dict(learn="both", total_steps=8_000, num_envs=8),
     ("iql", "marketplace"): dict(learn="both", total_steps=20_000),
-    # 200-step episodes with returns: planning pays here; about 13 minutes per MAPPO seed on the 2-core CPU.
-    # A return several steps after a visit ends needs the longer discount (seed 0: 91.7 with these,
-    # 88.6 with the defaults 0.95 / 0.9, on the held-out seeds; chosen there, so say so)
-    ("mappo", "retention"): dict(total_steps=160_000, gamma=0.99, gae_lambda=0.95),
+    # 200-step episodes with returns: the protocol task's budget and discount (recsim_marl.protocol.TASKS,
+    # where the reason is written), so this script and the protocol train the same way
+    ("mappo", "retention"): dict(total_steps=TASKS["retention-v1"].total_steps, **TASKS["retention-v1"].learner_args),
 }
 DEFAULT_SCENARIOS = ("boredom", "default", "marketplace")  # --only retention for the long one
 MODULES = {"mappo": mappo, "iql": iql}
