@@ -66,7 +66,9 @@ class Task:
 
 TASKS: dict[str, Task] = {t.name: t for t in (
     # 200-step episodes with visits and returns: what a pick does to a person's return matters; returns
-    # come several steps after a visit ends, hence the longer discount
+    # come several steps after a visit ends, hence the longer discount (chosen in the world before
+    # per-world catalogues, on training seed 0 against its held-out seeds 10,000+: 91.7 with 0.99 / 0.95,
+    # 88.6 with the defaults 0.95 / 0.9; those seeds then held one catalogue, not the test split's)
     Task("retention-v1", "retention", total_steps=160_000, learner_args={"gamma": 0.99, "gae_lambda": 0.95}),
     Task("boredom-v1", "boredom", total_steps=30_000),
     Task("default-v1", "default", total_steps=30_000),
