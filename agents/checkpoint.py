@@ -7,6 +7,9 @@
 - :func:`load_checkpoint` reads with ``torch.load(weights_only=True)``: a checkpoint holds only
   tensors, dicts, lists, tuples, numbers, strings and None, and any other pickled object (which could
   run code when unpickled) is refused. It also checks the checkpoint belongs to this algorithm and world.
+- Every checkpoint records the observation fields it was trained on (``observation``: field names per
+  group, from ``recsim_marl.core.observation.FIELDS``); one from a version with other fields is refused
+  with the fields that differ (its networks read another layout).
 """
 
 from __future__ import annotations
@@ -29,6 +32,34 @@ class CheckpointError(ValueError):
     """A checkpoint is unreadable, truncated, unsafe, or belongs to a different algorithm, world or run."""
 
 
+def observation_fields() -> dict[str, list[str]]:
+    """This version's observation fields per group (what a checkpoint's networks read)."""
+    from recsim_marl.core.observation import FIELDS
+
+    return {group: [f.name for f in fields] for group, fields in FIELDS.items()}
+
+
+def check_observation(ck: dict, path) -> None:
+    """Refuse a checkpoint written for other observation fields, naming them."""
+    stored, now = ck.get("observation"), observation_fields()
+    if stored == now:
+        return
+    if stored is None:
+        raise CheckpointError(
+            f"checkpoint {path} was written by an older recsim_marl that did not record its observation fields; "
+            f"this version's observations have other fields (users: {', '.join(now['users'])}), so its networks "
+            "cannot read them: train again, or evaluate it with the recsim_marl version that wrote it")
+    diff = []
+    for group in sorted(set(now) | set(stored)):
+        added = [f for f in now.get(group, []) if f not in stored.get(group, [])]
+        gone = [f for f in stored.get(group, []) if f not in now.get(group, [])]
+        if added or gone or now.get(group) != stored.get(group):
+            diff.append(f"{group}: added {added or 'none'}, removed {gone or 'none'}")
+    raise CheckpointError(
+        f"checkpoint {path} was trained on other observation fields ({'; '.join(diff)}): its networks cannot read "
+        "this version's observations; train again, or use the recsim_marl version that wrote it")
+
+
 def save_checkpoint(path: str | Path, payload: dict) -> None:
     """Write ``payload`` to ``path`` atomically: a crash mid-write leaves the previous file intact."""
     path = Path(path)
@@ -37,7 +68,7 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode 0666 minus the umask, like open()
     try:
         buf = io.BytesIO()
-        torch.save({"format": CHECKPOINT_FORMAT, **payload}, buf)
+        torch.save({"format": CHECKPOINT_FORMAT, "observation": observation_fields(), **payload}, buf)
         body = buf.getvalue()
         with os.fdopen(fd, "wb") as f:
             f.write(MAGIC + hashlib.sha256(body).digest() + body)
@@ -89,6 +120,7 @@ def load_checkpoint(path: str | Path, algorithm: str | None = None, env_config: 
         raise CheckpointError(f"{path} is not a recsim_marl checkpoint (format {CHECKPOINT_FORMAT})")
     if algorithm is not None and ck.get("algorithm") != algorithm:
         raise CheckpointError(f"checkpoint {path} was written by {ck.get('algorithm')!r}, not {algorithm!r}")
+    check_observation(ck, path)
     if env_config is not None and ck.get("env_config") != env_config:
         diff = sorted(k for k in env_config if ck.get("env_config", {}).get(k) != env_config[k])
         raise CheckpointError(

@@ -39,7 +39,7 @@ RUNS = {  # (algorithm, scenario): Args overrides, sized to keep the whole scrip
     ("iql", "marketplace"): dict(learn="both", total_steps=20_000),
     # 200-step episodes with returns: the protocol task's budget and discount (recsim_marl.protocol.TASKS,
     # where the reason is written), so this script and the protocol train the same way
-    ("mappo", "retention"): dict(total_steps=TASKS["retention-v1"].total_steps, **TASKS["retention-v1"].learner_args),
+    ("mappo", "retention"): dict(total_steps=TASKS["retention-v2"].total_steps, **TASKS["retention-v2"].learner_args),
 }
 DEFAULT_SCENARIOS = ("boredom", "default", "marketplace")  # --only retention for the long one
 MODULES = {"mappo": mappo, "iql": iql}

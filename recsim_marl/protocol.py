@@ -39,8 +39,9 @@ class Task:
     """A frozen benchmark task: a scenario (with overrides), who learns, what the other side does, and
     where it is evaluated. Learners train and scripted policies are tuned on the training split;
     results are measured on the ``eval_episodes`` test-split worlds with seeds ``EVAL_SEED ...``. Any
-    change to the world or the evaluation makes a new version (``-v2``): ``tests/test_protocol.py``
-    pins each task's fingerprint (its config and a few steps of its worlds).
+    change to the world, to what agents observe or to the evaluation makes a new version (``-v3``):
+    ``tests/test_protocol.py`` pins each task's fingerprint (its config, its observation fields and a few
+    steps of its worlds).
     """
 
     name: str
@@ -65,12 +66,14 @@ class Task:
 
 
 TASKS: dict[str, Task] = {t.name: t for t in (
+    # v2: the observation gained the platform's post-click logs (watch_rate, candidate_completion) and
+    # visit_time; the worlds' dynamics are those of v1.
     # 200-step episodes with visits and returns: what a pick does to a person's return matters; returns
     # come several steps after a visit ends, hence the longer discount (chosen in the world before
     # per-world catalogues, on training seed 0 against its held-out seeds 10,000+: 91.7 with 0.99 / 0.95,
     # 88.6 with the defaults 0.95 / 0.9; those seeds then held one catalogue, not the test split's)
-    Task("retention-v1", "retention", total_steps=160_000, learner_args={"gamma": 0.99, "gae_lambda": 0.95}),
-    Task("boredom-v1", "boredom", total_steps=30_000),
-    Task("default-v1", "default", total_steps=30_000),
+    Task("retention-v2", "retention", total_steps=160_000, learner_args={"gamma": 0.99, "gae_lambda": 0.95}),
+    Task("boredom-v2", "boredom", total_steps=30_000),
+    Task("default-v2", "default", total_steps=30_000),
 )}
 """The benchmark's tasks by id (``python -m benchmarks.protocol`` runs them)."""

@@ -73,6 +73,8 @@ class Person:
         self.trust = np.float32(1.0)
         self.memory = np.float32(0.0)
         self.click_rate = np.float32(0.0)
+        self.watch_rate = np.float32(0.0)  # the platform's log of the share of each recommendation watched
+        self.visit_time = np.float32(0.0)  # steps into the current visit
         self.alive = True  # in the episode
         self.present = True  # in a visit now
         self.candidates = np.zeros(0, np.int64)
@@ -103,10 +105,13 @@ class Person:
         self.memory = self.memory + mu * (tr["sensitivity"] * click * (f(2.0) * sat - one) - self.memory)
         hr = f(c.history_rate)
         self.click_rate = (one - hr) * self.click_rate + hr * click
+        watched = f(min(max(engagement / max(item.length, f(1e-6)), 0.0), 1.0))
+        self.watch_rate = (one - hr) * self.watch_rate + hr * watched
         self.present = bool(self.budget > 0)
+        self.visit_time = self.visit_time + one if self.present else f(0.0)
         if not self.present and c.return_rate == 0:  # the end of a visit is final
             self.alive = False
-        return click, engagement
+        return click, engagement, watched
 
     def stay_away(self, c: EnvConfig, draw: float) -> bool:
         """One step away: boredom fades, trust recovers, and the person may come back. True if they do."""
@@ -147,7 +152,7 @@ class Item:
         self.rating, self.funds = np.float32(rating), np.float32(funds)
         self.level = 0
         self.impressions = self.clicks = np.float32(0.0)
-        self.impression_ma = self.click_ma = np.float32(0.0)
+        self.impression_ma = self.click_ma = self.completion_ma = np.float32(0.0)
 
 
 def draw_catalogue(config: EnvConfig, pool_items: int, pool_people: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,6 +233,7 @@ class ReferenceSim:
         terminated = np.zeros(c.num_users, bool)
         was_present = np.array([p.present for p in self.people])
         clicks = np.zeros(c.num_items, np.float32)
+        watched = np.zeros(c.num_items, np.float32)  # shares watched, summed per item
         impressions = np.zeros(c.num_items, np.float32)
         for u, person in enumerate(self.people):
             if not person.alive:
@@ -238,7 +244,8 @@ class ReferenceSim:
                     was_present[u] = True  # counted among the agents that earned this step (team mixing)
                 continue
             r = int(person.candidates[user_actions[u]])
-            click, w = person.respond(self.items[r], c, draws[u], draws_q[u])
+            click, w, share = person.respond(self.items[r], c, draws[u], draws_q[u])
+            watched[r] += share
             user_r[u] = w if c.user_reward == "engagement" else click
             clicked[u] = bool(click)
             clicks[r] += click
@@ -256,6 +263,7 @@ class ReferenceSim:
             item.impressions, item.clicks = impressions[j], clicks[j]
             item.impression_ma = (1 - rp) * item.impression_ma + rp * impressions[j]
             item.click_ma = (1 - rp) * item.click_ma + rp * clicks[j]
+            item.completion_ma = (1 - rp) * item.completion_ma + rp * watched[j]
         if c.team_mixing:  # mean over the people present at the start of the step, and over all items
             mean_u = user_r[was_present].mean() if was_present.any() else 0.0
             user_r = ((1 - c.team_mixing) * user_r + c.team_mixing * mean_u) * was_present

@@ -148,15 +148,16 @@ def test_linear_ranker_scores_are_the_weighted_features():
 def test_linear_ranker_refuses_unknown_features_and_bad_weights():
     import pytest
 
-    from agents.baselines import LinearRankerPolicy
+    from agents.baselines import RANKER_FEATURES, LinearRankerPolicy
 
     c = recsim_marl.make_config("tiny")
+    n = len(RANKER_FEATURES)
     with pytest.raises(ValueError, match="unknown ranker features \\['relevance'\\]"):
         LinearRankerPolicy(c, {"relevance": 1.0})
-    with pytest.raises(ValueError, match="7 finite weights"):
+    with pytest.raises(ValueError, match=f"{n} finite weights"):
         LinearRankerPolicy(c, [1.0, 2.0])
-    with pytest.raises(ValueError, match="7 finite weights"):
-        LinearRankerPolicy(c, [float("nan")] * 7)
+    with pytest.raises(ValueError, match=f"{n} finite weights"):
+        LinearRankerPolicy(c, [float("nan")] * n)
 
 
 def test_tuned_linear_ranker_beats_greedy_on_its_tuning_seeds_and_never_sees_evaluation_seeds(monkeypatch):

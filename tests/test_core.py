@@ -131,7 +131,7 @@ def test_observation_fields_are_what_the_layout_says():
     assert (s.impression_ma > 0).any() and (lay.read(obs["users"], "candidate_ctr") > 0).any()
     ilay = venv.layouts["items"]
     assert torch.allclose(ilay.read(obs["items"], "content"), w.content.expand(2, -1, -1))
-    assert lay.size == 2 * 8 + 4 * (8 + 7) + 4 and ilay.size == 8 + 6
+    assert lay.size == 2 * 8 + 4 * (8 + 8) + 6 and ilay.size == 8 + 6
 
 
 def test_rewards_and_counters_are_consistent():

@@ -198,6 +198,16 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
             checkpoint.load_checkpoint(path)
     path.write_bytes(data)  # the intact file still loads
     assert checkpoint.load_checkpoint(path, "mappo")["algorithm"] == "mappo"
+    # a checkpoint whose networks read other observation fields (another version) is refused, naming them
+    ck = checkpoint.load_checkpoint(path, "mappo")
+    older = {g: [f for f in names if f not in ("watch_rate", "candidate_completion")] for g, names in ck["observation"].items()}
+    other = tmp_path / "other.pt"
+    checkpoint.save_checkpoint(other, {**{k: v for k, v in ck.items() if k != "format"}, "observation": older})
+    with pytest.raises(checkpoint.CheckpointError, match=r"other observation fields \(users: added \['candidate_completion', 'watch_rate'\]"):
+        mappo.load_policy(other)
+    checkpoint.save_checkpoint(other, {**{k: v for k, v in ck.items() if k != "format"}, "observation": None})
+    with pytest.raises(checkpoint.CheckpointError, match="older recsim_marl that did not record its observation"):
+        checkpoint.load_checkpoint(other, "mappo")
 
 
 # --- policies and CLI ---------------------------------------------------------------------------------

@@ -42,8 +42,12 @@ def expected_user_fields(venv) -> dict:
         "candidate_popularity": _gather(s.click_ma / s.click_ma.max(-1, keepdim=True).values, cand),
         "candidate_ctr": _gather(ctr.clamp(max=1.0), cand),
         "candidate_length": _gather(w.length / w.length.max(-1, keepdim=True).values, cand),
+        "candidate_completion": _gather(torch.where(s.click_ma > 0, s.completion_ma / s.click_ma,
+                                                    torch.zeros_like(s.click_ma)).clamp(max=1.0), cand),
         "progress": (s.t.float() / c.max_cycles)[:, None, None].expand(-1, c.num_users, 1),
         "click_rate": s.click_rate.unsqueeze(-1),
+        "watch_rate": s.watch_rate.unsqueeze(-1),
+        "visit_time": (s.visit_time / c.max_cycles).unsqueeze(-1),
         "present": s.present.float().unsqueeze(-1),
         "time_away": (s.away / c.max_cycles).unsqueeze(-1),
     }
@@ -100,6 +104,8 @@ def lived_in():
     s = venv.current
     assert (~s.present & s.alive).any() and (s.away > 0).any(), "someone must be away"
     assert (s.promotion > 0).any() and (s.click_ma > 0).any() and (s.impressions > 0).any()
+    assert (s.completion_ma < s.click_ma).any() and (s.watch_rate < s.click_rate).any(), "someone was disappointed"
+    assert (s.visit_time > 0).any() and (s.visit_time < s.t.unsqueeze(-1)).any(), "someone is in a later visit"
     assert (s.t > 0).all() and s.present.any()
     return venv
 

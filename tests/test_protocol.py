@@ -7,15 +7,17 @@ import dataclasses
 import hashlib
 import json
 
+import pytest
 import torch
 
 import recsim_marl
+from recsim_marl.core.observation import FIELDS
 from recsim_marl.protocol import EVAL_SEED, FRESH_SEED, TASKS, TRAINING_SEED, TUNING_SEED
 
 
 def fingerprint(task) -> str:
-    """A digest of the task's config (every field, test split) and of a few greedy steps of two of its
-    test worlds (hash encoder, small sizes: the mechanics, cheaply)."""
+    """A digest of the task's config (every field, test split), its observation fields, and a few greedy
+    steps of two of its test worlds (hash encoder, small sizes: the mechanics, cheaply)."""
     config = task.config("test")
     fields = {f.name: repr(getattr(config, f.name)) for f in dataclasses.fields(config)}
     small = config.replace(num_users=6, num_items=24, encoder="hash")
@@ -27,16 +29,18 @@ def fingerprint(task) -> str:
         users = lay.read(obs["users"], "candidate_relevance").argmax(-1)
         obs, rew, *_ = venv.step({"users": users, "items": torch.zeros(2, 24, dtype=torch.long)})
         trace.append(round(float(rew["users"].sum()), 4))
-    blob = json.dumps({"config": fields, "task": dataclasses.asdict(task), "trace": trace}, sort_keys=True)
+    observation = {g: [(f.name, f.shape) for f in fs] for g, fs in FIELDS.items()}  # what agents see
+    blob = json.dumps({"config": fields, "task": dataclasses.asdict(task), "trace": trace, "observation": observation},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 # When a test below fails, the world or the evaluation of a task changed: publish it as a new version
 # (retention-v2, ...) and pin its fingerprint here; never change a published version's world.
 FINGERPRINTS = {
-    "retention-v1": "9bd1082037a78dee",
-    "boredom-v1": "287a64f796b4f763",
-    "default-v1": "3f5525075f8d1e34",
+    "retention-v2": "4f91d3cc52055c61",
+    "boredom-v2": "f3d05d1b9d185e3a",
+    "default-v2": "28fa69574e5d6e1d",
 }
 
 
@@ -69,8 +73,8 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     monkeypatch.setattr(baselines, "episode_returns", spy)
     monkeypatch.setattr(protocol, "episode_returns", spy)
     out = tmp_path / "protocol.json"
-    payload = protocol.main(["--quick", "--tasks", "boredom-v1", "--seeds", "2", "--reps", "200", "--out", str(out)])
-    rows = payload["results"]["boredom-v1"]
+    payload = protocol.main(["--quick", "--tasks", "boredom-v2", "--seeds", "2", "--reps", "200", "--out", str(out)])
+    rows = payload["results"]["boredom-v2"]
     assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "linear ranker",
                          "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL"}
     for name, row in rows.items():
@@ -81,3 +85,21 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     assert seen["train"] and max(seen["train"]) < EVAL_SEED
     assert out.exists() and out.with_suffix(".md").read_text().startswith("| task | policy |")
     assert json.loads(out.read_text())["quick"] is True
+
+
+def test_protocol_results_accumulate_across_runs_and_drop_old_versions(tmp_path):
+    from benchmarks import protocol
+
+    out = tmp_path / "protocol.json"
+    out.write_text(json.dumps({"results": {"boredom-v2": {"random": {"iqm": 1.0}, "MAPPO": {"iqm": 2.0}},
+                                           "boredom-v1": {"random": {"iqm": 0.5}}}}))
+    payload = protocol.merged(out, {"boredom-v2": {"MAPPO": {"iqm": 3.0}}, "default-v2": {"IQL": {"iqm": 4.0}}},
+                              fresh=False)
+    assert payload["results"] == {"boredom-v2": {"random": {"iqm": 1.0}, "MAPPO": {"iqm": 3.0}},
+                                  "default-v2": {"IQL": {"iqm": 4.0}}}  # v1 is no longer a task: dropped
+    assert set(payload["tasks"]) == {"boredom-v2", "default-v2"}
+    assert protocol.merged(out, {"default-v2": {"IQL": {"iqm": 4.0}}}, fresh=True)["results"] == {
+        "default-v2": {"IQL": {"iqm": 4.0}}}
+    out.write_text("not json")
+    with pytest.raises(SystemExit, match="not a protocol result.*--fresh"):
+        protocol.merged(out, {}, fresh=False)

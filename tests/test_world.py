@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import recsim_marl
+from recsim_marl.core.observation import USER_FIELDS
 from recsim_marl.core.world import take
 from recsim_marl.models.user import TRAITS
 
@@ -39,7 +40,8 @@ def test_no_observation_field_equals_a_hidden_state_variable(scenario, kw):
     venv = recsim_marl.make_vec(num_envs=2, scenario=scenario, **kw)
     lay = venv.layouts["users"]
     vectors = ("estimate", "history")
-    scalars = ("click_rate", "progress", "present", "time_away")
+    scalars = tuple(f.name for f in USER_FIELDS if f.kind == "person" and f.shape == (1,))
+    assert vectors == tuple(f.name for f in USER_FIELDS if f.kind == "person" and f.shape == ("D",))
     for obs, s in _greedy_run(venv, 8)[3:]:  # after a few steps, when the logs have something in them
         o = obs["users"]
         hidden_vec = {"interest": s.interest, "boredom": s.boredom}

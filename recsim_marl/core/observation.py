@@ -118,6 +118,12 @@ def click_through(s) -> torch.Tensor:
     return (s.click_ma / s.impression_ma.clamp_min(1e-6)).clamp(0.0, 1.0)
 
 
+def completion(s) -> torch.Tensor:
+    """``[B, I]`` the mean share of each item that the people who clicked it watched (its completion-rate
+    and click moving averages' ratio), in [0, 1] (0 for an item never clicked)."""
+    return (s.completion_ma / s.click_ma.clamp_min(1e-6)).clamp(0.0, 1.0)
+
+
 def length_fraction(world) -> torch.Tensor:
     """``[B, I]`` each item's length (its duration: what a fully satisfied click is worth) / the longest
     of its world's catalogue."""
@@ -215,8 +221,16 @@ USER_FIELDS = (
     F("candidate_length", ("K",), 0, 1, "the candidate's length (duration) / the longest in its world's catalogue",
       "candidate",
       lambda x: length_fraction(x.world)),
+    F("candidate_completion", ("K",), 0, 1,
+      "the mean share of the candidate its viewers watched (completion / click moving averages; 0 if never clicked)",
+      "candidate", lambda x: completion(x.s)),
     F("progress", (1,), 0, 1, "t / max_cycles", "person", lambda x: x.per_person(x.time)),
     F("click_rate", (1,), 0, 1, "moving average of this person's clicks", "person", lambda x: x.s.click_rate),
+    F("watch_rate", (1,), 0, 1,
+      "moving average of the share of each recommendation this person watched (0 when not clicked)", "person",
+      lambda x: x.s.watch_rate),
+    F("visit_time", (1,), 0, 1, "steps since this visit began / max_cycles (0 while away)", "person",
+      lambda x: x.s.visit_time / x.config.max_cycles),
     F("present", (1,), 0, 1, "1 while the person is in a visit, 0 while away or gone", "person",
       lambda x: x.s.present.to(torch.float32)),
     F("time_away", (1,), 0, 1, "steps since their last visit ended / max_cycles (0 while present)", "person",

@@ -20,8 +20,11 @@ class State:
     ``[B, U, D]``; budget, click_rate, trust ``[B, U]`` float; traits ``[B, U, len(TRAITS)]`` (hidden
     per-person parameters, :data:`recsim_marl.models.user.TRAITS`); alive ``[B, U]`` bool (in the
     episode: not gone for good); present ``[B, U]`` bool (in a visit now; implies alive); memory, away,
-    visits ``[B, U]`` float (satisfaction memory, steps since the last visit ended, visits started); rating, funds,
-    impressions, clicks, impression_ma, click_ma ``[B, I]`` float; promotion ``[B, I]`` long;
+    visits ``[B, U]`` float (satisfaction memory, steps since the last visit ended, visits started);
+    watch_rate, visit_time ``[B, U]`` float (the platform's moving average of the share of each
+    recommendation the person watched; steps into the current visit); rating, funds, impressions, clicks,
+    impression_ma, click_ma, completion_ma ``[B, I]`` float (completion_ma: the moving average of the
+    shares of the item its viewers watched, summed over them, as click_ma sums clicks); promotion ``[B, I]`` long;
     candidates ``[B, U, K]`` long; user_return, item_return ``[B]``: the episode's returns so far
     (mean over the group's agents); items ``[B, I]``, people ``[B, U]`` long: which pool items and
     people this world holds (:mod:`recsim_marl.core.world`; fixed for the world, across episodes).
@@ -43,6 +46,8 @@ class State:
     memory: torch.Tensor
     away: torch.Tensor
     visits: torch.Tensor
+    watch_rate: torch.Tensor
+    visit_time: torch.Tensor
     rating: torch.Tensor
     funds: torch.Tensor
     promotion: torch.Tensor
@@ -50,6 +55,7 @@ class State:
     clicks: torch.Tensor
     impression_ma: torch.Tensor
     click_ma: torch.Tensor
+    completion_ma: torch.Tensor
     candidates: torch.Tensor
     user_return: torch.Tensor
     item_return: torch.Tensor
@@ -115,6 +121,8 @@ def initial_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episo
         memory=torch.zeros(b, u, **f32),
         away=torch.zeros(b, u, **f32),
         visits=torch.ones(b, u, **f32),
+        watch_rate=torch.zeros(b, u, **f32),
+        visit_time=torch.zeros(b, u, **f32),
         rating=rating,
         funds=torch.full((b, i), config.initial_funds, **f32),
         promotion=torch.zeros(b, i, device=dev, dtype=torch.long),
@@ -122,6 +130,7 @@ def initial_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episo
         clicks=torch.zeros(b, i, **f32),
         impression_ma=torch.zeros(b, i, **f32),
         click_ma=torch.zeros(b, i, **f32),
+        completion_ma=torch.zeros(b, i, **f32),
         candidates=torch.zeros(b, u, config.num_candidates, device=dev, dtype=torch.long),
         user_return=torch.zeros(b, **f32),
         item_return=torch.zeros(b, **f32),

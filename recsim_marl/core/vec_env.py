@@ -68,7 +68,9 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     click = (draw < p_click).to(torch.float32) * pres_f
     q = m.satisfaction(c, tr, aff, z)
     satisfied = (draw_q < q).to(torch.float32) * click
-    w = m.engagement(c, click, satisfied, take(world.length, rec))
+    length = take(world.length, rec)
+    w = m.engagement(c, click, satisfied, length)
+    watched = (w / length.clamp_min(1e-6)).clamp(0.0, 1.0)  # the share of the item watched: what a platform logs
 
     budget = torch.where(present, m.update_budget(c, tr, s.budget, click, satisfied), s.budget)
     trust = torch.where(alive, m.update_trust(c, tr, s.trust, click, satisfied, shown), s.trust)
@@ -117,6 +119,8 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         memory=memory,
         away=torch.where(present_next, 0.0, s.away + 1.0),
         visits=s.visits + back.to(torch.float32),
+        watch_rate=torch.where(present, platform.update_click_rate(s.watch_rate, watched, c.history_rate), s.watch_rate),
+        visit_time=torch.where(present_next & ~back, s.visit_time + 1.0, 0.0),
         rating=s.rating,
         funds=s.funds - spend + c.click_value * clicks_i,
         promotion=level,
@@ -124,6 +128,7 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         clicks=clicks_i,
         impression_ma=(1 - rp) * s.impression_ma + rp * impressions_i,
         click_ma=(1 - rp) * s.click_ma + rp * clicks_i,
+        completion_ma=(1 - rp) * s.completion_ma + rp * torch.zeros_like(s.funds).scatter_add_(1, rec, watched * pres_f),
         candidates=s.candidates,
         user_return=s.user_return + user_r.mean(-1),
         item_return=s.item_return + item_r.mean(-1),

@@ -154,7 +154,7 @@ def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
     synthetic worlds, twice that for the test split, whose content space comes from the training pool)
     plus their encoder output and its projection (``n (U + I) (256 + 4 (384 + D))`` bytes). Envs (when
     on the CPU): the state, the observation, the final observation and the catalogue of each env
-    (``4 B (U (7D + 2 O_u + 2K + 10) + I (2 O_i + 2D + 16))``).
+    (``4 B (U (7D + 2 O_u + 2K + 12) + I (2 O_i + 2D + 17))``).
     """
     from recsim_marl.core.observation import item_layout, user_layout  # the layouts are defined there, once
 
@@ -162,7 +162,7 @@ def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
     obs_u, obs_i = user_layout(config).size, item_layout(config).size
     pool = 1 if config.catalog != "synthetic" else config.catalog_pool * (2 if config.split != "train" else 1)
     world = pool * (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
-    envs = 4 * num_envs * (u * (7 * d + 2 * obs_u + 2 * k + 10) + i * (2 * obs_i + 2 * d + 16))
+    envs = 4 * num_envs * (u * (7 * d + 2 * obs_u + 2 * k + 12) + i * (2 * obs_i + 2 * d + 17))
     return world + envs
 
 

@@ -29,5 +29,6 @@ def update_history(history: torch.Tensor, content: torch.Tensor, click: torch.Te
 
 
 def update_click_rate(click_rate: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
-    """Moving average of the person's clicks."""
+    """Moving average of the person's clicks (or of another per-step log: the share of each
+    recommendation they watched)."""
     return (1.0 - rate) * click_rate + rate * click
