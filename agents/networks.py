@@ -2,8 +2,10 @@
 
 User agents score each candidate with the same small MLP over that candidate's features and the
 person's context (permutation-equivariant over the list, as slate recommenders do), so a network
-learns "what makes a candidate good" once instead of once per list position. Item agents use a
-plain MLP over their observation. Both can append a one-hot agent id.
+learns "what makes a candidate good" once instead of once per list position, plus a linear term in
+the candidate's numbers (wide and deep, as Google Play's recommender: Cheng et al. 2016): the linear
+part learns quickly what a tuned linear ranker knows, the MLP what depends on the person and their
+visit. Item agents use a plain MLP over their observation. Both can append a one-hot agent id.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def _agent_ids(b: int, n: int, num_agents: int, agent_index: torch.Tensor | None
 
 
 class CandidateScorer(nn.Module):
-    """``[B, N, O_u] -> [B, N, K]``: one score per candidate from (candidate features, context)."""
+    """``[B, N, O_u] -> [B, N, K]``: one score per candidate, ``mlp(content, numbers, context) +
+    linear(numbers)`` (numbers: the candidate's :data:`CANDIDATE_FIELDS`)."""
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False):
         super().__init__()
@@ -49,15 +52,17 @@ class CandidateScorer(nn.Module):
         self.n = config.num_users if agent_id else 0
         ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
         self.net = mlp(self.d + len(CANDIDATE_FIELDS) + ctx + self.n, hidden, 1)
+        self.wide = nn.Linear(len(CANDIDATE_FIELDS), 1)
 
     def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
         b, n, _ = obs.shape
-        cand = [self.lay.read(obs, "candidate_content")] + [self.lay.read(obs, f).unsqueeze(-1) for f in CANDIDATE_FIELDS]
+        numbers = torch.stack([self.lay.read(obs, f) for f in CANDIDATE_FIELDS], -1)  # [B, N, K, F]
         ctx = [obs[..., self.lay[f]] for f in CONTEXT_FIELDS]
         if self.n:
             ctx.append(_agent_ids(b, n, self.n, agent_index, obs.device))
         ctx = torch.cat(ctx, -1).unsqueeze(2).expand(b, n, self.k, -1)
-        return self.net(torch.cat(cand + [ctx], -1)).squeeze(-1)
+        deep = self.net(torch.cat([self.lay.read(obs, "candidate_content"), numbers, ctx], -1))
+        return (deep + self.wide(numbers)).squeeze(-1)
 
 
 class FlatHead(nn.Module):
