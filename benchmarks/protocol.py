@@ -15,8 +15,13 @@ every per-seed value (mean over the worlds), the interquartile mean of the [runs
 its 95% stratified-bootstrap confidence interval (rliable, resampling runs and worlds), writes JSON,
 a markdown table and a plot.
 
-    python -m benchmarks.protocol --seeds 5 --out benchmarks/results/protocol.json
-    python -m benchmarks.protocol --tasks retention-v1 --learners mappo --seeds 5
+The JSON file collects results across invocations: a run replaces the rows of the tasks and policies it
+ran and keeps the others (each row says which command, code commit and hardware made it, and how long
+it took); rows of tasks that are no longer in ``TASKS`` (an older version) are dropped. ``--fresh``
+starts the file anew.
+
+    python -m benchmarks.protocol --seeds 5                  # every task, every policy
+    python -m benchmarks.protocol --tasks retention-v2 --learners mappo --seeds 5
     python -m benchmarks.protocol --quick --out /tmp/protocol.json      # a smoke run (seconds)
 """
 
@@ -24,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -126,6 +133,30 @@ def run_task(task: Task, seeds: int, learners: tuple[str, ...], out_dir: Path, q
     return rows
 
 
+def commit() -> str:
+    """The code's git commit (with ``+changes`` when the working tree differs from it), or ``unknown``."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).parent).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def merged(out: Path, results: dict, fresh: bool) -> dict:
+    """The file's rows with ``results`` put in (per task and policy); tasks no longer in TASKS dropped."""
+    old = {}
+    if out.exists() and not fresh:
+        try:
+            old = json.loads(out.read_text()).get("results", {})
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise SystemExit(f"{out} is not a protocol result ({exc}); pass --fresh to start it anew") from exc
+    rows = {task: {**old.get(task, {}), **results.get(task, {})} for task in TASKS if task in old or task in results}
+    return {"tasks": {n: dataclasses.asdict(TASKS[n]) for n in rows}, "results": rows}
+
+
 def table(results: dict) -> str:
     lines = ["| task | policy | IQM [95% CI] | per seed (mean over test worlds) |", "|---|---|---|---|"]
     for task, rows in results.items():
@@ -163,6 +194,7 @@ def main(argv=None) -> dict:
     p.add_argument("--reps", type=int, default=20_000, help="bootstrap resamples")
     p.add_argument("--quick", action="store_true", help="every task shrunk to seconds: a smoke run, not a result")
     p.add_argument("--out", default="benchmarks/results/protocol.json")
+    p.add_argument("--fresh", action="store_true", help="start --out anew instead of adding to its rows")
     args = p.parse_args(argv)
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown:
@@ -171,6 +203,8 @@ def main(argv=None) -> dict:
         p.error("--seeds must be >= 1")
     out = Path(args.out)
     t_all = time.perf_counter()
+    command = "python -m benchmarks.protocol " + " ".join(argv if argv is not None else sys.argv[1:])
+    made_by = {"command": command, "commit": commit(), "hardware": hardware()}
     results, seconds = {}, {}
     for name in args.tasks:
         task = TASKS[name]
@@ -181,21 +215,19 @@ def main(argv=None) -> dict:
         print(f"{name}: {task.scenario}, {args.seeds} runs, learners {args.learners or 'none'}", flush=True)
         results[name] = run_task(task, args.seeds, tuple(args.learners), out.parent, args.quick, args.reps)
         seconds[name] = time.perf_counter() - t
-    text = table(results)
+        for row in results[name].values():
+            row["made_by"] = {**made_by, "task_seconds": round(seconds[name], 1)}
+    payload = merged(out, results, fresh=args.fresh or args.quick)
+    payload.update(quick=args.quick, last_run={**made_by, "seconds": seconds, "total_seconds": time.perf_counter() - t_all})
+    text = payload["table"] = table(payload["results"])
     print("\n" + text)
-    payload = {
-        "command": "python -m benchmarks.protocol " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "hardware": hardware(), "quick": args.quick, "seeds": args.seeds,
-        "tasks": {n: dataclasses.asdict(TASKS[n]) for n in args.tasks}, "seconds": seconds,
-        "total_seconds": time.perf_counter() - t_all, "results": results, "table": text,
-    }
     write_json(out, payload)
     out.with_suffix(".md").write_text(text + "\n")
     try:
         plot(results, out.with_suffix(".png"))
     except ImportError:  # matplotlib is in the [train] and [dev] extras
         pass
-    print(f"\nwrote {out} ({payload['total_seconds']:.0f}s)")
+    print(f"\nwrote {out} ({payload['last_run']['total_seconds']:.0f}s)")
     return payload
 
 
