@@ -30,3 +30,17 @@ def _embedding_cache(tmp_path_factory):
     else:
         os.environ["RECSIM_MARL_CACHE"] = old
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sb3_log_dir(tmp_path_factory):
+    """Stable-Baselines3 makes a log folder for every ``learn()`` (``/tmp/SB3-<date>`` unless
+    ``SB3_LOGDIR`` says where): keep the suite's inside its own temporary folder."""
+    path = tmp_path_factory.mktemp("sb3-logs")
+    old = os.environ.get("SB3_LOGDIR")
+    os.environ["SB3_LOGDIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SB3_LOGDIR", None)
+    else:
+        os.environ["SB3_LOGDIR"] = old
