@@ -18,8 +18,8 @@ DEMO_METRICS = {  # column header: (metric of agents.policy.evaluate, what it me
     "return": ("user_return", "mean summed engagement per person over the episode (the users' reward)"),
     "ctr": ("ctr", "clicks per recommendation shown to a person still present"),
     "churn": ("churn", "share of people not present at the end: left (ran out of budget) or away between visits"),
-    "ndcg": ("ndcg", "how well the retrieved list is ordered by the person's true (hidden) affinity, 0..1"),
-    "f1": ("f1", "precision/recall of the recommended items against each person's truly relevant items"),
+    "ndcg@1": ("pick_ndcg", "true (hidden) affinity of the pick against the best candidate's (NDCG@1), 0..1"),
+    "f1": ("f1", "F1 of precision and recall: recommended items vs each person's truly relevant items"),
     "coverage": ("coverage", "share of the catalogue recommended to someone at least once"),
     "gini": ("exposure_gini", "inequality of recommendations over items: 0 equal, 1 one item gets all"),
     "profit": ("provider_profit", "provider profit per item: v x clicks - promotion spend"),
@@ -32,11 +32,13 @@ DEMO_LEGEND = "\n".join(
 
 
 def format_table(rows: dict[str, dict[str, tuple[float, float]]], metrics: dict = DEMO_METRICS) -> str:
-    """Policies by metrics, ``mean±std`` per cell; 15 + 10 per metric characters wide (95 for the demo's 8)."""
-    head = f"{'policy':<15}" + "".join(f"{m:>10}" for m in metrics)
+    """Policies by metrics, ``mean±std`` per cell; the longest policy name (at least 14) + 1, then 10 per
+    metric characters wide (99 for the demo's 8 and "farsighted oracle*")."""
+    width = max([14, *map(len, rows)]) + 1
+    head = f"{'policy':<{width}}" + "".join(f"{m:>10}" for m in metrics)
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
-        lines.append(f"{name[:14]:<15}" + "".join(f"{_cell(*r[key]):>10}" for key, _ in metrics.values()))
+        lines.append(f"{name:<{width}}" + "".join(f"{_cell(*r[key]):>10}" for key, _ in metrics.values()))
     return "\n".join(lines)
 
 
@@ -67,6 +69,7 @@ def demo(args: argparse.Namespace) -> int:
     from agents.baselines import FixedLevelPolicy, GreedyPolicy, user_baselines
     from agents.policy import DictPolicy, evaluate
     from recsim_marl.embeddings import CacheStats, default_cache_dir
+    from recsim_marl.embeddings.cache import BLOCK
 
     t0 = time.perf_counter()
     env = recsim_marl.parallel_env(scenario=args.scenario, render_mode="ansi")
@@ -74,7 +77,7 @@ def demo(args: argparse.Namespace) -> int:
     print(f"scenario {c.scenario!r}: {c.num_users} people x {c.num_items} items, K={c.num_candidates}, D={c.embed_dim}")
     print(f"texts encoded by {c.encoder} (transformers, mean pooling), PCA to {c.embed_dim} dims; "
           f"cache {default_cache_dir() if c.cache_dir is None else c.cache_dir}: "
-          f"{CacheStats.hits} hit(s), {CacheStats.misses} encoded, in {time.perf_counter() - t0:.1f}s")
+          f"{CacheStats.hits} block(s) of up to {BLOCK} texts read, {CacheStats.misses} encoded, in {time.perf_counter() - t0:.1f}s")
     print(f"example item: {env.unwrapped._core.world.catalog.item_texts[0]!r}")
     print(f"example person: {env.unwrapped._core.world.catalog.user_texts[0]!r}\n")
 
@@ -92,11 +95,13 @@ def demo(args: argparse.Namespace) -> int:
           "when the budget falls below 0, so people who left show the negative budget they left with.\n")
 
     users = user_baselines(c, seed=args.seed)
-    rows = {
-        name: evaluate(c, {"users": p, "items": FixedLevelPolicy(0)}, episodes=args.episodes, seed=args.seed)
-        for name, p in users.items()
-    }
-    print(f"baselines over {args.episodes} episodes (seeds {args.seed}..{args.seed + args.episodes - 1}), "
+    print(f"evaluating {len(users)} baselines over {args.episodes} episodes each:", flush=True)
+    rows = {}
+    for j, (name, p) in enumerate(users.items(), 1):
+        t = time.perf_counter()
+        rows[name] = evaluate(c, {"users": p, "items": FixedLevelPolicy(0)}, episodes=args.episodes, seed=args.seed)
+        print(f"  {j}/{len(users)} {name}: {time.perf_counter() - t:.0f}s", flush=True)
+    print(f"\nbaselines over {args.episodes} episodes (seeds {args.seed}..{args.seed + args.episodes - 1}), "
           "items not promoting:")
     print(format_table(rows))
     print(DEMO_LEGEND)
@@ -267,13 +272,16 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
             policies[g] = mod.load_policy(args.checkpoint, g)
         else:
             policies[g] = scripted_policy(train_args.users_policy if g == "users" else train_args.items_policy, config, g)
-    rows = {f"{algorithm}": evaluate(config, policies, episodes=args.episodes, seed=args.seed)}
+    runs = {algorithm: policies}
     if "users" in groups:
-        items = policies["items"]
-        rows["greedy"] = evaluate(config, {"users": GreedyPolicy(config), "items": items}, episodes=args.episodes, seed=args.seed)
-        rows["random"] = evaluate(config, {"users": RandomPolicy(config.num_candidates), "items": items},
-                                  episodes=args.episodes, seed=args.seed)
-    print(f"{train_args.scenario}, split {config.split!r}: {args.episodes} episodes from seed {args.seed}")
+        runs["greedy"] = {**policies, "users": GreedyPolicy(config)}
+        runs["random"] = {**policies, "users": RandomPolicy(config.num_candidates)}
+    print(f"{train_args.scenario}, split {config.split!r}: {args.episodes} episodes from seed {args.seed}", flush=True)
+    rows = {}
+    for j, (name, pols) in enumerate(runs.items(), 1):
+        t = time.perf_counter()
+        rows[name] = evaluate(config, pols, episodes=args.episodes, seed=args.seed)
+        print(f"  {j}/{len(runs)} {name}: {time.perf_counter() - t:.0f}s", flush=True)
     print(format_table(rows))
     print(DEMO_LEGEND)
     return 0

@@ -115,11 +115,13 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     satisfy), engagement (per person), churn (share of people not present at the end: gone, or away),
     visits (visits started per person), return_time (mean steps away before a return, as KuaiSim's
     "return time"; 0 when nobody came back), coverage (share of items recommended at least once), exposure_gini,
-    provider_profit (per item), ndcg (candidate list vs true affinity), diversity (1 - mean pairwise
+    provider_profit (per item), ndcg (the retrieved candidate list's order vs true affinity: the platform's
+    retrieval, much the same under every recommender), pick_ndcg (NDCG@1 of each recommendation among its
+    candidates: its true affinity against the best candidate's, gains shifted to be >= 0), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
     truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
     (``venv.user_model.affinity``), so a custom model gets its own ground truth.
-    ``ranking_metrics=False`` leaves out ndcg, diversity, precision, recall and f1, whose ground truth
+    ``ranking_metrics=False`` leaves out ndcg, pick_ndcg, diversity, precision, recall and f1, whose ground truth
     (every person's affinity to every item, each step) costs more than the episodes themselves.
     """
     if isinstance(env_or_vec, str):
@@ -146,7 +148,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     chunk = max(1, 2**22 // (b * u * config.embed_dim))
     finished = torch.zeros(b, dtype=torch.bool, device=dev)
     acc = {n: torch.zeros(b, device=dev) for n in (
-        "clicks", "disappointed", "returns", "gaps", "shown", "engagement", "ndcg", "ndcg_n", "div", "tp", "rel_total", "recs")}
+        "clicks", "disappointed", "returns", "gaps", "shown", "engagement", "ndcg", "ndcg_n", "pick", "div", "tp", "rel_total",
+        "recs")}
     recommended_any = torch.zeros(b, i, dtype=torch.bool, device=dev)
     exposure = torch.zeros(b, i, device=dev)
     result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn", "visits")}
@@ -182,6 +185,9 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         obs, rew, term, trunc, info = venv.step(actions)
         rec = info["recommended"]
         if ranking_metrics:
+            picked = torch.gather(true_aff, 2, actions["users"].to(dev).unsqueeze(-1)).squeeze(-1)
+            best = ideal[..., 0] - lo.squeeze(-1)
+            acc["pick"] += (torch.where(best > 1e-9, (picked - lo.squeeze(-1)) / best.clamp_min(1e-9), 1.0) * alive_f).sum(-1)
             hit = torch.gather(relevant, 2, rec.unsqueeze(-1)).squeeze(-1).to(torch.float32)
             acc["tp"] += (hit * alive_f).sum(-1)
             acc["recs"] += alive_f.sum(-1)
@@ -216,6 +222,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     if ranking_metrics:
         per_episode.update({
             "ndcg": acc["ndcg"] / acc["ndcg_n"].clamp_min(1),
+            "pick_ndcg": acc["pick"] / acc["ndcg_n"].clamp_min(1),
             "diversity": acc["div"] / acc["ndcg_n"].clamp_min(1),
             "precision": precision,
             "recall": recall,
