@@ -92,7 +92,7 @@ def train(args: Args) -> dict:
     # over the ranks, so the Q-networks (and the targets copied from them) stay one set
     total_iters = max(1, args.total_steps // (B * world))
     ck = run.load() if args.resume else None
-    if ck is not None and ck["iteration"] >= total_iters:
+    if ck is not None and ck["iteration"] >= total_iters and ck.get("result") is not None:
         return run.finished(ck)
     qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
                       for g in groups}).to(device)
@@ -197,7 +197,10 @@ def train(args: Args) -> dict:
     if bar is not None:
         bar.close()
 
-    return run.finish(qnets, logger, it == total_iters, f"IQL on {args.scenario}", it * B * world, qnets=qnets)
+    if ck is not None and it == ck["iteration"] >= total_iters:  # stopped run resumed with a smaller --total-steps
+        run.past_total(it * B * world)
+        checkpoint()
+    return run.finish(qnets, logger, it >= total_iters, f"IQL on {args.scenario}", it * B * world, qnets=qnets)
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:

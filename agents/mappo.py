@@ -159,7 +159,7 @@ def train(args: Args) -> dict:
     B, T, world = args.num_envs, args.num_steps, run.ranks.world
     num_updates = max(1, args.total_steps // (B * T * world))  # total_steps counts every rank's env steps
     ck = run.load() if args.resume else None
-    if ck is not None and ck["update"] >= num_updates:
+    if ck is not None and ck["update"] >= num_updates and ck.get("result") is not None:
         return run.finished(ck)
     actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
                        for g in groups}).to(device)
@@ -289,8 +289,10 @@ def train(args: Args) -> dict:
             checkpoint()
     if bar is not None:
         bar.close()
-
-    return run.finish(actors, logger, update == num_updates, f"MAPPO on {args.scenario}", global_step,
+    if ck is not None and update == ck["update"] >= num_updates:  # stopped run resumed with a smaller --total-steps
+        run.past_total(global_step)
+        checkpoint()
+    return run.finish(actors, logger, update >= num_updates, f"MAPPO on {args.scenario}", global_step,
                       updates=update, actors=actors)
 
 

@@ -154,6 +154,12 @@ class Run:
               "another --log-dir for a new run.")
         return res
 
+    def past_total(self, global_step: int) -> None:
+        """Say that a stopped run, resumed with a --total-steps it already has, is evaluated as it is."""
+        print(f"recsim-marl: the run in {self.log_dir} stopped at {global_step} steps, already at least "
+              f"--total-steps {self.args.total_steps}: finishing it without training further (final "
+              "evaluation and learning curve).", flush=True)
+
     def finish(self, nets, logger: RunLogger, completed: bool, title: str, global_step: int, **result) -> dict:
         """The learner's result: paths, learning curve and, once training is complete, a deterministic
         evaluation of the learned groups on held-out worlds (the test split's seeds 10,000 ..., with the

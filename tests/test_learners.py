@@ -318,6 +318,35 @@ def test_resuming_a_finished_run_does_nothing_and_returns_its_result(tmp_path, c
         os.umask(old)
 
 
+@pytest.mark.parametrize("algo", ["mappo", "iql"])
+def test_a_stopped_run_resumed_with_a_smaller_total_is_finished_not_skipped(tmp_path, capsys, algo):
+    """Issue 18: resuming a stopped run with a smaller --total-steps said "already finished" and wrote
+    neither the final evaluation nor learning_curve.png. It is finished as it stands, without training."""
+    mod = {"mappo": mappo, "iql": iql}[algo]
+    stop = {"stop_after_updates": 2} if algo == "mappo" else {"stop_after_steps": 30, "learning_starts": 20}
+    steps = 4 * 25 * 4 if algo == "mappo" else 4 * 60
+    args = mod.Args(total_steps=steps, log_dir=str(tmp_path), **{**TINY, "eval_episodes": 2}, **stop)
+    stopped = mod.train(args)
+    assert "eval" not in stopped and not (tmp_path / "learning_curve.png").exists()
+    trained = checkpoint.load_checkpoint(tmp_path / "checkpoint.pt", algo)
+    smaller = dataclasses.replace(args, total_steps=steps // 4, resume=True,
+                                  **{k: None for k in stop if k.startswith("stop")})
+    capsys.readouterr()
+    done = mod.train(smaller)
+    assert "finishing it without training further" in capsys.readouterr().out
+    assert "eval" in done and (tmp_path / "learning_curve.png").exists()
+    after = checkpoint.load_checkpoint(tmp_path / "checkpoint.pt", algo)
+    key = "actors" if algo == "mappo" else "qnets"
+    assert all(torch.equal(after[key][n], trained[key][n]) for n in trained[key])  # nothing was trained
+    assert after["result"]["eval"] == done["eval"]
+    assert "already finished" in _resume_output(mod, smaller, capsys)  # now it is finished
+
+
+def _resume_output(mod, args, capsys) -> str:
+    mod.train(args)
+    return capsys.readouterr().out
+
+
 # --- randomness, host syncs, per-group logs (items 22, 26) ---------------------------------------------
 
 def test_training_leaves_torch_global_random_state_alone(tmp_path):
