@@ -22,6 +22,7 @@ from recsim_marl.core.state import State, initial_state
 from recsim_marl.core.world import Catalogue, build_world, check_memory, draw, select, take
 from recsim_marl.models import market, platform, retrieval
 from recsim_marl.models import user as um
+from recsim_marl.models.checked import CheckedUserModel
 
 GROUPS = ("users", "items")
 
@@ -39,19 +40,21 @@ def retrieve_candidates(world: Catalogue, config: EnvConfig, s: State) -> torch.
     )
 
 
-def reset_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor) -> State:
-    s = initial_state(world, config, seed, episode)
+def reset_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episode: torch.Tensor,
+                model: um.UserModel | None = None) -> State:
+    s = initial_state(world, config, seed, episode, model)
     s.candidates = retrieve_candidates(world, config, s)
     return s
 
 
-def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor):
+def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
+               model: um.UserModel | None = None):
     """One step of every env (docs/world.md, "One step"; without the reset); ``world``: their catalogues.
 
     user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
     Returns (next state without new candidates, rewards, terminated, truncated, extras).
     """
-    m = um.resolve_user_model(c.user_model)
+    m = um.resolve_user_model(c.user_model) if model is None else model
     tr = um.Traits.of(s.traits)
     alive, present = s.alive, s.present  # in the episode; in a visit now (present implies alive)
     pres_f = present.to(torch.float32)
@@ -166,7 +169,7 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
 
 
 def advance(config: EnvConfig, world: Catalogue, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
-            host_reads: bool = False):
+            host_reads: bool = False, model: um.UserModel | None = None):
     """A whole step as one pure function of tensors (what ``compile=True`` hands to torch.compile):
     the transition, the reset of finished envs into their next episode, and the next retrieval.
     Returns (terminal state, next state, rewards, terminated, truncated, extras).
@@ -176,16 +179,16 @@ def advance(config: EnvConfig, world: Catalogue, s: State, user_action: torch.Te
     nothing) builds the first states of the finished envs only. Both give the same state: a first
     state depends only on its env's seed and episode.
     """
-    nxt, rewards, terminated, truncated, extras = transition(world, config, s, user_action, item_action)
+    nxt, rewards, terminated, truncated, extras = transition(world, config, s, user_action, item_action, model)
     done = extras["done"]
     if host_reads:
         mixed = dataclasses.replace(nxt)
         rows = done.nonzero().squeeze(-1)
         if rows.numel():
-            fresh = initial_state(world.rows(rows), config, nxt.seed[rows], nxt.episode[rows] + 1)
+            fresh = initial_state(world.rows(rows), config, nxt.seed[rows], nxt.episode[rows] + 1, model)
             mixed = nxt.replace_rows(rows, fresh)
     else:
-        fresh = initial_state(world, config, nxt.seed, nxt.episode + 1)
+        fresh = initial_state(world, config, nxt.seed, nxt.episode + 1, model)
         mixed = nxt.where(done, fresh)
     mixed.candidates = retrieve_candidates(world, config, mixed)
     return nxt, mixed, rewards, terminated, truncated, extras
@@ -252,7 +255,10 @@ class VecEnv:
         self.compiled = bool(compile) and self.device.type == "cuda"
         # on the CPU a tensor value is already on the host: only finished envs build a first state
         self.host_reads = self.device.type == "cpu"
-        step_fn = functools.partial(advance, self.config)  # the static part closed over
+        if validate and not self.compiled and type(self.user_model) is not um.UserModel:
+            # a custom model's outputs are checked as they are made (shape, finite, range), naming the method
+            self.user_model = CheckedUserModel(self.user_model)
+        step_fn = functools.partial(advance, self.config, model=self.user_model)  # the static part closed over
         self._advance = torch.compile(step_fn, dynamic=False) if self.compiled else step_fn
 
     # --- public API --------------------------------------------------------------------------------
@@ -266,7 +272,7 @@ class VecEnv:
         if isinstance(episode, bool) or not isinstance(episode, int) or episode < 0:
             raise ValueError(f"episode must be an int >= 0, got {episode!r}")
         self.catalogue = select(self.world, *draw(self.world, self.config, seeds))
-        self._state = reset_state(self.catalogue, self.config, seeds, torch.full_like(seeds, episode))
+        self._state = reset_state(self.catalogue, self.config, seeds, torch.full_like(seeds, episode), self.user_model)
         return self._observe(self._state)
 
     def step(self, actions: dict[str, torch.Tensor]):
