@@ -210,3 +210,14 @@ def test_pick_ndcg_scores_the_recommendation_against_the_best_candidate():
            for name, p in (("best", TrueBest()), ("greedy", GreedyPolicy(c)), ("least", LeastRelevantPolicy(c)))}
     assert run["best"]["pick_ndcg"] == (1.0, 0.0)
     assert 0.0 <= run["least"]["pick_ndcg"][0] < run["greedy"]["pick_ndcg"][0] < 1.0
+    for r in run.values():  # NDCG of the retrieved list against its ideal (descending) order lies in [0, 1]
+        assert 0.0 < r["ndcg"][0] <= 1.0 and r["ndcg"][0] + r["ndcg"][1] <= 1.0 + 1e-6
+
+
+def test_exposure_gini_by_hand():
+    from agents.policy import _gini
+
+    x = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0], [4.0, 1.0, 3.0, 2.0]])
+    # sum_i (2i - n - 1) x_(i) / (n sum x), i = 1..n over sorted x: 0 (equal), (n - 1) / n (one item
+    # gets all), (-3 - 2 + 3 + 12) / 40 for 1, 2, 3, 4
+    assert torch.allclose(_gini(x), torch.tensor([0.0, 0.75, 0.25]))

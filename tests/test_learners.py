@@ -347,6 +347,64 @@ def _resume_output(mod, args, capsys) -> str:
     return capsys.readouterr().out
 
 
+def test_iql_td_target_by_hand():
+    """r + gamma (1 - done) Q_target(s', a*): no bootstrap through a terminal state; a* among allowed
+    actions, chosen by the online net (double Q) or the target net."""
+    online = torch.tensor([[0.0, 5.0, 1.0], [0.0, 5.0, 1.0]])
+    target = torch.tensor([[2.0, 3.0, 7.0], [2.0, 3.0, 7.0]])
+    mask = torch.tensor([[True, True, True], [True, False, True]])
+    rew, done = torch.tensor([1.0, 1.0]), torch.tensor([0.0, 0.0])
+    assert torch.allclose(iql.td_target(online, target, mask, rew, done, 0.5, True), torch.tensor([2.5, 4.5]))
+    assert torch.allclose(iql.td_target(online, target, mask, rew, done, 0.5, False), torch.tensor([4.5, 4.5]))
+    assert torch.allclose(iql.td_target(online, target, mask, rew, torch.ones(2), 0.5, True), rew)
+
+
+def test_iql_stores_truncation_as_not_done(tmp_path, monkeypatch):
+    """A person still in the episode when it is cut at max_cycles has a future: IQL must bootstrap it
+    (done = 0); only a person who left (terminated) has done = 1."""
+    rows = []
+    real = iql.Replay.add
+    monkeypatch.setattr(iql.Replay, "add", lambda self, r: (rows.append({k: v.clone() for k, v in r.items()}),
+                                                             real(self, r))[1])
+    args = iql.Args(total_steps=4 * 25, learning_starts=10_000, log_dir=str(tmp_path),
+                    **{**TINY, "env": {"max_cycles": 10, "initial_budget": 1000.0}})
+    iql.train(args)
+    lay = recsim_marl.observation_layout(recsim_marl.make_config("tiny", max_cycles=10))["users"]
+    users = [r for r in rows if r["obs"].shape[1] == lay.size]
+    done = torch.cat([r["done"] for r in users])
+    last = torch.cat([lay.read(r["next_obs"], "progress").squeeze(-1) for r in users]) == 1.0
+    assert last.sum() >= 4 * 4 * 2, "episodes were cut at max_cycles"
+    assert not done.any(), "nobody left (budget 1000): every stored transition, the truncated ones too, has done = 0"
+
+
+def test_mappo_bootstraps_the_value_of_a_truncated_agent(tmp_path, monkeypatch):
+    """At truncation the reward GAE sees is r + gamma V(final observation); elsewhere it is r."""
+    env_rewards, trunc_flags, gae_rewards = [], [], []
+    real_step = recsim_marl.VecEnv.step
+
+    def step(self, actions):
+        out = real_step(self, actions)
+        env_rewards.append(out[1]["users"].clone())
+        trunc_flags.append(out[3]["users"].clone())
+        return out
+
+    real_at = mappo.advantages_and_targets
+
+    def at(rewards, *a, **k):
+        gae_rewards.append(rewards.clone())
+        return real_at(rewards, *a, **k)
+
+    monkeypatch.setattr(recsim_marl.VecEnv, "step", step)
+    monkeypatch.setattr(mappo, "advantages_and_targets", at)
+    mappo.train(mappo.Args(total_steps=4 * 10, num_steps=10, log_dir=str(tmp_path),
+                           **{**TINY, "env": {"max_cycles": 10, "initial_budget": 1000.0}}))
+    r_env, trunc, r_gae = torch.stack(env_rewards[:10]), torch.stack(trunc_flags[:10]), gae_rewards[0]
+    extra = r_gae - r_env
+    assert trunc[-1].all() and not trunc[:-1].any()
+    assert (extra[-1].abs() > 1e-6).all(), "the truncated step carries gamma V(final observation)"
+    assert torch.equal(extra[:-1], torch.zeros_like(extra[:-1]))
+
+
 # --- randomness, host syncs, per-group logs (items 22, 26) ---------------------------------------------
 
 def test_training_leaves_torch_global_random_state_alone(tmp_path):
