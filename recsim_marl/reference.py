@@ -75,6 +75,8 @@ class Person:
         self.click_rate = np.float32(0.0)
         self.watch_rate = np.float32(0.0)  # the platform's log of the share of each recommendation watched
         self.visit_time = np.float32(0.0)  # steps into the current visit
+        self.away = np.float32(0.0)  # steps since the last visit ended (0 while present)
+        self.visits = np.float32(1.0)  # visits started (everyone is visiting at t = 0)
         self.alive = True  # in the episode
         self.present = True  # in a visit now
         self.candidates = np.zeros(0, np.int64)
@@ -109,6 +111,7 @@ class Person:
         self.watch_rate = (one - hr) * self.watch_rate + hr * watched
         self.present = bool(self.budget > 0)
         self.visit_time = self.visit_time + one if self.present else f(0.0)
+        self.away = f(0.0) if self.present else self.away + one
         if not self.present and c.return_rate == 0:  # the end of a visit is final
             self.alive = False
         return click, engagement, watched
@@ -124,7 +127,9 @@ class Person:
         if draw < p_back:
             self.present = True
             self.budget = np.float32(tr["budget"])
+            self.away, self.visits = f(0.0), self.visits + one
             return True
+        self.away = self.away + one
         return False
 
 
@@ -237,6 +242,7 @@ class ReferenceSim:
         impressions = np.zeros(c.num_items, np.float32)
         for u, person in enumerate(self.people):
             if not person.alive:
+                person.away = person.away + np.float32(1.0)  # counted on after they left for good
                 continue
             if not person.present:
                 if person.stay_away(c, draws_r[u]):

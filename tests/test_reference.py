@@ -45,6 +45,8 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
         np.testing.assert_allclose([p.click_rate for p in ref.people], s.click_rate[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([p.watch_rate for p in ref.people], s.watch_rate[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([p.visit_time for p in ref.people], s.visit_time[0].numpy())
+        np.testing.assert_allclose([p.away for p in ref.people], s.away[0].numpy())
+        np.testing.assert_allclose([p.visits for p in ref.people], s.visits[0].numpy())
         np.testing.assert_allclose([it.completion_ma for it in ref.items], s.completion_ma[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([it.click_ma for it in ref.items], s.click_ma[0].numpy(), atol=2e-5)
         np.testing.assert_allclose([it.impression_ma for it in ref.items], s.impression_ma[0].numpy(), atol=2e-5)
