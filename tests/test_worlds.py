@@ -139,3 +139,47 @@ def test_split_reaches_every_door():
     assert env.config.split == "test"
     item_texts = {env.unwrapped._core.world.catalog.item_texts[j] for j in env.unwrapped._core.current.items[0].tolist()}
     assert {split_of(t) for t in item_texts} == {"test"}
+
+
+class _Reads:
+    """An EnvConfig that records which of its fields are read."""
+
+    def __init__(self, config):
+        object.__setattr__(self, "_config", config)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name):
+        if name in self._config.__dataclass_fields__:
+            self.read.add(name)
+        value = getattr(self._config, name)
+        if name == "replace":  # a derived config is read through the recorder too
+            return lambda **kw: _Reads.__call__(self, value(**kw))
+        return value
+
+    def __call__(self, config):
+        other = _Reads(config)
+        object.__setattr__(other, "read", self.read)
+        return other
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(scenario="tiny"),
+    dict(scenario="tiny", split="test"),
+    dict(scenario="movielens-100k"),
+    dict(scenario="tiny", catalog="custom", item_texts=[f"item {i} about topic {i % 3}" for i in range(12)],
+         user_texts=[f"person {u} likes topic {u % 3}" for u in range(4)]),
+])
+def test_the_world_cache_key_holds_every_field_the_world_is_built_from(monkeypatch, overrides):
+    """A pool is memoised by world_key(config): a field that shapes the pool but is not in the key would
+    hand back a stale pool. Build a pool through a recorder and check the key covers every field read."""
+    from recsim_marl.core import world as world_mod
+
+    scenario = overrides.pop("scenario")
+    config = recsim_marl.make_config(scenario, encoder="hash", **overrides)
+    monkeypatch.setattr(world_mod, "_WORLDS", world_mod.LRU(8))  # nothing memoised: the pool is built
+    rec = _Reads(config)
+    monkeypatch.setattr(world_mod, "world_key", lambda c, d: object())  # the key's own reads do not count
+    world_mod.build_world(rec)
+    assert rec.read, "the recorder saw the build"
+    missing = rec.read - set(world_mod._WORLD_FIELDS) - {"scenario"}
+    assert not missing, f"fields that shape the pool but are not in world_key: {sorted(missing)}"

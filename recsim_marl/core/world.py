@@ -136,6 +136,8 @@ def select(world: World, items: torch.Tensor, people: torch.Tensor) -> Catalogue
                      profile=world.profile[people], activity=world.activity[people])
 
 
+# the config fields a pool is built from (its memo key); tests/test_worlds.py builds pools through a
+# recorder of field reads and fails if one read is missing here
 _WORLD_FIELDS = (
     "num_users", "num_items", "embed_dim", "catalog", "split", "catalog_pool", "data_path", "item_texts",
     "user_texts", "encoder", "pooling", "max_length", "cache_dir", "appeal_quality_correlation",
