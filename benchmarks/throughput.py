@@ -227,7 +227,9 @@ def main(argv=None) -> dict:
         print(f"{'people':>7} {'items':>8} {'step ms':>10} {'user-steps/s':>13} {'peak MB':>8}")
         for u in args.users:
             for i in args.items:
-                cfg = dict(env_cfg, num_users=u, num_items=i, encoder="hash", max_cycles=10**6, initial_budget=1e6)
+                # one world: its pool is the world (catalog_pool=1), not 8 times it
+                cfg = dict(env_cfg, num_users=u, num_items=i, encoder="hash", max_cycles=10**6, initial_budget=1e6,
+                           catalog_pool=1)
                 r = isolated("core_case", scenario=args.scenario, num_envs=1, device=dev, repeats=min(repeats, 3), config=cfg)
                 if "error" in r:
                     print(f"{u:>7} {i:>8} failed: {r['error']}")

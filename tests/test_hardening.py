@@ -392,3 +392,12 @@ def test_rgb_render_is_a_labelled_picture_coloured_by_promotion():
     env.step({a: 0 for a in env.agents})  # nobody promotes now: fewer orange pixels (legend only)
     r, g, b = (env.render()[..., j].astype(int) for j in range(3))
     assert ((r > 200) & (g > 60) & (g < 200) & (b < 120)).sum() < orange.sum()
+
+
+def test_the_memory_estimate_is_within_2x_of_the_measured_peak():
+    """Issue 18: the estimate was ~7x too low for big catalogues (the PCA's float64 SVD of the pool was
+    not counted). One size measured here, in its own process; four in docs/reliability.md."""
+    from benchmarks.memory import measure
+
+    row = measure(64, 2_000, 4)  # a 16,000-item pool
+    assert 0.5 <= row["ratio"] <= 2.0, row

@@ -149,21 +149,31 @@ _TEXT_BYTES = 256  # a generated text as a Python str, with its share of the cat
 _ENCODER_DIM = 384  # MiniLM and the hash encoder; a larger custom encoder needs more
 
 
+_PCA_BYTES = 40  # per basis value: its float64 copy, the centred copy, the SVD's U and LAPACK's workspace
+
+
 def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
-    """Host memory a world and ``num_envs`` envs of it need, roughly (a lower bound for big worlds).
+    """Host memory a world and ``num_envs`` envs of it need at their peak, roughly.
 
     World: one text per person and item of the pool (``n = catalog_pool`` times the world's sizes for
     synthetic worlds, twice that for the test split, whose content space comes from the training pool)
-    plus their encoder output and its projection (``n (U + I) (256 + 4 (384 + D))`` bytes). Envs (when
-    on the CPU): the state, the observation, the final observation and the catalogue of each env
-    (``4 B (U (7D + 2 O_u + 2K + 12) + I (2 O_i + 2D + 17))``).
+    with its encoder output and projection (``n (U + I) (256 + 4 (H + D))`` bytes, H = 384 for MiniLM),
+    plus the PCA's peak while it is fitted on the training pool's items (``N_I H 40`` bytes: the float64
+    SVD holds five copies' worth of the ``[N_I, H]`` basis; the largest term for big catalogues). Envs
+    (when on the CPU): the state, the observation, the final observation and the catalogue of each env
+    (``4 B (U (7D + 2 O_u + 2K + 12) + I (2 O_i + 2D + 17))``). Within 2x of the measured peak at the
+    sizes in docs/reliability.md (``python -m benchmarks.memory``).
     """
     from recsim_marl.core.observation import item_layout, user_layout  # the layouts are defined there, once
 
     u, i, d, k = config.num_users, config.num_items, config.embed_dim, config.num_candidates
     obs_u, obs_i = user_layout(config).size, item_layout(config).size
-    pool = 1 if config.catalog != "synthetic" else config.catalog_pool * (2 if config.split != "train" else 1)
-    world = pool * (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
+    synthetic = config.catalog == "synthetic"
+    pool = config.catalog_pool if synthetic else 1
+    splits = 2 if synthetic and config.split != "train" else 1
+    world = pool * splits * (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
+    if d < _ENCODER_DIM:
+        world += pool * i * _ENCODER_DIM * _PCA_BYTES
     envs = 4 * num_envs * (u * (7 * d + 2 * obs_u + 2 * k + 12) + i * (2 * obs_i + 2 * d + 17))
     return world + envs
 
@@ -205,7 +215,9 @@ def check_memory(config: EnvConfig, num_envs: int, on_cpu: bool = True) -> None:
     raise MemoryError(
         f"this world needs about {need / gb:.1f} GB (num_users={config.num_users}, num_items={config.num_items}, "
         f"num_envs={num_envs}: texts, embeddings and state) but only {have / gb:.1f} GB of memory is available. "
-        "Lower num_users/num_items (or num_envs), or set RECSIM_MARL_MEMORY_CHECK=0 to try anyway."
+        "Lower num_users/num_items (or num_envs, or catalog_pool: a synthetic world's pools hold catalog_pool "
+        f"(now {config.catalog_pool}) times its sizes; catalog_pool=1 makes the pool the world), or set "
+        "RECSIM_MARL_MEMORY_CHECK=0 to try anyway."
     )
 
 
