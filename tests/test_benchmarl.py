@@ -55,3 +55,28 @@ def test_benchmarl_trains_both_groups(algorithm):
     nets = {k.split(".")[1] for k in before}  # the policy holds one network per group: module.0, module.1
     assert len(nets) == 2
     assert {k.split(".")[1] for k in changed} == nets  # and training moved both
+
+
+def test_benchmarls_own_command_line_runs_a_scenario(tmp_path):
+    """Issue 18: BenchMARL's Hydra command line could not run the tasks. ``python -m
+    recsim_marl.integrations.benchmarl_run`` is BenchMARL's run.py with every scenario registered."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from recsim_marl.integrations.benchmarl_run import register
+
+    assert set(register()) == {f"recsim_marl/{s}" for s in recsim_marl.SCENARIOS}
+    (tmp_path / "out").mkdir()
+    cmd = [sys.executable, "-m", "recsim_marl.integrations.benchmarl_run", "algorithm=mappo", "task=recsim_marl/tiny",
+           "+task.num_users=6", "experiment.max_n_frames=200", "experiment.on_policy_collected_frames_per_batch=100",
+           "experiment.on_policy_n_envs_per_worker=4", "experiment.on_policy_n_minibatch_iters=1",
+           "experiment.evaluation=false", "experiment.render=false", "experiment.loggers=[]",
+           f"experiment.save_folder={tmp_path / 'out'}", f"hydra.run.dir={tmp_path / 'hydra'}"]
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Algorithm: mappo, Task: recsim_marl/tiny" in out.stdout and "num_users: 6" in out.stdout
+    assert any((tmp_path / "out").iterdir()), "BenchMARL wrote its experiment folder"
