@@ -266,3 +266,24 @@ class IqlArgs(RunArgs):
     """Write the checkpoint (replay buffer included) every this many vectorised steps and at the end."""
     stop_after_steps: int | None = field(default=None, metadata={"check": or_none(at_least(1))})
     """Stop early after this many vectorised steps (for tests of resuming); unset runs to total_steps."""
+
+
+LEARNERS: dict[str, tuple[str, str]] = {"mappo": ("agents.mappo", "MappoArgs"), "iql": ("agents.iql", "IqlArgs")}
+"""The learners by name: the module that trains one (its ``train``, ``load_policy``, ``Args``) and its
+options class in this module. The command line, the protocol and the benchmarks all read this one."""
+
+
+def learner_module(name: str):
+    """The module of learner ``name`` (imports torch)."""
+    import importlib
+
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; learners: {', '.join(LEARNERS)}")
+    return importlib.import_module(LEARNERS[name][0])
+
+
+def learner_args(name: str) -> type:
+    """The options dataclass of learner ``name`` (no torch)."""
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; learners: {', '.join(LEARNERS)}")
+    return globals()[LEARNERS[name][1]]

@@ -110,19 +110,9 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-ALGORITHMS = {"iql": ("agents.iql", "IqlArgs"), "mappo": ("agents.mappo", "MappoArgs")}
-
-
-def _module(algorithm: str):
-    import importlib
-
-    return importlib.import_module(ALGORITHMS[algorithm][0])
-
-
-def _args_class(algorithm: str):
-    import agents.args
-
-    return getattr(agents.args, ALGORITHMS[algorithm][1])
+from agents.args import LEARNERS as ALGORITHMS  # noqa: E402  (no torch: the parser stays light)
+from agents.args import learner_args as _args_class  # noqa: E402
+from agents.args import learner_module as _module  # noqa: E402
 
 
 def plain(text: str) -> str:
@@ -305,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a learner on the vectorized core",
                        description="Train IQL or MAPPO on the vectorized core; 'recsim-marl train mappo --help' "
                                    "lists every option.")
-    tsub = t.add_subparsers(dest="algorithm", required=True, metavar="{iql,mappo}")
+    tsub = t.add_subparsers(dest="algorithm", required=True, metavar="{" + ",".join(ALGORITHMS) + "}")
     for name in ALGORITHMS:
         cls = _args_class(name)
         a = tsub.add_parser(name, help=f"train {name.upper()}", description=plain(cls.__doc__ or ""))

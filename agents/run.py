@@ -167,7 +167,8 @@ class Run:
         resuming a finished run returns it without running anything."""
         first = self.groups[0]
         result = {"log_dir": str(self.log_dir), "checkpoint": str(self.checkpoint_path),
-                  "curve": logger.curve(f"charts/{first}/episodic_return"), "global_step": global_step, **result}
+                  "curve": logger.curve(f"charts/{first}/episodic_return"), "global_step": global_step,
+                  "nets": nets, **result}
         if self.ranks.active:  # equal digests on every rank: the ranks trained one set of networks together
             result["digest"] = digest(nets)
             print(f"rank {self.ranks.rank} parameters digest {result['digest']}", flush=True)

@@ -27,6 +27,7 @@ from agents import iql, mappo
 from agents.baselines import FixedLevelPolicy, tune_linear_ranker, user_baselines
 from agents.policy import LearnedPolicy, evaluate
 from benchmarks.baselines import tuning_budget
+from agents.args import LEARNERS
 from benchmarks.common import hardware, write_json
 from recsim_marl.protocol import EVAL_SEED, TASKS, held_out
 
@@ -114,7 +115,7 @@ def main(argv=None) -> dict:
     print("|---|" + "---|" * (len(first) + 2))
     for scenario, base in baselines.items():
         cells = [ms(base[n], "user_return") for n in base]
-        for algo in ("mappo", "iql"):
+        for algo in LEARNERS:
             r = results.get(f"{algo}/{scenario}")
             cells.append(ms(r.get("items fixed 0", r[algo]), "user_return") if r else "-")
         print(f"| {scenario} | " + " | ".join(cells) + " |")

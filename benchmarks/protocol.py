@@ -52,12 +52,14 @@ from agents.baselines import (
     tune_linear_ranker,
     tune_open_loop,
 )
+from agents.args import LEARNERS as learner_names
+from agents.args import learner_module
 from agents.policy import LearnedPolicy
 from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
 from recsim_marl.protocol import TASKS, TUNING_SEED, Task
 
-LEARNERS = ("mappo", "iql")
+LEARNERS = tuple(learner_names)  # every registered learner
 QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_dim=8, max_cycles=12, encoder="hash"),
              eval_episodes=3, total_steps=600)
 """What ``--quick`` shrinks every task to (a smoke run of the whole pipeline, not a result)."""
@@ -76,9 +78,7 @@ def iqm_ci(scores: np.ndarray, reps: int) -> tuple[float, float, float]:
 
 
 def train_learner(algo: str, task: Task, run: int, out_dir: Path, quick: bool):
-    from agents import iql, mappo
-
-    mod = {"mappo": mappo, "iql": iql}[algo]
+    mod = learner_module(algo)
     fields = {f.name for f in dataclasses.fields(mod.Args)}
     extra = {k: v for k, v in task.learner_args.items() if k in fields}
     if quick:
@@ -92,7 +92,7 @@ def train_learner(algo: str, task: Task, run: int, out_dir: Path, quick: bool):
                     log_dir=str(out_dir / "runs" / f"{task.name}_{algo}_run{run}"), **extra)
     t = time.perf_counter()
     res = mod.train(args)
-    nets = res["actors"] if algo == "mappo" else res["qnets"]
+    nets = res["nets"]  # the networks that act (MAPPO's actors, IQL's Q-networks)
     return LearnedPolicy(nets["users"]), {"train_seconds": time.perf_counter() - t, "train_seed": seed,
                                           "total_steps": res["global_step"]}
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from agents.args import LEARNERS
 from benchmarks.common import hardware, median_time, write_json
 
 
@@ -258,7 +259,7 @@ def main(argv=None) -> dict:
     training = []
     if "training" not in args.skip:
         print("\n5. training throughput (default learner settings)")
-        for algo in ("mappo", "iql"):
+        for algo in LEARNERS:
             r = isolated("training_case", algorithm=algo, scenario=args.scenario, device=dev)
             training.append(r)
             print(f"{algo:>6}: {r['env_steps_per_s']:,.0f} env-steps/s = {r['user_steps_per_s']:,.0f} user-steps/s")
