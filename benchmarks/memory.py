@@ -2,7 +2,7 @@
 
 Each case runs in its own process: import, then build the world and ``num_envs`` envs of it (hash
 encoder: the encoder's memory is not what is estimated), reset and step three times; the measured peak
-is the process's peak resident set minus its resident set after the imports (Linux). The estimate is
+is the process's peak resident set (``VmHWM``) minus its resident set after the imports (Linux). The estimate is
 ``recsim_marl.core.world.estimate_bytes`` (what ``make_vec`` compares with the free memory before it
 builds anything).
 
@@ -25,19 +25,25 @@ CASES = [(64, 10_000, 16), (64, 40_000, 1), (1_000, 1_000, 64), (64, 256, 1_024)
 """(people, items, envs): a big catalogue, a bigger one, many people, many worlds."""
 
 _CASE = """
-import json, resource, sys, torch
+import json, sys, torch
 import recsim_marl
 from recsim_marl.core.world import estimate_bytes
+
+
+def status(key):  # this process's memory in bytes (Linux): VmRSS now, VmHWM its peak since exec
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key + ":"))
+
+
 u, i, n = map(int, sys.argv[1:4])
 kw = dict(num_users=u, num_items=i, encoder="hash")
-with open("/proc/self/status") as f:  # the resident set now, after the imports (not their peak)
-    base = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+base = status("VmRSS")  # after the imports (not their peak)
 venv = recsim_marl.make_vec(num_envs=n, **kw)
 venv.reset(seed=0)
 acts = {"users": torch.zeros(n, u, dtype=torch.long), "items": torch.zeros(n, i, dtype=torch.long)}
 for _ in range(3):
     venv.step(acts)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+peak = status("VmHWM") - base  # not ru_maxrss: after fork and exec it also holds the parent's resident set
 print(json.dumps({"people": u, "items": i, "envs": n, "estimate_mb": estimate_bytes(venv.config, n) / 2**20,
                   "measured_mb": peak / 2**20}))
 """
@@ -46,7 +52,10 @@ print(json.dumps({"people": u, "items": i, "envs": n, "estimate_mb": estimate_by
 def measure(people: int, items: int, envs: int) -> dict:
     """One case in a fresh process with its own empty embedding cache (Linux: reads /proc)."""
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "RECSIM_MARL_CACHE": cache, "RECSIM_MARL_MEMORY_CHECK": "1"}
+        # a clean environment: only what finds Python and its packages (no thread or library settings of
+        # the caller's, which change the peak)
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV")}
+        env.update(RECSIM_MARL_CACHE=cache, RECSIM_MARL_MEMORY_CHECK="1")
         out = subprocess.run([sys.executable, "-c", _CASE, str(people), str(items), str(envs)], capture_output=True,
                              text=True, cwd=Path(__file__).resolve().parents[1], env=env)
     if out.returncode != 0:
