@@ -67,7 +67,8 @@ def demo(args: argparse.Namespace) -> int:
     check_flags(args, scenario=SCENARIO, episodes=at_least(1), seed=at_least(0))
     import recsim_marl
     from agents.baselines import FixedLevelPolicy, GreedyPolicy, user_baselines
-    from agents.policy import DictPolicy, evaluate
+    from agents.evaluation import evaluate
+    from agents.policy import DictPolicy
     from recsim_marl.embeddings import CacheStats, default_cache_dir
     from recsim_marl.embeddings.cache import BLOCK
 
@@ -239,7 +240,7 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     import recsim_marl
     from agents.baselines import GreedyPolicy, RandomPolicy, scripted_policy
     from agents.checkpoint import load_checkpoint
-    from agents.policy import evaluate
+    from agents.evaluation import evaluate
     from agents.run import learned_groups
 
     ck = load_checkpoint(args.checkpoint)

@@ -24,8 +24,9 @@ from agents.checkpoint import (
     state_tensors,
 )
 from agents.distributed import Ranks, digest
+from agents.evaluation import evaluate
 from agents.logger import RunLogger
-from agents.policy import GROUPS, LearnedPolicy, evaluate
+from agents.policy import GROUPS, LearnedPolicy
 from recsim_marl.protocol import EVAL_SEED, held_out
 
 __all__ = ["Run", "RunArgs", "learned_groups", "load_group_policy", "args_differences"]

@@ -20,7 +20,7 @@ import time
 
 import recsim_marl
 from agents.baselines import FixedLevelPolicy, tune_linear_ranker, user_baselines
-from agents.policy import evaluate
+from agents.evaluation import evaluate
 from benchmarks.common import hardware, write_json
 from recsim_marl.protocol import EVAL_SEED
 

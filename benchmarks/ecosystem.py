@@ -174,7 +174,7 @@ def learning_at_equal_frames(scenario: str, frames: int, num_envs: int, episodes
     """Built-in MAPPO and BenchMARL MAPPO, both groups learning, ``frames`` env steps each."""
     import recsim_marl
     from agents import mappo
-    from agents.policy import evaluate
+    from agents.evaluation import evaluate
 
     config = recsim_marl.make_config(scenario)
     ev = dict(episodes=episodes, seed=EVAL_SEED, ranking_metrics=False)

@@ -15,8 +15,8 @@ import argparse
 import json
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 from benchmarks.common import hardware, write_json

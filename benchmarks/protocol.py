@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from agents.args import LEARNERS as learner_names
+from agents.args import learner_module
 from agents.baselines import (
     FarsightedOraclePolicy,
     GreedyPolicy,
@@ -52,8 +54,6 @@ from agents.baselines import (
     tune_linear_ranker,
     tune_open_loop,
 )
-from agents.args import LEARNERS as learner_names
-from agents.args import learner_module
 from agents.policy import LearnedPolicy
 from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json

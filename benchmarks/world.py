@@ -19,7 +19,7 @@ import torch
 
 import recsim_marl
 from agents.baselines import FixedLevelPolicy, GreedyPolicy, LeastRelevantPolicy, PromoteWhenShownPolicy
-from agents.policy import evaluate
+from agents.evaluation import evaluate
 from benchmarks.common import hardware, write_json
 
 

@@ -5,7 +5,8 @@
 
 import recsim_marl
 from agents.baselines import FixedLevelPolicy, GreedyPolicy
-from agents.policy import DictPolicy, evaluate
+from agents.evaluation import evaluate
+from agents.policy import DictPolicy
 
 
 class NoveltySeeker:

@@ -7,7 +7,7 @@ from stable_baselines3 import PPO
 
 import recsim_marl
 from agents.baselines import FixedLevelPolicy, GreedyPolicy
-from agents.policy import evaluate
+from agents.evaluation import evaluate
 from agents.sb3 import GroupVecEnv, SB3Policy
 from recsim_marl.protocol import EVAL_SEED
 

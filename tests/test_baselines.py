@@ -10,7 +10,7 @@ from agents.baselines import (
     RolloutPlannerPolicy,
     user_baselines,
 )
-from agents.policy import evaluate
+from agents.evaluation import evaluate
 from recsim_marl.core.world import take
 
 
@@ -215,7 +215,7 @@ def test_pick_ndcg_scores_the_recommendation_against_the_best_candidate():
 
 
 def test_exposure_gini_by_hand():
-    from agents.policy import _gini
+    from agents.evaluation import _gini
 
     x = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0], [4.0, 1.0, 3.0, 2.0]])
     # sum_i (2i - n - 1) x_(i) / (n sum x), i = 1..n over sorted x: 0 (equal), (n - 1) / n (one item

@@ -232,7 +232,7 @@ def test_counter_based_rng_depends_only_on_its_key():
 
 def test_greedy_beats_random_on_every_scenario_sized_for_tests():
     from agents.baselines import FixedLevelPolicy, GreedyPolicy, RandomPolicy
-    from agents.policy import evaluate
+    from agents.evaluation import evaluate
 
     for scenario, kw in (("tiny", {}), ("default", {}), ("boredom", {}), ("marketplace", {}),
                          ("movielens-100k", dict(num_users=48, num_items=200))):
@@ -249,7 +249,7 @@ def test_marketplace_pays_targeted_promotion_but_not_blanket_promotion_and_ads_c
     # the scenario must make the item agents' task worth learning: a scripted provider that promotes
     # only after being shown earns more than never promoting, and always promoting loses money
     from agents.baselines import FixedLevelPolicy, GreedyPolicy, LeastRelevantPolicy, PromoteWhenShownPolicy
-    from agents.policy import evaluate
+    from agents.evaluation import evaluate
 
     c = recsim_marl.make_config("marketplace")
     users = GreedyPolicy(c)

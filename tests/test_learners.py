@@ -12,8 +12,9 @@ import recsim_marl
 from agents import checkpoint, iql, mappo
 from agents.baselines import FixedLevelPolicy, GreedyPolicy, RandomPolicy, scripted_policy
 from agents.cli import main as cli_main
+from agents.evaluation import evaluate
 from agents.networks import build, group_head
-from agents.policy import LearnedPolicy, checked_act, evaluate
+from agents.policy import LearnedPolicy, checked_act
 
 
 def initial_policy(seed, group="users", scenario="tiny", **env):
