@@ -134,12 +134,14 @@ def run_task(task: Task, seeds: int, learners: tuple[str, ...], out_dir: Path, q
 
 
 def commit() -> str:
-    """The code's git commit (with ``+changes`` when the working tree differs from it), or ``unknown``."""
+    """The code's git commit (with ``+changes`` when the working tree's code differs from it; the results
+    folder does not count), or ``unknown``."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
                               cwd=Path(__file__).parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=Path(__file__).parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)benchmarks/results"], capture_output=True, text=True,
+                               cwd=Path(__file__).parents[1]).stdout.strip()  # results are outputs, not code
         return head + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
