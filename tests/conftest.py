@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import pytest
@@ -15,6 +16,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str):
+    """``os.environ[name] = value`` for the block, then as it was."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _embedding_cache(tmp_path_factory):
     """One fresh embedding cache for the whole run, shared by xdist workers (writes are atomic and two
@@ -22,14 +37,8 @@ def _embedding_cache(tmp_path_factory):
     base = tmp_path_factory.getbasetemp()
     path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "embedding-cache"
     path.mkdir(exist_ok=True)
-    old = os.environ.get("RECSIM_MARL_CACHE")
-    os.environ["RECSIM_MARL_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("RECSIM_MARL_CACHE", None)
-    else:
-        os.environ["RECSIM_MARL_CACHE"] = old
-
+    with _environment("RECSIM_MARL_CACHE", str(path)):
+        yield path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,10 +46,5 @@ def _sb3_log_dir(tmp_path_factory):
     """Stable-Baselines3 makes a log folder for every ``learn()`` (``/tmp/SB3-<date>`` unless
     ``SB3_LOGDIR`` says where): keep the suite's inside its own temporary folder."""
     path = tmp_path_factory.mktemp("sb3-logs")
-    old = os.environ.get("SB3_LOGDIR")
-    os.environ["SB3_LOGDIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("SB3_LOGDIR", None)
-    else:
-        os.environ["SB3_LOGDIR"] = old
+    with _environment("SB3_LOGDIR", str(path)):
+        yield path
