@@ -28,7 +28,7 @@ def update_history(history: torch.Tensor, content: torch.Tensor, click: torch.Te
     return torch.lerp(history, click.unsqueeze(-1) * content, rate)
 
 
-def update_click_rate(click_rate: torch.Tensor, click: torch.Tensor, rate: float) -> torch.Tensor:
-    """Moving average of the person's clicks (or of another per-step log: the share of each
-    recommendation they watched)."""
-    return (1.0 - rate) * click_rate + rate * click
+def update_log_rate(average: torch.Tensor, value: torch.Tensor, rate: float) -> torch.Tensor:
+    """A per-person moving average the platform logs: of clicks (click rate) or of the share of each
+    recommendation watched (watch rate)."""
+    return (1.0 - rate) * average + rate * value
