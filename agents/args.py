@@ -13,11 +13,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import math
-import numbers
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,79 +24,6 @@ NOT_PART_OF_THE_RUN = frozenset({
 })
 """Options that may differ between a run and its resumption: where and how long it runs, how it
 reports, not what it learns. Every other option must match the checkpoint's."""
-
-
-# --- allowed ranges --------------------------------------------------------------------------------
-
-
-class Check:
-    """An allowed range of one option: calling it says whether a value is in it; :attr:`allowed` says it
-    in words (``">= 1"``, ``"in [0, 1]"``, ...), for error messages and the command line's help;
-    :attr:`choices`, for a choice among words, lists them (a close one is suggested for a typo)."""
-
-    def __init__(self, ok: Callable[[Any], bool], allowed: str | Callable[[], str],
-                 choices: Callable[[], tuple[str, ...]] | None = None, noun: str | None = None):
-        self._ok, self._allowed, self._choices = ok, allowed, choices
-        self.noun = noun  # what a value names ("scenario"): a refusal then says "unknown scenario 'x'"
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        return () if self._choices is None else self._choices()
-
-    @property
-    def allowed(self) -> str:
-        return self._allowed() if callable(self._allowed) else self._allowed
-
-    def __call__(self, value: Any) -> bool:
-        return self._ok(value)
-
-    def __repr__(self) -> str:
-        return f"Check({self.allowed!r})"
-
-
-def _number(value: Any, kind: type) -> bool:
-    """An int for an int option (bools are not numbers here); an int or a float, not NaN, for a float one."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    return isinstance(value, numbers.Integral) if kind is int else not math.isnan(value)
-
-
-def at_least(low: int, kind: type = int) -> Check:
-    """An int (or, with ``kind=float``, a number) ``>= low``."""
-    return Check(lambda v: _number(v, kind) and v >= low, f">= {low}")
-
-
-def above(low: float) -> Check:
-    """A number ``> low``."""
-    return Check(lambda v: _number(v, float) and v > low, f"> {low}")
-
-
-def between(low: float, high: float) -> Check:
-    """A number in the closed interval ``[low, high]``."""
-    return Check(lambda v: _number(v, float) and low <= v <= high, f"in [{low}, {high}]")
-
-
-def one_of(*choices: str) -> Check:
-    """One of the given words."""
-    return Check(lambda v: v in choices, "one of " + ", ".join(choices), lambda: choices)
-
-
-def or_none(check: Check) -> Check:
-    """``check``, or None (an option that is unset by default, ``--flag none`` on the command line)."""
-    return Check(lambda v: v is None or check(v), f"{check.allowed} or none")
-
-
-DEVICE = Check(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:\d+)?", v) is not None,
-               "cpu, cuda or cuda:N (N the index of a GPU)")
-"""A torch device the learners run on."""
-
-
-def scenario_names() -> tuple[str, ...]:
-    """The registered scenarios (``recsim_marl.SCENARIOS``), read without importing torch: from the
-    registry itself once recsim_marl is imported (so a scenario added at run time counts), else from
-    ``recsim_marl/config.py`` run on its own (``recsim_marl/__init__`` would import the torch core)."""
-    config = sys.modules.get("recsim_marl.config")
-    return tuple((config or light_module("config")).SCENARIOS)
 
 
 @functools.cache
@@ -119,6 +43,29 @@ def light_module(name: str):
     finally:
         sys.modules.pop(spec.name, None)
     return module
+
+
+def config_module():
+    """``recsim_marl.config``: the imported module once recsim_marl is imported, else the same file run on
+    its own (:func:`light_module`), so that the command line's help does not import torch."""
+    return sys.modules.get("recsim_marl.config") or light_module("config")
+
+
+_config = config_module()
+Check, above, at_least, between, one_of, or_none = (  # the range declarations EnvConfig uses too
+    _config.Check, _config.above, _config.at_least, _config.between, _config.one_of, _config.or_none)
+
+
+DEVICE = Check(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:\d+)?", v) is not None,
+               "cpu, cuda or cuda:N (N the index of a GPU)")
+"""A torch device the learners run on."""
+
+
+def scenario_names() -> tuple[str, ...]:
+    """The registered scenarios (``recsim_marl.SCENARIOS``), read without importing torch: from the
+    registry itself once recsim_marl is imported (so a scenario added at run time counts), else from
+    ``recsim_marl/config.py`` run on its own (``recsim_marl/__init__`` would import the torch core)."""
+    return tuple(config_module().SCENARIOS)
 
 
 SCENARIO = Check(lambda v: v in scenario_names(), lambda: "one of " + ", ".join(scenario_names()), scenario_names,

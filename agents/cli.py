@@ -11,6 +11,7 @@ argument errors answer at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
@@ -138,15 +139,32 @@ def field_docs(cls) -> dict[str, str]:
 
 
 def _parse_override(text: str) -> tuple[str, object]:
-    import ast
+    """``KEY=VALUE`` of ``--env``: VALUE read as the type of config field KEY (an int, a number, a word,
+    ``none`` where the field may be unset); an unknown KEY or a VALUE of the wrong type is refused naming
+    both."""
+    import difflib
+
+    from agents.args import config_module
 
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--env takes KEY=VALUE (a config field and its value), got {text!r}")
-    key, value = text.split("=", 1)
+    key, value = (part.strip() for part in text.split("=", 1))
+    types = {f.name: str(f.type) for f in dataclasses.fields(config_module().EnvConfig)}
+    if key not in types:
+        close = difflib.get_close_matches(key, types, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise argparse.ArgumentTypeError(f"--env {text!r}: unknown config field {key!r}{hint}")
+    tp = types[key]
+    if "None" in tp and value.lower() == "none":
+        return key, None
+    if tp.startswith("tuple"):
+        raise argparse.ArgumentTypeError(f"--env {key}: a list of texts cannot be given on the command line; "
+                                         "use recsim_marl.make_config(..., item_texts=[...]) from Python")
     try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
+        return key, int(value) if tp.startswith("int") else float(value) if tp.startswith("float") else value
+    except ValueError:
+        kind = "an int" if tp.startswith("int") else "a number"
+        raise argparse.ArgumentTypeError(f"--env {key}={value!r}: config field {key} takes {kind}") from None
 
 
 def _optional(inner):

@@ -237,3 +237,22 @@ def test_train_called_from_python_raises_value_error_naming_the_flag(algorithm, 
     with pytest.raises(ValueError, match=r"--gamma must be in \[0, 1\]; got 2.0"):
         mod.train(args)
     assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+@pytest.mark.parametrize("override, says", [
+    ("num_users=3x", "config field num_users takes an int"),
+    ("num_userz=3", "unknown config field 'num_userz' (did you mean 'num_users'?)"),
+    ("retrieval_noise=lots", "config field retrieval_noise takes a number"),
+    ("num_users", "--env takes KEY=VALUE"),
+])
+def test_an_env_override_is_read_as_its_config_fields_type_or_refused_naming_it(override, says, capsys, monkeypatch):
+    from agents import cli
+
+    monkeypatch.setattr(cli, "_module", lambda algorithm: pytest.fail("reached the learner"))
+    with pytest.raises(SystemExit) as exit_:  # argparse's own exit: usage line, then the error
+        cli.main(["train", "mappo", "--env", override])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Traceback" not in err and says in err, err
+    assert cli._parse_override("catalog_seed=none") == ("catalog_seed", None)
+    assert cli._parse_override("num_users = 32") == ("num_users", 32)

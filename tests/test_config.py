@@ -25,12 +25,12 @@ def test_unknown_scenario():
 @pytest.mark.parametrize(
     "kw, match",
     [
-        (dict(num_users=0), "num_users=0 is invalid: must be a positive int"),
+        (dict(num_users=0), "num_users=0 is invalid: must be >= 1"),
         (dict(num_items=-3), "num_items=-3"),
         (dict(num_users=2.5), "num_users=2.5"),
         (dict(num_candidates=20), "num_candidates=20 is invalid: must be <= num_items \\(12\\)"),
         (dict(num_levels=1), "num_levels=1"),
-        (dict(estimate_rate=1.5), "estimate_rate=1.5 is invalid: is a rate and must lie in \\[0, 1\\]"),
+        (dict(estimate_rate=1.5), "estimate_rate=1.5 is invalid: must be in \\[0, 1\\] \\(a rate\\)"),
         (dict(boredom_rate=-0.1), "boredom_rate"),
         (dict(team_mixing=2.0), "team_mixing"),
         (dict(disappointed_dwell=1.5), "disappointed_dwell=1.5 is invalid"),
@@ -38,12 +38,12 @@ def test_unknown_scenario():
         (dict(trust_recovery=2.0), "trust_recovery=2.0 is invalid"),
         (dict(boredom_exposure=-1.0), "boredom_exposure=-1.0 is invalid"),
         (dict(boredom_elsewhere=float("nan")), "boredom_elsewhere=nan is invalid: must be a finite number"),
-        (dict(trait_spread=-0.5), "trait_spread=-0.5 is invalid: must be >= 0"),
+        (dict(trait_spread=-0.5), "trait_spread=-0.5 is invalid: must be in \\[0, 2\\]"),
         (dict(trait_spread=3.0), "trait_spread=3.0 is invalid"),
         (dict(click_bias_spread=-1.0), "click_bias_spread=-1.0 is invalid"),
         (dict(click_appeal=float("inf")), "click_appeal=inf is invalid: must be a finite number"),
         (dict(click_distrust=-2.0), "click_distrust=-2.0 is invalid"),
-        (dict(appeal_quality_correlation=1.5), "appeal_quality_correlation=1.5 is invalid: is a correlation"),
+        (dict(appeal_quality_correlation=1.5), "appeal_quality_correlation=1.5 is invalid: must be in \\[-1, 1\\] \\(a correlation"),
         (dict(satisfaction_bias=float("nan")), "satisfaction_bias=nan is invalid"),
         (dict(return_rate=-0.1), "return_rate=-0.1 is invalid"),
         (dict(return_rate=1.5), "return_rate=1.5 is invalid"),
@@ -91,3 +91,17 @@ def test_custom_texts_build_a_world():
     assert len(obs) == 15
     with pytest.raises(ValueError, match="item_texts has 12 texts but num_items=10"):
         recsim_marl.parallel_env(catalog="custom", item_texts=items, user_texts=users, num_items=10, num_users=3)
+
+
+def test_every_declared_range_is_enforced_naming_the_field():
+    """Each field's range is declared beside it (``bounded``); a value outside it is refused by name."""
+    import dataclasses
+
+    from recsim_marl.config import EnvConfig
+
+    bounded = [f for f in dataclasses.fields(EnvConfig) if "check" in f.metadata]
+    assert len(bounded) >= 40
+    for f in bounded:
+        bad = "no-such-choice" if f.metadata["check"].choices else -1e9
+        with pytest.raises(ValueError, match=f"config field {f.name}=.* is invalid: must be "):
+            make_config("tiny", **{f.name: bad})
