@@ -15,13 +15,16 @@ every per-seed value (mean over the worlds), the interquartile mean of the [runs
 its 95% stratified-bootstrap confidence interval (rliable, resampling runs and worlds), writes JSON,
 a markdown table and a plot.
 
-The JSON file collects results across invocations: a run replaces the rows of the tasks and policies it
-ran and keeps the others (each row says which command, code commit and hardware made it, and how long
-it took); rows of tasks that are no longer in ``TASKS`` (an older version) are dropped. ``--fresh``
+The JSON file collects results across invocations, per task, policy and run index: an invocation replaces
+the runs it ran and keeps the others, so a long task can be run in pieces (``--runs 0 1`` today,
+``--runs 2 3 4`` on another day or machine) and its statistics are recomputed over every run kept. Each
+row says which command, code commit and hardware made it last and how long that took, each run its
+commit; rows of tasks that are no longer in ``TASKS`` (an older version) are dropped. ``--fresh``
 starts the file anew.
 
     python -m benchmarks.protocol --seeds 5                  # every task, every policy
     python -m benchmarks.protocol --tasks retention-v2 --learners mappo --seeds 5
+    python -m benchmarks.protocol --tasks retention-v2 --learners iql --runs 0 1   # two of the five runs
     python -m benchmarks.protocol --quick --out /tmp/protocol.json      # a smoke run (seconds)
 """
 
@@ -97,7 +100,9 @@ def train_learner(algo: str, task: Task, run: int, out_dir: Path, quick: bool):
                                           "total_steps": res["global_step"]}
 
 
-def run_task(task: Task, seeds: int, learners: tuple[str, ...], out_dir: Path, quick: bool, reps: int) -> dict:
+def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
+    """Rows ``{policy: {"runs": [r, ...], "per_world": [[return per test world] per run], "info": [...]}}``
+    for the given run indices (summarised by :func:`summarise` once merged with earlier runs)."""
     train_c, test_c = task.config("train"), task.config("test")
     items = scripted_policy(task.items_policy, test_c, "items")
     worlds = torch.tensor(list(task.eval_seeds))
@@ -107,11 +112,12 @@ def run_task(task: Task, seeds: int, learners: tuple[str, ...], out_dir: Path, q
 
     def record(name, run, policy, info=None):
         r = episode_returns(test_c, policy, items, worlds).tolist()
-        row = rows.setdefault(name, {"per_world": [], "info": []})
+        row = rows.setdefault(name, {"runs": [], "per_world": [], "info": []})
+        row["runs"].append(run)
         row["per_world"].append(r)
         row["info"].append(info or {})
 
-    for run in range(seeds):
+    for j, run in enumerate(runs):
         t = time.perf_counter()
         record("random", run, RandomPolicy(test_c.num_candidates, seed=run))
         for name, cls in (("popularity", PopularityPolicy), ("greedy", GreedyPolicy), ("model-based", ModelBasedPolicy),
@@ -124,13 +130,30 @@ def run_task(task: Task, seeds: int, learners: tuple[str, ...], out_dir: Path, q
         for algo in learners:
             policy, info = train_learner(algo, task, run, out_dir, quick)
             record(algo.upper(), run, policy, info)
-        print(f"  {task.name}: run {run + 1}/{seeds} in {time.perf_counter() - t:.0f}s", flush=True)
-    for row in rows.values():
-        scores = np.asarray(row["per_world"], dtype=np.float64)  # [runs, worlds]
-        row["per_seed"] = scores.mean(1).round(4).tolist()
-        row["iqm"], row["ci_low"], row["ci_high"] = iqm_ci(scores, reps)
-        row["mean"] = float(scores.mean())
+        print(f"  {task.name}: run {run} ({j + 1}/{len(runs)}) in {time.perf_counter() - t:.0f}s", flush=True)
     return rows
+
+
+def summarise(row: dict, reps: int) -> dict:
+    """``row`` with its runs in order and its statistics over them: each run's mean over the test worlds
+    (``per_seed``), the IQM of the [runs x worlds] scores with its 95% CI, and the mean."""
+    order = sorted(range(len(row["runs"])), key=lambda j: row["runs"][j])
+    row = {**row, **{k: [row[k][j] for j in order] for k in ("runs", "per_world", "info")}}
+    scores = np.asarray(row["per_world"], dtype=np.float64)  # [runs, worlds]
+    row["per_seed"] = scores.mean(1).round(4).tolist()
+    row["iqm"], row["ci_low"], row["ci_high"] = iqm_ci(scores, reps)
+    row["mean"] = float(scores.mean())
+    return row
+
+
+def combine(old: dict | None, new: dict) -> dict:
+    """One policy's rows of two invocations as one: the new runs, and the old runs the new ones do not
+    repeat (a run index names its training seed, CEM seed and random seed, so a repeated index replaces
+    the old result). Rows from before runs were recorded (no ``runs``) are replaced whole."""
+    if not old or "runs" not in old or "runs" not in new:
+        return new
+    keep = [j for j, r in enumerate(old["runs"]) if r not in new["runs"]]
+    return {**new, **{k: [old[k][j] for j in keep] + new[k] for k in ("runs", "per_world", "info")}}
 
 
 def commit() -> str:
@@ -147,15 +170,22 @@ def commit() -> str:
         return "unknown"
 
 
-def merged(out: Path, results: dict, fresh: bool) -> dict:
-    """The file's rows with ``results`` put in (per task and policy); tasks no longer in TASKS dropped."""
+def merged(out: Path, results: dict, fresh: bool, reps: int | None = None) -> dict:
+    """The file's rows with ``results`` put in (per task, policy and run: :func:`combine`); tasks no longer in
+    TASKS dropped. With ``reps``, every row that gained runs is summarised anew (:func:`summarise`)."""
     old = {}
     if out.exists() and not fresh:
         try:
             old = json.loads(out.read_text()).get("results", {})
         except (json.JSONDecodeError, AttributeError) as exc:
             raise SystemExit(f"{out} is not a protocol result ({exc}); pass --fresh to start it anew") from exc
-    rows = {task: {**old.get(task, {}), **results.get(task, {})} for task in TASKS if task in old or task in results}
+    rows = {}
+    for task in TASKS:
+        if task in old or task in results:
+            rows[task] = dict(old.get(task, {}))
+            for name, new in results.get(task, {}).items():
+                row = combine(rows[task].get(name), new)
+                rows[task][name] = summarise(row, reps) if reps is not None and "runs" in row else row
     return {"tasks": {n: dataclasses.asdict(TASKS[n]) for n in rows}, "results": rows}
 
 
@@ -191,7 +221,10 @@ def plot(results: dict, path: Path) -> None:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="*", default=list(TASKS), help=f"task ids (default: all: {', '.join(TASKS)})")
-    p.add_argument("--seeds", type=int, default=5, help="runs per policy (>= 5 for a claim; default 5)")
+    p.add_argument("--seeds", type=int, default=5, help="runs per policy (>= 5 for a claim; default 5): runs 0..N-1")
+    p.add_argument("--runs", type=int, nargs="+", metavar="R",
+                   help="run these indices instead (e.g. --runs 3 4): a long task in pieces, on several machines or "
+                        "days; the file keeps the other runs of each policy")
     p.add_argument("--learners", nargs="*", default=list(LEARNERS), choices=LEARNERS)
     p.add_argument("--reps", type=int, default=20_000, help="bootstrap resamples")
     p.add_argument("--quick", action="store_true", help="every task shrunk to seconds: a smoke run, not a result")
@@ -203,6 +236,10 @@ def main(argv=None) -> dict:
         p.error(f"unknown task {unknown}; tasks: {', '.join(TASKS)}")
     if args.seeds < 1:
         p.error("--seeds must be >= 1")
+    runs = sorted(set(args.runs)) if args.runs else list(range(args.seeds))
+    if min(runs) < 0 or max(runs) > 9:
+        p.error(f"--runs must be indices in 0..9 (run r tunes the ranker on seeds {TUNING_SEED} + 100 r ..., below the "
+                f"validation seeds), got {args.runs}")
     out = Path(args.out)
     t_all = time.perf_counter()
     command = "python -m benchmarks.protocol " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -214,19 +251,21 @@ def main(argv=None) -> dict:
             task = dataclasses.replace(task, overrides={**task.overrides, **QUICK["overrides"]},
                                        eval_episodes=QUICK["eval_episodes"], total_steps=QUICK["total_steps"])
         t = time.perf_counter()
-        print(f"{name}: {task.scenario}, {args.seeds} runs, learners {args.learners or 'none'}", flush=True)
-        results[name] = run_task(task, args.seeds, tuple(args.learners), out.parent, args.quick, args.reps)
+        print(f"{name}: {task.scenario}, runs {runs}, learners {args.learners or 'none'}", flush=True)
+        results[name] = run_task(task, runs, tuple(args.learners), out.parent, args.quick)
         seconds[name] = time.perf_counter() - t
         for row in results[name].values():
             row["made_by"] = {**made_by, "task_seconds": round(seconds[name], 1)}
-    payload = merged(out, results, fresh=args.fresh or args.quick)
+            for info in row["info"]:
+                info["commit"] = made_by["commit"]  # runs merged from several invocations keep their own
+    payload = merged(out, results, fresh=args.fresh or args.quick, reps=args.reps)
     payload.update(quick=args.quick, last_run={**made_by, "seconds": seconds, "total_seconds": time.perf_counter() - t_all})
     text = payload["table"] = table(payload["results"])
     print("\n" + text)
     write_json(out, payload)
     out.with_suffix(".md").write_text(text + "\n")
     try:
-        plot(results, out.with_suffix(".png"))
+        plot(payload["results"], out.with_suffix(".png"))
     except ImportError:  # matplotlib is in the [train] and [dev] extras
         pass
     print(f"\nwrote {out} ({payload['last_run']['total_seconds']:.0f}s)")

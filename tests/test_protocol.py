@@ -103,3 +103,22 @@ def test_protocol_results_accumulate_across_runs_and_drop_old_versions(tmp_path)
     out.write_text("not json")
     with pytest.raises(SystemExit, match="not a protocol result.*--fresh"):
         protocol.merged(out, {}, fresh=False)
+
+
+def test_a_task_run_in_pieces_keeps_every_run_and_recomputes_its_statistics(tmp_path):
+    """``--runs 0 1`` then ``--runs 1 2``: the file holds runs 0, 1 (the newer) and 2, and the IQM, CI and
+    per-seed values are those of all three."""
+    from benchmarks import protocol
+
+    out = tmp_path / "protocol.json"
+
+    def row(runs, value):
+        return {"runs": runs, "per_world": [[value + r] * 4 for r in runs], "info": [{"r": r} for r in runs]}
+
+    first = protocol.merged(out, {"boredom-v2": {"IQL": row([0, 1], 10.0)}}, fresh=False, reps=100)
+    out.write_text(json.dumps(first))
+    both = protocol.merged(out, {"boredom-v2": {"IQL": row([2, 1], 20.0)}}, fresh=False, reps=100)
+    got = both["results"]["boredom-v2"]["IQL"]
+    assert got["runs"] == [0, 1, 2] and got["per_seed"] == [10.0, 21.0, 22.0]
+    assert [i["r"] for i in got["info"]] == [0, 1, 2]
+    assert got["mean"] == pytest.approx((10 + 21 + 22) / 3) and got["ci_low"] <= got["iqm"] <= got["ci_high"]
