@@ -12,14 +12,16 @@
    hyper-parameters, both groups learning, the same worlds per batch), both evaluated the same way
    (``agents.policy.evaluate`` on held-out seeds 10,000+), with their wall times;
 5. the built-in MAPPO on one rank against two ``torchrun`` ranks (one torch thread each) at equal
-   total frames: wall time and frames per second.
+   total frames: wall time and frames per second;
+6. RLlib's env runner (``MultiAgentEnvRunner``, PPO's default module, the users learning) sampling
+   ``RecSimMultiAgentEnv`` with one world per env (as before ``num_worlds``) and with several.
 
 User agent-steps per second (people x steps). In the dict path nobody leaves (a huge budget), because
 torchrl's PettingZoo wrapper cannot yet step past people who left (issue 9, item 5). Prints a table,
 writes JSON.
 
     python -m benchmarks.ecosystem --out benchmarks/results/ecosystem.json
-    python -m benchmarks.ecosystem --only learning ranks       # parts: doors, sharing, learning, ranks
+    python -m benchmarks.ecosystem --only learning ranks   # parts: doors, sharing, learning, ranks, rllib
 """
 
 from __future__ import annotations
@@ -221,6 +223,34 @@ def ranks(scenario: str, frames: int, num_envs: int) -> list[dict]:
     return rows
 
 
+def rllib_rate(scenario: str, num_worlds: int, agent_steps: int) -> dict:
+    """User agent-steps per second of one RLlib env runner sampling ``RecSimMultiAgentEnv`` with
+    ``num_worlds`` worlds per env (the users learning with PPO's default module, the items scripted)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+
+    from recsim_marl.integrations.rllib import RecSimMultiAgentEnv, policy_mapping_fn
+
+    config = (PPOConfig()
+              .environment(RecSimMultiAgentEnv, env_config={"scenario": scenario, "learn": "users",
+                                                            "num_worlds": num_worlds})
+              .multi_agent(policies={"users"}, policy_mapping_fn=policy_mapping_fn)
+              .env_runners(num_env_runners=0)
+              .debugging(seed=0))
+    import recsim_marl
+
+    runner = MultiAgentEnvRunner(config=config)
+    per_step = num_worlds * recsim_marl.make_config(scenario).num_users  # user agents per env step
+    runner.sample(num_timesteps=2)  # warm-up
+    t = time.perf_counter()
+    episodes = runner.sample(num_timesteps=max(agent_steps // per_step, 1))
+    dt = time.perf_counter() - t
+    steps = sum(e.agent_steps() for e in episodes)
+    runner.stop()
+    return {"path": f"RLlib env runner, {num_worlds} world(s) per env", "num_worlds": num_worlds, "seconds": dt,
+            "user_agent_steps": steps, "user_steps_per_s": steps / dt}
+
+
 def print_table(header: list[str], rows: list[list[str]]) -> None:
     """A markdown table (what the README shows)."""
     print("| " + " | ".join(header) + " |")
@@ -237,7 +267,8 @@ def main(argv=None) -> dict:
     p.add_argument("--learning-scenario", default="tiny")
     p.add_argument("--learning-frames", type=int, default=48_000)
     p.add_argument("--only", nargs="*", default=["doors", "sharing", "learning", "ranks"],
-                   choices=["doors", "sharing", "learning", "ranks"])
+                   choices=["doors", "sharing", "learning", "ranks", "rllib"])
+    p.add_argument("--rllib-agent-steps", type=int, default=20_000, help="user agent-steps sampled per setting")
     p.add_argument("--out", default="benchmarks/results/ecosystem.json")
     args = p.parse_args(argv)
     print(f"hardware: {hardware()}\nscenario: {args.scenario}\n")
@@ -275,6 +306,15 @@ def main(argv=None) -> dict:
                     [[str(r["ranks"]), f"{r['seconds']:.0f}", f"{r['frames_per_s']:,.0f}", str(r["one_set_of_networks"])]
                      for r in ranked])
         payload["ranks"] = ranked
+    if "rllib" in args.only:
+        rows = [rllib_rate(args.scenario, w, args.rllib_agent_steps) for w in (1, 16)]
+        print()
+        print_table(["path", "seconds", "user agent-steps", "user agent-steps/s"],
+                    [[r["path"], f"{r['seconds']:.1f}", f"{r['user_agent_steps']:,}", f"{r['user_steps_per_s']:,.0f}"]
+                     for r in rows])
+        payload["rllib"] = {"rows": rows, "several_over_one": rows[1]["user_steps_per_s"] / rows[0]["user_steps_per_s"]}
+        print(f"\n{rows[1]['num_worlds']} worlds per env sample {payload['rllib']['several_over_one']:.2f}x as fast "
+              "as one world per env")
     print(f"wrote {write_json(args.out, payload)}")
     return payload
 

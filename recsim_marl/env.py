@@ -29,7 +29,8 @@ clamped to the highest affordable one).
 (`num_users`, `num_items`, `num_candidates`, `embed_dim`, `max_cycles`, ...). Unknown keys are errors.
 `render_mode`: `"ansi"` (table), `"rgb_array"` (2-D projection), `"human"` (prints the table).
 `learn="users"` / `"items"` exposes one group and scripts the other (`users_policy=` / `items_policy=`);
-`pad_actions=True` gives every agent `Discrete(max(K, L))` with padded masks (see :func:`parallel_env`).
+`pad_actions=True` gives every agent `Discrete(max(K, L))` with padded masks; `num_worlds=B` steps B
+worlds behind one env, agents `user_k_wW` / `item_k_wW` (see :func:`parallel_env`).
 
 ### Seeding
 
@@ -57,7 +58,7 @@ from recsim_marl.core.vec_env import VecEnv
 
 
 class RecSimParallelEnv(ParallelEnv):
-    """The PettingZoo parallel form: one world (B = 1) of the batched core, numpy in and out."""
+    """The PettingZoo parallel form: ``num_worlds`` worlds (1 by default) of the batched core, numpy in and out."""
 
     metadata = {
         "name": "recsim_marl_v0",
@@ -67,7 +68,7 @@ class RecSimParallelEnv(ParallelEnv):
     }
 
     def __init__(self, scenario: str = "default", render_mode: str | None = None, learn: str = "both",
-                 users_policy=None, items_policy=None, pad_actions: bool = False, **config):
+                 users_policy=None, items_policy=None, pad_actions: bool = False, num_worlds: int = 1, **config):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']} or None"
@@ -86,6 +87,9 @@ class RecSimParallelEnv(ParallelEnv):
                 )
         if not isinstance(pad_actions, bool):
             raise TypeError(f"pad_actions must be True or False, got {pad_actions!r}")
+        if isinstance(num_worlds, bool) or not isinstance(num_worlds, int) or num_worlds < 1:
+            raise ValueError(f"num_worlds={num_worlds!r} is invalid: it must be an int >= 1 (worlds stepped together)")
+        self.num_worlds = num_worlds
         self.render_mode = render_mode
         self.learn = learn
         self.pad_actions = pad_actions
@@ -95,11 +99,13 @@ class RecSimParallelEnv(ParallelEnv):
 
     def _build(self, config) -> None:
         self.config = config
-        self._core = VecEnv(config, num_envs=1, device="cpu", validate=False)
+        b = self.num_worlds
+        self._core = VecEnv(config, num_envs=b, device="cpu", validate=False)
         self.layouts = self._core.layouts
         u, i = config.num_users, config.num_items
-        self.user_agents = [f"user_{k}" for k in range(u)]
-        self.item_agents = [f"item_{k}" for k in range(i)]
+        world = (lambda w: "") if b == 1 else (lambda w: f"_w{w}")  # one world: user_k; several: user_k_wW
+        self.user_agents = [f"user_{k}{world(w)}" for w in range(b) for k in range(u)]
+        self.item_agents = [f"item_{k}{world(w)}" for w in range(b) for k in range(i)]
         self.groups = ("users", "items") if self.learn == "both" else (self.learn,)
         self.possible_agents = (self.user_agents if "users" in self.groups else []) + (
             self.item_agents if "items" in self.groups else [])
@@ -115,12 +121,13 @@ class RecSimParallelEnv(ParallelEnv):
                 self._obs_spaces[a] = spaces.Box(lay.low, lay.high, dtype=np.float32)
                 self._act_spaces[a] = spaces.Discrete(self._width or own[group])
         lay = self.layouts["state"]
-        self.state_space = spaces.Box(lay.low, lay.high, dtype=np.float32)
+        self.state_space = spaces.Box(np.tile(lay.low, b), np.tile(lay.high, b), dtype=np.float32)
         self.agents: list[str] = []
         self._seed: int | None = None
         self._episode = 0
         self._last: dict | None = None
-        self._terminal_state: np.ndarray | None = None
+        self._terminal_state: np.ndarray | None = None  # [B, S] each world's state as last shown
+        self._ended = np.zeros(b, dtype=bool)  # worlds whose episode ended (the core plays on, unseen)
         self._shown_state = None  # hidden state to render: the terminal one once an episode ended
         self._obs = None  # the core's last observation (the scripted group acts on it)
 
@@ -144,7 +151,7 @@ class RecSimParallelEnv(ParallelEnv):
     def reset(self, seed: int | None = None, options: dict | None = None):
         # work on local copies: a refused seed (or any failure below) leaves the env as it was
         if seed is not None:
-            new_seed, new_episode = rng.normalise_seeds(seed, 1)[0], 0
+            new_seed, new_episode = rng.normalise_seeds(seed, self.num_worlds)[0], 0  # world w: seed + w
         elif self._seed is None:
             new_seed, new_episode = secrets.randbits(62), 0
         else:
@@ -155,6 +162,7 @@ class RecSimParallelEnv(ParallelEnv):
         self._obs = obs
         self._last = None
         self._terminal_state = None
+        self._ended[:] = False
         self._shown_state = None
         masks = self._masks(obs)
         return self._obs_dict(obs, self.agents), {a: {"action_mask": masks[a]} for a in self.agents}
@@ -171,20 +179,29 @@ class RecSimParallelEnv(ParallelEnv):
             acts[g] = self._scripted_actions(g)
         obs, rew, term, trunc, info = self._core.step(acts)
         self._obs = obs
-        done = bool(info["done"][0])
-        if done:  # the core has already reset this world; report how the episode ended
-            shown = info["final_observation"]
-            self._terminal_state = info["final_observation"]["state"][0].numpy()
-            self._shown_state = info["final_observation"]["hidden"]
+        done = info["done"].numpy() & ~self._ended  # worlds whose episode ends now
+        ended = self._ended.copy()  # worlds that ended earlier: the core plays their next episode, unseen
+        shown = obs
+        if done.any():  # the core has already reset those worlds; report how their episodes ended
+            final = info["final_observation"]
+            shown = _rows_where(done, final, obs)
+        if done.any() or ended.any():  # each world's state as last shown: frozen where it ended
+            rows = self._core.state().numpy()
+            if done.any():
+                rows = np.where(done[:, None], final["state"].numpy(), rows)
+            if ended.any():
+                rows = np.where(ended[:, None], self._terminal_state, rows)
+            self._terminal_state = rows
         else:
-            shown = obs
             self._terminal_state = None
-            self._shown_state = self._core.current
+        if not ended[0]:  # what render shows: world 0, as it ended
+            self._shown_state = final["hidden"] if done[0] else self._core.current
+        self._ended |= done
         live = self.agents
         obs_d = self._obs_dict(shown, live)
-        rew_np = {g: rew[g][0].numpy() for g in rew}
-        term_np = {g: term[g][0].numpy() for g in term}
-        trunc_np = {g: trunc[g][0].numpy() for g in trunc}
+        rew_np = {g: rew[g].reshape(-1).numpy() for g in rew}
+        term_np = {g: term[g].reshape(-1).numpy() for g in term}
+        trunc_np = {g: trunc[g].reshape(-1).numpy() for g in trunc}
         masks = self._masks(shown)  # the masks of the observations returned (the final ones when done)
         rewards, terminations, truncations, infos = {}, {}, {}, {}
         for a in live:
@@ -204,9 +221,9 @@ class RecSimParallelEnv(ParallelEnv):
         return obs_d, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
-        if self._terminal_state is not None:
-            return self._terminal_state
-        return self._core.state()[0].numpy()
+        """The global state (``state_space``): the worlds' states one after the other."""
+        rows = self._terminal_state if self._terminal_state is not None else self._core.state().numpy()
+        return rows.reshape(-1)
 
     def render(self):
         if self.render_mode is None:
@@ -255,7 +272,7 @@ class RecSimParallelEnv(ParallelEnv):
         pol = self.scripted[group]
         if pol is None:
             if group == "items":
-                return torch.zeros(1, self.config.num_items, dtype=torch.long)
+                return torch.zeros(self.num_worlds, self.config.num_items, dtype=torch.long)
             return self.layouts["users"].read(obs["users"], "candidate_relevance").argmax(-1)
         a = pol.act(obs[group], obs["action_mask"][group])
         if (not isinstance(a, torch.Tensor) or tuple(a.shape) != tuple(obs[group].shape[:2])
@@ -268,7 +285,7 @@ class RecSimParallelEnv(ParallelEnv):
         return a.long()
 
     def _obs_dict(self, obs: dict, agents: list[str]) -> dict:
-        rows = {"users": obs["users"][0].numpy(), "items": obs["items"][0].numpy()}
+        rows = {g: obs[g].numpy().reshape(-1, obs[g].shape[-1]) for g in ("users", "items")}  # [B * N, F]
         out = {}
         for a in agents:
             g, k = self.agent_index[a]
@@ -276,7 +293,8 @@ class RecSimParallelEnv(ParallelEnv):
         return out
 
     def _masks(self, obs: dict) -> dict:
-        m = {g: obs["action_mask"][g][0].numpy().astype(np.int8) for g in ("users", "items")}
+        m = {g: obs["action_mask"][g].numpy().astype(np.int8).reshape(-1, obs["action_mask"][g].shape[-1])
+             for g in ("users", "items")}
         if self._width is not None:  # padded actions are never valid
             m = {g: np.pad(v, ((0, 0), (0, self._width - v.shape[1]))) for g, v in m.items()}
         return {a: m[g][k] for a, (g, k) in self.agent_index.items()}
@@ -292,8 +310,9 @@ class RecSimParallelEnv(ParallelEnv):
             raise ValueError(
                 f"no action for live agent(s) {missing[:5]}{more}: give one action per agent in env.agents"
             )
-        ua = np.zeros(self.config.num_users, dtype=np.int64)  # a scripted group's are filled in by step
-        ia = np.zeros(self.config.num_items, dtype=np.int64)
+        b = self.num_worlds
+        ua = np.zeros(b * self.config.num_users, dtype=np.int64)  # a scripted group's are filled in by step
+        ia = np.zeros(b * self.config.num_items, dtype=np.int64)
         live = set(self.agents)
         for a, act in actions.items():
             g, k = self.agent_index[a]
@@ -309,7 +328,18 @@ class RecSimParallelEnv(ParallelEnv):
             # which the core then clamps to the highest affordable one)
             value = min(_as_index(a, act, n), self._core.num_actions[g] - 1)
             (ua if g == "users" else ia)[k] = value
-        return torch.from_numpy(ua).unsqueeze(0), torch.from_numpy(ia).unsqueeze(0)
+        return torch.from_numpy(ua).view(b, -1), torch.from_numpy(ia).view(b, -1)
+
+
+def _rows_where(done: np.ndarray, final, obs: dict) -> dict:
+    """The observations to report: world ``w``'s final ones where ``done[w]``, else its current ones."""
+    pick = torch.from_numpy(done)
+
+    def rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.where(pick.view(-1, *[1] * (a.dim() - 1)), a, b)
+
+    return {"users": rows(final["users"], obs["users"]), "items": rows(final["items"], obs["items"]),
+            "action_mask": {g: rows(final["action_mask"][g], obs["action_mask"][g]) for g in ("users", "items")}}
 
 
 def _as_index(agent: str, act, n: int) -> int:
@@ -334,9 +364,10 @@ def _as_index(agent: str, act, n: int) -> int:
 
 
 def parallel_env(scenario: str = "default", render_mode: str | None = None, learn: str = "both",
-                 users_policy=None, items_policy=None, pad_actions: bool = False,
+                 users_policy=None, items_policy=None, pad_actions: bool = False, num_worlds: int = 1,
                  **config) -> RecSimParallelEnv:
-    """The PettingZoo parallel environment: one world, agents ``user_0..`` and ``item_0..``.
+    """The PettingZoo parallel environment: one world, agents ``user_0..`` and ``item_0..`` (or several
+    worlds in one env, ``num_worlds``).
 
     Keyword arguments:
         scenario: a registered scenario, ``recsim_marl.SCENARIOS`` ("default", "tiny", "boredom",
@@ -353,6 +384,12 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, lear
             padded with 0 (invalid) past the group's own actions, and such an action, if sent, means
             the group's last one (a user: candidate K-1; an item: its top level, clamped as any level
             to the highest affordable one).
+        num_worlds: worlds stepped together by the batched core behind this one env (default 1), for
+            frameworks that step one env per process (RLlib's env runners): agents ``user_k_wW`` and
+            ``item_k_wW`` for world W, which is exactly the one-world env seeded ``seed + W``. A world
+            whose episode ends early (everybody left) stays ended, its agents done, while the others play
+            on; the env's episode ends when every world's has. ``state()`` is the worlds' states one
+            after the other; ``render`` shows world 0.
         **config: any field of ``recsim_marl.EnvConfig`` overriding the scenario, e.g.
             num_users (people, one user agent each), num_items (items, one item agent each),
             num_candidates (K, the list a user agent chooses from: its action space),
@@ -368,7 +405,7 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, lear
     ``recsim_marl.observation_layout(env.config)`` names the observation's fields.
     """
     return RecSimParallelEnv(scenario=scenario, render_mode=render_mode, learn=learn, users_policy=users_policy,
-                             items_policy=items_policy, pad_actions=pad_actions, **config)
+                             items_policy=items_policy, pad_actions=pad_actions, num_worlds=num_worlds, **config)
 
 
 class _CheckedAEC(parallel_to_aec_wrapper):
