@@ -7,6 +7,8 @@ The ranges do not overlap for any batch or episode count used in this project:
   index: ``num_envs`` seeds per run).
 - :data:`TUNING_SEED`: scripted baselines with free parameters (the linear ranker's weights, the
   farsighted oracle's weight) are tuned on seeds 1,000-9,999.
+- :data:`VALIDATION_SEED`: 2,000 and up, inside the tuning range but used by no tuner: training-split
+  worlds on which a diagnostic compares policies (``benchmarks.headroom``) without the test split.
 - :data:`EVAL_SEED`: held-out evaluation seeds 10,000-49,999: a learner's final evaluation, the
   baseline tables, ``recsim-marl evaluate``. Nothing is tuned on them.
 - :data:`FRESH_SEED`: 50,000 and up, kept for checks a skeptical reader runs once, after every choice
@@ -15,6 +17,7 @@ The ranges do not overlap for any batch or episode count used in this project:
 
 TRAINING_SEED = 0
 TUNING_SEED = 1_000
+VALIDATION_SEED = 2_000
 EVAL_SEED = 10_000
 FRESH_SEED = 50_000
 

@@ -1,0 +1,216 @@
+"""How much better than the linear ranker can a policy that sees only the observation do? A diagnostic
+of a task's worlds, on the TRAINING split only (validation seeds of the training split; nothing here
+reads the test split, so it can guide what to build without spending the held-out worlds).
+
+It plays, on the same worlds:
+
+- the simple policies: model-based and the linear ranker (tuned by CEM as in the protocol);
+- the privileged references: the myopic and the farsighted oracle (and, with ``--planner``, the rollout
+  planner), which read the hidden state;
+- the farsighted oracle with its hidden inputs replaced, one group at a time, by what the platform
+  observes in their place: the person's traits by the median person's, each item's appeal by 0 (unknown),
+  its quality by its noisy rating, the person's interest and boredom by the platform's estimate and
+  click history. What the oracle loses with each replacement is what knowing that hidden input is worth;
+  a learner can only earn it by inferring the input from what it observes;
+- a policy with memory (``memory``): it keeps its own estimate of each person's interest, updated after
+  every recommendation by what the platform logged (the click, and whether the person watched it all:
+  reconstructed from the observation's moving averages), as an online logistic regression of clicks and
+  satisfaction on the item's content, and picks by the farsighted oracle's formula applied to that
+  estimate and the observed rating. Its two learning rates are picked on the tuning seeds.
+
+    python -m benchmarks.headroom                          # retention-v2, 20 validation worlds
+    python -m benchmarks.headroom --task boredom-v2 --planner
+    python -m benchmarks.headroom --checkpoint runs/mappo/checkpoint.pt   # a learner on the same worlds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from agents.args import LEARNERS, learner_module
+from agents.baselines import (
+    FarsightedOraclePolicy,
+    LinearRankerPolicy,
+    ModelBasedPolicy,
+    MyopicOraclePolicy,
+    RolloutPlannerPolicy,
+    episode_returns,
+    scripted_policy,
+    tune_linear_ranker,
+)
+from agents.checkpoint import load_checkpoint
+from benchmarks.baselines import tuning_budget
+from benchmarks.common import hardware, write_json
+from benchmarks.protocol import QUICK
+from recsim_marl.core.observation import observation_layout
+from recsim_marl.protocol import TASKS, TUNING_SEED, VALIDATION_SEED
+
+REPLACEMENTS = {
+    "traits": "the median person's traits",
+    "appeal": "appeal 0 (unknown)",
+    "quality": "the noisy rating",
+    "interest": "the platform's estimate and click history",
+    "trust": "full trust (1)",
+}
+"""The hidden inputs of the farsighted oracle and what the platform observes in their place."""
+
+
+class ObservedOracle(FarsightedOraclePolicy):
+    """The farsighted oracle with the hidden inputs named in ``replace`` (keys of :data:`REPLACEMENTS`)
+    taken from the observation instead. PRIVILEGED unless all are replaced."""
+
+    def __init__(self, config, replace: tuple[str, ...]):
+        super().__init__(config)
+        self.replace, self.lay, self._obs = replace, observation_layout(config)["users"], None
+
+    def truth(self) -> dict:
+        x, c = super().truth(), self.config
+        m, lay, obs = self._env().user_model, self.lay, self._obs
+        median = m.population(c)
+        if "traits" in self.replace:
+            x["tr"] = median
+        if "appeal" in self.replace:
+            x["appeal"] = torch.zeros_like(x["appeal"])
+        if "quality" in self.replace:
+            x["quality"] = lay.read(obs, "candidate_rating")
+        if "trust" in self.replace:
+            x["trust"] = torch.ones_like(x["trust"])
+        if "interest" in self.replace:
+            x["aff"] = m.affinity(c, x["tr"], lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
+                                  lay.read(obs, "candidate_content"))
+        return x
+
+    def act(self, obs, mask):
+        self._obs = obs
+        return self.values().argmax(-1)
+
+
+class MemoryPolicy(ModelBasedPolicy):
+    """Keeps its own estimate of each person's interest (an online logistic regression of the person's
+    clicks, at rate ``click_rate``, and of their satisfaction given a click, at ``satisfaction_rate``, on
+    the recommended item's content), started from the platform's estimate at the episode's start; picks
+    the candidate with the highest ``expected reward + future_weight P(click)(2q - 1)`` under that
+    estimate, the median person's traits and the observed rating. Reads only the observation: the click
+    and the watched share of its last recommendation come from the change of the person's click rate and
+    watch rate (both moving averages at ``history_rate``)."""
+
+    def __init__(self, config, click_rate: float, satisfaction_rate: float, future_weight: float = 0.5):
+        super().__init__(config)
+        self.rates = (click_rate, satisfaction_rate)
+        self.future_weight = future_weight
+        self.p = None
+
+    def _learn(self, obs) -> None:
+        lay, c = self.lay, self.config
+        rate, watch = lay.read(obs, "click_rate")[..., 0], lay.read(obs, "watch_rate")[..., 0]
+        t = lay.read(obs, "progress")[..., 0]
+        if self.p is None or bool((t < self.t).any()):  # a new episode: start from the platform's estimate
+            self.p = lay.read(obs, "estimate").clone()
+        else:
+            r = c.history_rate
+            click = ((rate - (1 - r) * self.rate) / r > 0.5).float() * self.acted
+            watched = (watch - (1 - r) * self.watch) / r
+            sat = click * (watched > (1 + c.disappointed_dwell) / 2).float()
+            a_c, a_s = self.rates
+            step = a_c * (click - self.p_click) * self.acted + a_s * click * (sat - self.q)
+            self.p = torch.nn.functional.normalize(self.p + step[..., None] * self.content, dim=-1)
+        self.rate, self.watch, self.t = rate, watch, t
+
+    def act(self, obs, mask):
+        self._learn(obs)
+        c, lay, m = self.config, self.lay, self._env().user_model
+        median = m.population(c)
+        content = lay.read(obs, "candidate_content")
+        aff = m.affinity(c, median, self.p.unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2), content)
+        zero = torch.zeros_like(aff)
+        p = m.click_probability(c, median, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
+        q = m.satisfaction(c, median, aff, lay.read(obs, "candidate_rating"))
+        value = m.engagement(c, p, q, lay.read(obs, "candidate_length")) + self.future_weight * p * (2 * q - 1)
+        a = value.argmax(-1)
+        self.p_click, self.q = (v.gather(-1, a.unsqueeze(-1)).squeeze(-1) for v in (p, q))
+        self.content = content.gather(-2, a[..., None, None].expand(*a.shape, 1, content.shape[-1])).squeeze(-2)
+        self.acted = lay.read(obs, "present")[..., 0]
+        return a
+
+
+MEMORY_GRID = ((0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.1, 0.0), (0.0, 0.1), (0.05, 0.2))
+"""The memory policy's (click_rate, satisfaction_rate) tried on the tuning seeds."""
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", default="retention-v2", choices=list(TASKS))
+    p.add_argument("--worlds", type=int, default=20, help="validation worlds (training split)")
+    p.add_argument("--planner", action="store_true", help="also the privileged rollout planner (minutes)")
+    p.add_argument("--quick", action="store_true", help="the task shrunk to seconds: a smoke run, not a result")
+    p.add_argument("--checkpoint", nargs="+", default=[], metavar="PATH",
+                   help="checkpoints of the task's user learners to play on the same worlds (only load checkpoints "
+                        "you made or trust)")
+    p.add_argument("--out", default="benchmarks/results/headroom.json")
+    args = p.parse_args(argv)
+    if args.worlds < 1:
+        p.error(f"--worlds must be >= 1, got {args.worlds}")
+    task = TASKS[args.task]
+    c = task.config("train")
+    budget = tuning_budget(c)
+    if args.quick:
+        c = c.replace(**QUICK["overrides"])
+        budget = dict(episodes=2, population=4, elite=2, generations=1)
+    items = scripted_policy(task.items_policy, c, "items")
+    worlds = torch.arange(VALIDATION_SEED, VALIDATION_SEED + args.worlds)
+    tune = torch.arange(TUNING_SEED, TUNING_SEED + (2 if args.quick else 16))
+    rows, t0 = {}, time.perf_counter()
+
+    def play(name, policy, info=None):
+        t = time.perf_counter()
+        r = episode_returns(c, policy, items, worlds)
+        rows[name] = {"mean": float(r.mean()), "se": float(r.std() / len(r) ** 0.5), "per_world": r.tolist(),
+                      **(info or {})}
+        print(f"  {name:58s} {rows[name]['mean']:7.2f} ± {rows[name]['se']:.2f}  ({time.perf_counter() - t:.0f}s)",
+              flush=True)
+
+    print(f"{args.task}, training split, validation worlds {worlds[0]}..{worlds[-1]}:", flush=True)
+    play("model-based", ModelBasedPolicy(c))
+    tuned = tune_linear_ranker(c, items_policy=items, progress=False, **budget)
+    play("linear ranker", LinearRankerPolicy(c, tuned["weights"]), {"weights": tuned["weights"]})
+    play("myopic oracle*", MyopicOraclePolicy(c))
+    play("farsighted oracle*", FarsightedOraclePolicy(c))
+    for hidden, proxy in REPLACEMENTS.items():
+        play(f"farsighted oracle*, {hidden} -> {proxy}", ObservedOracle(c, (hidden,)))
+    play("farsighted formula on observations only (all replaced)", ObservedOracle(c, tuple(REPLACEMENTS)))
+    grid = {rates: float(episode_returns(c, MemoryPolicy(c, *rates), items, tune).mean()) for rates in MEMORY_GRID}
+    best = max(grid, key=grid.get)
+    play("memory (own interest estimate from clicks and watched shares)", MemoryPolicy(c, *best),
+         {"rates": list(best), "tuning": {str(k): round(v, 2) for k, v in grid.items()}})
+    if args.planner:
+        play("rollout planner*", RolloutPlannerPolicy(c))
+    for path in args.checkpoint:
+        ck = load_checkpoint(path)
+        algorithm, scenario = ck.get("algorithm"), ck.get("args", {}).get("scenario")
+        if algorithm not in LEARNERS:
+            p.error(f"--checkpoint {path}: written by unknown algorithm {algorithm!r}")
+        if scenario != task.scenario:
+            p.error(f"--checkpoint {path}: trained on {scenario!r}, not on {args.task}'s scenario {task.scenario!r}")
+        play(f"{algorithm.upper()} ({path})", learner_module(algorithm).load_policy(path, "users"))
+    ranker = rows["linear ranker"]["mean"]
+    payload = {"task": args.task, "split": "train", "quick": args.quick, "worlds": [int(worlds[0]), int(worlds[-1])],
+               "made_by": {"command": "python -m benchmarks.headroom " + " ".join(sys.argv[1:] if argv is None else argv),
+                           "hardware": hardware(), "seconds": round(time.perf_counter() - t0, 1)},
+               "rows": rows}
+    lines = ["| policy | mean return per person ± s.e. | vs linear ranker |", "|---|---|---|"]
+    lines += [f"| {n} | {r['mean']:.1f} ± {r['se']:.1f} | {r['mean'] / ranker:.2f}x |" for n, r in rows.items()]
+    payload["table"] = "\n".join(lines)
+    print(payload["table"])
+    out = write_json(args.out, payload)
+    Path(out).with_suffix(".md").write_text(payload["table"] + "\n")
+    print(f"wrote {out} ({time.perf_counter() - t0:.0f}s)")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
