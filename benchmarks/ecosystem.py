@@ -5,9 +5,9 @@
 2. BenchMARL MAPPO's collection through ``RecSimTask`` (its collector and policy, both groups; the
    training between batches is BenchMARL's and not counted);
 3. sharing the machine: the core's step rate of one process alone, then of two processes stepping at
-   once, as a ratio per process: with torch's default threads, with those and
-   ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep instead of spinning while they wait), and with
-   one thread per process;
+   once, as a ratio per process: with torch's default threads (and, side by side, the core as it was
+   before it ran small steps on one thread), with those and ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP
+   threads sleep instead of spinning while they wait), and with one thread per process;
 4. learning at equal frames: the built-in MAPPO against BenchMARL's MAPPO (each with its own default
    hyper-parameters, both groups learning, the same worlds per batch), both evaluated the same way
    (``agents.policy.evaluate`` on held-out seeds 10,000+), with their wall times;
@@ -107,11 +107,14 @@ def benchmarl_rate(task_name: str, batches: int, frames_per_batch: int, num_envs
             "user_steps_per_s": frames * users / dt}
 
 
-def _stepping(num_envs: int, seconds: float, threads: int | None, queue) -> None:
+def _stepping(num_envs: int, seconds: float, threads: int | None, queue, serial_small: bool = True) -> None:
     import recsim_marl
+    from recsim_marl.models import _kernels
 
     if threads is not None:  # this benchmark's own process: pinning it is what the README advises
         torch.set_num_threads(threads)
+    if not serial_small:  # the core as it was: every step on the user's threads, however small
+        _kernels.SERIAL_STEP_WORK = 0
     v = recsim_marl.make_vec(num_envs, scenario="default", validate=False, encoder="hash")
     v.reset(seed=0)
     a = {g: torch.zeros(num_envs, v.num_agents[g], dtype=torch.long) for g in ("users", "items")}
@@ -125,10 +128,11 @@ def _stepping(num_envs: int, seconds: float, threads: int | None, queue) -> None
 
 
 def concurrency(num_envs: int, threads: int | None = None, wait_policy: str | None = None,
-                seconds: float = 8.0) -> dict:
+                seconds: float = 8.0, serial_small: bool = True) -> dict:
     """Env-steps/s of one process alone, then of each of two processes stepping at the same time
     (``threads``: torch threads per process, None leaves torch's default; ``wait_policy``: the
-    processes' ``OMP_WAIT_POLICY``, None leaves this process's environment as it is)."""
+    processes' ``OMP_WAIT_POLICY``, None leaves this process's environment as it is; ``serial_small``
+    False: the core without its one-thread small steps, as before issue 18)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -139,7 +143,8 @@ def concurrency(num_envs: int, threads: int | None = None, wait_policy: str | No
     try:
         for n in (1, 2):
             q = ctx.Queue()
-            procs = [ctx.Process(target=_stepping, args=(num_envs, seconds, threads, q)) for _ in range(n)]
+            procs = [ctx.Process(target=_stepping, args=(num_envs, seconds, threads, q, serial_small))
+                     for _ in range(n)]
             for p in procs:
                 p.start()
             rates[n] = [q.get() for _ in procs]
@@ -150,7 +155,7 @@ def concurrency(num_envs: int, threads: int | None = None, wait_policy: str | No
             os.environ.pop("OMP_WAIT_POLICY", None)
         else:
             os.environ["OMP_WAIT_POLICY"] = saved
-    return {"num_envs": num_envs, "threads": threads or torch.get_num_threads(),
+    return {"num_envs": num_envs, "threads": threads or torch.get_num_threads(), "serial_small_steps": serial_small,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default") if wait_policy is None else wait_policy,
             "alone": rates[1][0], "two_at_once": rates[2], "ratio_each": [r / rates[1][0] for r in rates[2]]}
 
@@ -283,11 +288,13 @@ def main(argv=None) -> dict:
         print(f"\nRecSimEnv collects {ratio:,.0f}x faster than the dict path")
         payload.update(rows=rows, recsimenv_over_dict_path=ratio)
     if "sharing" in args.only:
-        shared = [concurrency(b, t, w) for t, w in ((None, None), (None, "PASSIVE"), (1, None)) for b in (1, 256)]
+        shared = [concurrency(b, t, w, serial_small=s) for t, w, s in
+                  ((None, None, True), (None, None, False), (None, "PASSIVE", True), (1, None, True)) for b in (1, 256)]
         print()
-        print_table(["worlds per process", "torch threads each", "OMP_WAIT_POLICY", "alone env-steps/s",
-                     "two at once, each", "ratio each"],
-                    [[str(c["num_envs"]), str(c["threads"]), c["omp_wait_policy"], f"{c['alone']:,.0f}",
+        print_table(["worlds per process", "torch threads each", "OMP_WAIT_POLICY", "small steps on one thread",
+                     "alone env-steps/s", "two at once, each", "ratio each"],
+                    [[str(c["num_envs"]), str(c["threads"]), c["omp_wait_policy"],
+                      "yes" if c["serial_small_steps"] else "no (before)", f"{c['alone']:,.0f}",
                       ", ".join(f"{r:,.0f}" for r in c["two_at_once"]), ", ".join(f"{r:.2f}" for r in c["ratio_each"])]
                      for c in shared])
         payload["concurrency"] = shared

@@ -20,7 +20,7 @@ from recsim_marl.config import EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
 from recsim_marl.core.world import Catalogue, build_world, check_memory, draw, select, take
-from recsim_marl.models import market, platform, retrieval
+from recsim_marl.models import _kernels, market, platform, retrieval
 from recsim_marl.models import user as um
 from recsim_marl.models.checked import CheckedUserModel
 
@@ -262,6 +262,11 @@ class VecEnv:
         self._advance = torch.compile(step_fn, dynamic=False) if self.compiled else step_fn
 
     # --- public API --------------------------------------------------------------------------------
+    @property
+    def _work(self) -> int:
+        """Element operations of the largest part of a step (retrieval's people x items scores)."""
+        return self.num_envs * self.config.num_users * self.config.num_items
+
     def reset(self, seed: int | list[int] = 0, episode: int = 0) -> dict:
         """Start episode ``episode`` (default 0) of every env.
 
@@ -271,9 +276,11 @@ class VecEnv:
         seeds = rng.seeds_tensor(seed, self.num_envs, self.device)
         if isinstance(episode, bool) or not isinstance(episode, int) or episode < 0:
             raise ValueError(f"episode must be an int >= 0, got {episode!r}")
-        self.catalogue = select(self.world, *draw(self.world, self.config, seeds))
-        self._state = reset_state(self.catalogue, self.config, seeds, torch.full_like(seeds, episode), self.user_model)
-        return self._observe(self._state)
+        with _kernels.serial_if_small(self._work, self.device):
+            self.catalogue = select(self.world, *draw(self.world, self.config, seeds))
+            self._state = reset_state(self.catalogue, self.config, seeds, torch.full_like(seeds, episode),
+                                      self.user_model)
+            return self._observe(self._state)
 
     def step(self, actions: dict[str, torch.Tensor]):
         """Advance every env one step.
@@ -289,6 +296,10 @@ class VecEnv:
         if self._state is None:
             raise RuntimeError("step() called before reset(); call venv.reset(seed=...) first")
         ua, ia = self._check_actions(actions)
+        with _kernels.serial_if_small(self._work, self.device):
+            return self._step(ua, ia)
+
+    def _step(self, ua: torch.Tensor, ia: torch.Tensor):
         s = self._state
         nxt, mixed, rewards, terminated, truncated, extras = self._advance(self.catalogue, s, ua, ia, self.host_reads)
         extras = dict(extras)

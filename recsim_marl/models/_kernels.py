@@ -19,6 +19,7 @@ order of the dot products (float32 rounding).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -123,6 +124,29 @@ def user_observation(content: torch.Tensor, candidates: torch.Tensor, *, vectors
 # below this many element operations a launch is too small to share: the kernel runs on one thread,
 # so a one-world step never waits for a second thread that another process has taken
 SERIAL_WORK = 1 << 16
+
+# below this many (world, person, item) triples a step runs on one thread (serial_if_small). Measured on
+# `default` (64 x 256 per world), 2 cores, one process alone: a second thread gave 0.90x at 1 world,
+# 1.03x at 2, 1.01x at 4, 1.12x at 8, 1.24x at 16, 1.61x at 64
+SERIAL_STEP_WORK = 1 << 17
+
+
+@contextlib.contextmanager
+def serial_if_small(work: int, device: torch.device):
+    """Torch on one thread while the block runs, when its ``work`` (people x items of a step) is below
+    :data:`SERIAL_STEP_WORK` on the CPU; the user's thread count is put back after it. A step that
+    small gains nothing from a second thread, and with two processes on one machine idle OpenMP threads
+    spin for cores the other process needs (issue 18: two one-world processes kept 0.1x each of one
+    alone). Larger work keeps the user's threads."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1 or work >= SERIAL_STEP_WORK:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _use_torch_threads(numba, work: int) -> int:
