@@ -26,6 +26,7 @@ def test_agents_are_named_per_world_and_world_w_is_the_one_world_env_seeded_seed
     rng = np.random.default_rng(0)
     obs_m, _ = many.reset(seed=7)
     obs_1 = [e.reset(seed=7 + w)[0] for w, e in enumerate(ones)]
+    assert all(np.array_equal(obs_m[f"{a}_w{w}"], o[a]) for w, o in enumerate(obs_1) for a in o)
     for _ in range(many.unwrapped.config.max_cycles):
         acts = {a: int(rng.integers(many.action_space(a).n)) for a in many.agents}
         obs_m, rew_m, term_m, trunc_m, _ = many.step(acts)
