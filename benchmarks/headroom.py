@@ -151,11 +151,12 @@ def main(argv=None) -> dict:
     p.add_argument("--checkpoint", nargs="+", default=[], metavar="PATH",
                    help="checkpoints of the task's user learners to play on the same worlds (only load checkpoints "
                         "you made or trust)")
-    p.add_argument("--out", default="benchmarks/results/headroom.json")
+    p.add_argument("--out", help="default: benchmarks/results/headroom_<task>.json (and .md)")
     args = p.parse_args(argv)
     if args.worlds < 1:
         p.error(f"--worlds must be >= 1, got {args.worlds}")
     task = TASKS[args.task]
+    args.out = args.out or f"benchmarks/results/headroom_{args.task}.json"
     c = task.config("train")
     budget = tuning_budget(c)
     if args.quick:
