@@ -266,7 +266,7 @@ class RecSimParallelEnv(ParallelEnv):
         return agent
 
     def _scripted_actions(self, group: str) -> torch.Tensor:
-        """``[1, N]`` actions of the scripted group from its policy (defaults: most relevant candidate;
+        """``[B, N]`` actions of the scripted group from its policy (defaults: most relevant candidate;
         no promotion), checked like any policy's output."""
         obs, n = self._obs, self._core.num_actions[group]
         pol = self.scripted[group]
@@ -376,7 +376,7 @@ def parallel_env(scenario: str = "default", render_mode: str | None = None, lear
         learn: "both" (default), "users" or "items": which group's agents the env exposes. The other
             group is scripted inside the env (a one-group view for single-group libraries):
         users_policy, items_policy: the scripted group's policy, any object with
-            ``act(obs [1, N, O] tensor, mask [1, N, A] bool tensor) -> [1, N] long tensor`` (the
+            ``act(obs [B, N, O] tensor, mask [B, N, A] bool tensor) -> [B, N] long tensor``, B = num_worlds (the
             ``agents.policy.Policy`` protocol, e.g. ``agents.baselines.GreedyPolicy(config)``).
             Defaults: users recommend the most relevant candidate; items do not promote (level 0).
         pad_actions: give every agent one action space, ``Discrete(max(K, L))``, for libraries that put
