@@ -143,6 +143,11 @@ def advantages_and_targets(rewards, values, next_value, dones, valid, value_norm
     return normalize_advantages(adv, valid if acting is None else acting, adv_norm), target
 
 
+def clipped_surrogate(ratio: torch.Tensor, adv: torch.Tensor, clip: float) -> torch.Tensor:
+    """PPO's policy loss per sample: ``max(-A r, -A clip(r, 1 - eps, 1 + eps))`` (the pessimistic bound)."""
+    return torch.max(-adv * ratio, -adv * ratio.clamp(1 - clip, 1 + clip))
+
+
 def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     w = valid.to(x.dtype)
     return (x * w).sum() / w.sum().clamp_min(1.0)
@@ -256,9 +261,7 @@ def train(args: Args) -> dict:
                     logits = masked_logits(actors[g](flat["obs"][j]), flat["mask"][j])
                     logp_all = torch.log_softmax(logits, -1)
                     logp = logp_all.gather(-1, flat["act"][j].unsqueeze(-1)).squeeze(-1)
-                    ratio = torch.exp(logp - flat["logp"][j])
-                    a = flat_adv[j]
-                    pg = torch.max(-a * ratio, -a * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef))
+                    pg = clipped_surrogate(torch.exp(logp - flat["logp"][j]), flat_adv[j], args.clip_coef)
                     probs = logp_all.exp()
                     entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
                     v_new = critics[g](flat_st[j], flat["obs"][j])

@@ -461,3 +461,16 @@ def test_logs_are_per_group_and_dense_and_the_plot_has_references(tmp_path):
     refs = result["references"]["items"]
     assert set(refs) == {"fixed:0", "random"} and all(len(v) == 2 for v in refs.values())
     assert os.path.getsize(result["plot"]) > 10_000
+
+
+def test_ppo_clipped_surrogate_by_hand():
+    """max(-A r, -A clip(r, 0.8, 1.2)): a positive advantage gains nothing past r = 1.2, a negative one
+    is not spared below r = 0.8; inside the clip range the loss is -A r."""
+    import torch
+
+    from agents.mappo import clipped_surrogate
+
+    r = torch.tensor([1.5, 1.5, 0.5, 0.5, 1.1])
+    a = torch.tensor([2.0, -2.0, 2.0, -2.0, 1.0])
+    expect = torch.tensor([-2.0 * 1.2, 2.0 * 1.5, -2.0 * 0.5, 2.0 * 0.8, -1.1])
+    assert torch.allclose(clipped_surrogate(r, a, 0.2), expect)
