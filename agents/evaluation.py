@@ -43,7 +43,9 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     retrieval, much the same under every recommender), pick_ndcg (NDCG@1 of each recommendation among its
     candidates: its true affinity against the best candidate's, gains shifted to be >= 0), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
-    truly relevant items (hidden affinity >= ``relevant_affinity``). Affinity is the env's user model's
+    truly relevant items (hidden affinity >= ``relevant_affinity``): precision = relevant picks / picks shown,
+    recall = relevant picks / picks shown to a person with at least one relevant item in the catalogue
+    (recall@1 normalised by min(1, number relevant), as one pick can find at most one). Affinity is the env's user model's
     (``venv.user_model.affinity``), so a custom model gets its own ground truth.
     ``ranking_metrics=False`` leaves out ndcg, pick_ndcg, diversity, precision, recall and f1, whose ground truth
     (every person's affinity to every item, each step) costs more than the episodes themselves.

@@ -221,3 +221,44 @@ def test_exposure_gini_by_hand():
     # sum_i (2i - n - 1) x_(i) / (n sum x), i = 1..n over sorted x: 0 (equal), (n - 1) / n (one item
     # gets all), (-3 - 2 + 3 + 12) / 40 for 1, 2, 3, 4
     assert torch.allclose(_gini(x), torch.tensor([0.0, 0.75, 0.25]))
+
+
+
+def test_precision_and_recall_by_hand():
+    """Precision = hits / recommendations shown; recall = hits / recommendations shown to a person who had at
+    least one truly relevant item in the catalogue (recall@1 of one pick, normalised by min(1, |relevant|)).
+    Counted per world by a recorder that sees the state ``evaluate`` sees, with the default affinity formula
+    written out; a threshold that leaves some people nothing relevant makes the two differ."""
+    from agents.baselines import GreedyPolicy
+    from recsim_marl.models.user import Traits
+
+    c, worlds, threshold = recsim_marl.make_config("tiny"), 3, 0.5
+    greedy = GreedyPolicy(c)
+    counts = {n: torch.zeros(worlds) for n in ("tp", "recs", "rel")}
+
+    class Recorder:
+        def bind(self, venv):
+            self.venv = venv
+
+        def act(self, obs, mask):
+            a = greedy.act(obs, mask)
+            s, content = self.venv.current, self.venv.catalogue.content  # content [B, I, D]
+            bw = Traits.of(s.traits).boredom_weight.unsqueeze(-1)
+            aff = (torch.einsum("bud,bid->bui", s.interest, content)
+                   - bw * torch.einsum("bud,bid->bui", s.boredom, content))
+            relevant = aff >= threshold
+            rec = torch.gather(s.candidates, 2, a.unsqueeze(-1))  # [B, U, 1] item ids
+            shown = s.present.to(torch.float32)
+            counts["tp"] += (torch.gather(relevant, 2, rec).squeeze(-1) * shown).sum(-1)
+            counts["recs"] += shown.sum(-1)
+            counts["rel"] += (relevant.any(-1) * shown).sum(-1)
+            return a
+
+    r = evaluate(c, {"users": Recorder(), "items": FixedLevelPolicy(0)}, episodes=worlds, seed=3,
+                 relevant_affinity=threshold)
+    assert (counts["tp"] > 0).all() and (counts["rel"] < counts["recs"]).any()  # the case that tells them apart
+    precision, recall = counts["tp"] / counts["recs"], counts["tp"] / counts["rel"]
+    f1 = 2 * precision * recall / (precision + recall)
+    for name, v in (("precision", precision), ("recall", recall), ("f1", f1)):
+        assert abs(r[name][0] - float(v.mean())) < 1e-5, name
+    assert r["precision"][0] < r["recall"][0]
