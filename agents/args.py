@@ -2,10 +2,10 @@
 :class:`MappoArgs` and :class:`IqlArgs`. This module imports nothing heavy, so the command line can
 build its help from these classes without loading torch.
 
-Each field's docstring (the string under it) is its help text; ``agents.cli`` turns every field into
-a flag (``total_steps`` -> ``--total-steps``, a bool ``value_norm`` -> ``--value-norm/--no-value-norm``).
-Each field that has a range declares it beside itself, in its metadata (``metadata={"check": ...}``);
-:func:`validate` checks every such field and names the flag, the value and what is allowed.
+Each field is declared with :func:`option`: its default, the range it allows and its help text, kept in
+the field's metadata; ``agents.cli`` turns every field into a flag (``total_steps`` -> ``--total-steps``,
+a bool ``value_norm`` -> ``--value-norm/--no-value-norm``) and :func:`validate` checks every field that
+has a range, naming the flag, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -102,117 +102,103 @@ def validate(args: Any) -> Any:
     return args
 
 
+def option(default: Any = None, check: Check | None = None, *, help: str, factory=None):  # noqa: A002
+    """A learner option: its default (``factory`` builds a mutable one), the range it allows (``check``,
+    or None) and its help text, all beside the field; the command line reads each from the field's
+    metadata."""
+    meta = {"help": help, **({"check": check} if check is not None else {})}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class RunArgs:
     """The options every learner shares; each learner's ``Args`` adds its algorithm's own."""
 
-    scenario: str = field(default="boredom", metadata={"check": SCENARIO})
-    """Scenario to train on: a name in recsim_marl.SCENARIOS."""
-    env: dict = field(default_factory=dict)
-    """Config overrides of the scenario, e.g. {"num_users": 32} (CLI: --env num_users=32, repeatable)."""
-    learn: str = field(default="users", metadata={"check": one_of("users", "items", "both")})
-    """Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below."""
-    users_policy: str = "greedy"
-    """Scripted user policy when users are not learned: random, greedy, popularity."""
-    items_policy: str = "fixed:0"
-    """Scripted item policy when items are not learned: random or fixed:LEVEL."""
-    total_steps: int = field(default=30_000, metadata={"check": at_least(1)})
-    """Environment steps summed over all envs (each moves every agent once)."""
-    num_envs: int = field(default=16, metadata={"check": at_least(1)})
-    """Worlds simulated in parallel."""
-    hidden: int = field(default=64, metadata={"check": at_least(1)})
-    """Hidden units of the networks."""
-    agent_id: bool = False
-    """Append a one-hot agent id to the policy / Q-network input."""
-    seed: int = field(default=0, metadata={"check": at_least(0)})
-    """Seeds the envs (env b gets seed + b), the networks and every sample the learner draws."""
-    device: str = field(default="cpu", metadata={"check": DEVICE})
-    """Torch device of the simulation and the networks: 'cpu', 'cuda' or 'cuda:N'."""
-    log_dir: str = "runs/learner"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    resume: bool = False
-    """Continue from log_dir/checkpoint.pt; the result equals an uninterrupted run's."""
-    eval_episodes: int = field(default=5, metadata={"check": at_least(0)})
-    """Episodes of the final deterministic evaluation, on the held-out seeds (recsim_marl.protocol.EVAL_SEED
-    + i, 10000 + i); 0 skips it."""
-    tensorboard: bool = True
-    """Write TensorBoard event files (the CSV is always written)."""
-    progress: bool = True
-    """Show a progress bar with SPS and return."""
+    scenario: str = option("boredom", SCENARIO, help="Scenario to train on: a name in recsim_marl.SCENARIOS.")
+    env: dict = option(factory=dict,
+            help='Config overrides of the scenario, e.g. {"num_users": 32} (CLI: --env num_users=32, repeatable).')
+    learn: str = option("users", one_of("users", "items", "both"),
+            help="Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below.")
+    users_policy: str = option("greedy",
+            help="Scripted user policy when users are not learned: random, greedy, popularity.")
+    items_policy: str = option("fixed:0",
+            help="Scripted item policy when items are not learned: random or fixed:LEVEL.")
+    total_steps: int = option(30_000, at_least(1),
+            help="Environment steps summed over all envs (each moves every agent once).")
+    num_envs: int = option(16, at_least(1), help="Worlds simulated in parallel.")
+    hidden: int = option(64, at_least(1), help="Hidden units of the networks.")
+    agent_id: bool = option(False, help="Append a one-hot agent id to the policy / Q-network input.")
+    seed: int = option(0, at_least(0),
+            help="Seeds the envs (env b gets seed + b), the networks and every sample the learner draws.")
+    device: str = option("cpu", DEVICE,
+            help="Torch device of the simulation and the networks: 'cpu', 'cuda' or 'cuda:N'.")
+    log_dir: str = option("runs/learner",
+            help="TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here.")
+    resume: bool = option(False, help="Continue from log_dir/checkpoint.pt; the result equals an uninterrupted run's.")
+    eval_episodes: int = option(5, at_least(0),
+            help="Episodes of the final deterministic evaluation, on the held-out seeds "
+                 "(recsim_marl.protocol.EVAL_SEED + i, 10000 + i); 0 skips it.")
+    tensorboard: bool = option(True, help="Write TensorBoard event files (the CSV is always written).")
+    progress: bool = option(True, help="Show a progress bar with SPS and return.")
 
 
 @dataclass
 class MappoArgs(RunArgs):
     """MAPPO (agents/mappo.py): shared actor per group, centralised critic."""
 
-    total_steps: int = field(default=100_000, metadata={"check": at_least(1)})
-    """Environment steps summed over all envs (each moves every agent once)."""
-    num_envs: int = field(default=32, metadata={"check": at_least(1)})
-    """Worlds simulated in parallel."""
-    log_dir: str = "runs/mappo"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    num_steps: int = field(default=25, metadata={"check": at_least(1)})
-    """Rollout length per update."""
-    lr: float = field(default=1e-3, metadata={"check": above(0)})
-    """Adam learning rate (annealed linearly to 0)."""
-    gamma: float = field(default=0.95, metadata={"check": between(0, 1)})
-    """Discount."""
-    gae_lambda: float = field(default=0.9, metadata={"check": between(0, 1)})
-    """GAE lambda."""
-    update_epochs: int = field(default=4, metadata={"check": at_least(1)})
-    """Passes over each rollout (each in a fresh random minibatch order)."""
-    num_minibatches: int = field(default=4, metadata={"check": at_least(1)})
-    """Minibatches per pass (split over time x env, all agents of a group together)."""
-    clip_coef: float = field(default=0.2, metadata={"check": at_least(0, float)})
-    """PPO ratio clip, also used for the clipped value loss."""
-    ent_coef: float = field(default=0.01, metadata={"check": at_least(0, float)})
-    """Entropy bonus."""
-    vf_coef: float = field(default=0.5, metadata={"check": at_least(0, float)})
-    """Value loss weight."""
-    max_grad_norm: float = field(default=0.5, metadata={"check": above(0)})
-    """Gradient clipping."""
-    value_norm: bool = True
-    """Normalise value targets with running statistics (de-normalised for GAE)."""
-    adv_norm: str = field(default="per_agent", metadata={"check": one_of("per_agent", "group", "none")})
-    """Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'."""
-    checkpoint_every: int = field(default=10, metadata={"check": at_least(1)})
-    """Write the checkpoint every this many updates (and at the end)."""
-    stop_after_updates: int | None = field(default=None, metadata={"check": or_none(at_least(1))})
-    """Stop early after this many updates (for tests of resuming); unset runs to total_steps."""
+    total_steps: int = option(100_000, at_least(1),
+            help="Environment steps summed over all envs (each moves every agent once).")
+    num_envs: int = option(32, at_least(1), help="Worlds simulated in parallel.")
+    log_dir: str = option("runs/mappo",
+            help="TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here.")
+    num_steps: int = option(25, at_least(1), help="Rollout length per update.")
+    lr: float = option(1e-3, above(0), help="Adam learning rate (annealed linearly to 0).")
+    gamma: float = option(0.95, between(0, 1), help="Discount.")
+    gae_lambda: float = option(0.9, between(0, 1), help="GAE lambda.")
+    update_epochs: int = option(4, at_least(1),
+            help="Passes over each rollout (each in a fresh random minibatch order).")
+    num_minibatches: int = option(4, at_least(1),
+            help="Minibatches per pass (split over time x env, all agents of a group together).")
+    clip_coef: float = option(0.2, at_least(0, float), help="PPO ratio clip, also used for the clipped value loss.")
+    ent_coef: float = option(0.01, at_least(0, float), help="Entropy bonus.")
+    vf_coef: float = option(0.5, at_least(0, float), help="Value loss weight.")
+    max_grad_norm: float = option(0.5, above(0), help="Gradient clipping.")
+    value_norm: bool = option(True, help="Normalise value targets with running statistics (de-normalised for GAE).")
+    adv_norm: str = option("per_agent", one_of("per_agent", "group", "none"),
+            help="Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'.")
+    checkpoint_every: int = option(10, at_least(1),
+            help="Write the checkpoint every this many updates (and at the end).")
+    stop_after_updates: int | None = option(None, or_none(at_least(1)),
+            help="Stop early after this many updates (for tests of resuming); unset runs to total_steps.")
 
 
 @dataclass
 class IqlArgs(RunArgs):
     """Independent Q-learning (agents/iql.py): one shared Q-network per group."""
 
-    log_dir: str = "runs/iql"
-    """TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here."""
-    buffer_size: int = field(default=100_000, metadata={"check": at_least(1)})
-    """Replay capacity in agent transitions (per group), kept on the device."""
-    batch_size: int = field(default=512, metadata={"check": at_least(1)})
-    """Transitions per gradient step."""
-    lr: float = field(default=5e-4, metadata={"check": above(0)})
-    """Adam learning rate."""
-    gamma: float = field(default=0.95, metadata={"check": between(0, 1)})
-    """Discount."""
-    double_q: bool = True
-    """Choose next actions with the online network, value them with the target network."""
-    target_every: int = field(default=100, metadata={"check": at_least(1)})
-    """Copy the online network into the target network every this many gradient steps."""
-    eps_start: float = field(default=1.0, metadata={"check": between(0, 1)})
-    """Initial exploration rate."""
-    eps_end: float = field(default=0.05, metadata={"check": between(0, 1)})
-    """Final exploration rate."""
-    eps_fraction: float = field(default=0.3, metadata={"check": between(0, 1)})
-    """Fraction of training over which epsilon decays linearly."""
-    learning_starts: int = field(default=2_000, metadata={"check": at_least(0)})
-    """Environment steps (over all envs, and all ranks under torchrun) before the first gradient step."""
-    gradient_steps: int = field(default=1, metadata={"check": at_least(1)})
-    """Gradient steps per vectorised env step."""
-    checkpoint_every: int = field(default=500, metadata={"check": at_least(1)})
-    """Write the checkpoint (replay buffer included) every this many vectorised steps and at the end."""
-    stop_after_steps: int | None = field(default=None, metadata={"check": or_none(at_least(1))})
-    """Stop early after this many vectorised steps (for tests of resuming); unset runs to total_steps."""
+    log_dir: str = option("runs/iql",
+            help="TensorBoard events, scalars.csv, learning_curve.png and checkpoint.pt go here.")
+    buffer_size: int = option(100_000, at_least(1),
+            help="Replay capacity in agent transitions (per group), kept on the device.")
+    batch_size: int = option(512, at_least(1), help="Transitions per gradient step.")
+    lr: float = option(5e-4, above(0), help="Adam learning rate.")
+    gamma: float = option(0.95, between(0, 1), help="Discount.")
+    double_q: bool = option(True,
+            help="Choose next actions with the online network, value them with the target network.")
+    target_every: int = option(100, at_least(1),
+            help="Copy the online network into the target network every this many gradient steps.")
+    eps_start: float = option(1.0, between(0, 1), help="Initial exploration rate.")
+    eps_end: float = option(0.05, between(0, 1), help="Final exploration rate.")
+    eps_fraction: float = option(0.3, between(0, 1), help="Fraction of training over which epsilon decays linearly.")
+    learning_starts: int = option(2_000, at_least(0),
+            help="Environment steps (over all envs, and all ranks under torchrun) before the first gradient step.")
+    gradient_steps: int = option(1, at_least(1), help="Gradient steps per vectorised env step.")
+    checkpoint_every: int = option(500, at_least(1),
+            help="Write the checkpoint (replay buffer included) every this many vectorised steps and at the end.")
+    stop_after_steps: int | None = option(None, or_none(at_least(1)),
+            help="Stop early after this many vectorised steps (for tests of resuming); unset runs to total_steps.")
 
 
 LEARNERS: dict[str, tuple[str, str]] = {"mappo": ("agents.mappo", "MappoArgs"), "iql": ("agents.iql", "IqlArgs")}

@@ -123,19 +123,8 @@ def plain(text: str) -> str:
 
 
 def field_docs(cls) -> dict[str, str]:
-    """The docstring under each field of a dataclass (CleanRL-style ``Args``), read from its source."""
-    import ast
-    import dataclasses
-    import inspect
-    import textwrap
-
-    docs = {}
-    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):  # subclasses win
-        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
-        for node, nxt in zip(body, body[1:]):
-            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-                docs[node.target.id] = plain(str(nxt.value.value))
-    return docs
+    """Each field's help text (``agents.args.option`` keeps it in the field's metadata)."""
+    return {f.name: plain(f.metadata.get("help", "")) for f in dataclasses.fields(cls)}
 
 
 def _parse_override(text: str) -> tuple[str, object]:
@@ -327,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoint.pt of a run (only load checkpoints you made or trust)")
     e.add_argument("--episodes", type=int, default=10, help="episodes per policy (>= 1; default: 10)")
     e.add_argument("--split", choices=("train", "test"), default=None,
-                   help="worlds to evaluate on (default: the test split, held-out worlds, for a synthetic world; "
-                        "MovieLens and custom catalogues have one)")
+                   help="worlds to evaluate on (default: the test split, held-out worlds, for synthetic and MovieLens "
+                        "worlds; a custom catalogue has one)")
     held_out = light_module("protocol").EVAL_SEED
     e.add_argument("--seed", type=int, default=held_out,
                    help=f"seed of the first episode; training and tuning never see seeds from {held_out} on "

@@ -108,6 +108,8 @@ USER_REWARDS = ("engagement", "click")
 CATALOGS = ("synthetic", "movielens-100k", "custom")
 POOLINGS = ("auto", "mean", "last")
 SPLITS = ("train", "test")
+POOLED = ("synthetic", "movielens-100k")
+"""Catalogues with a pool per split that each world draws its own items and people from."""
 
 
 @dataclass(frozen=True)
@@ -135,16 +137,19 @@ class EnvConfig:
     catalog: str = bounded("synthetic", one_of(*CATALOGS))
     """Where texts come from: 'synthetic' (seeded), 'movielens-100k', or 'custom' (item_texts/user_texts)."""
     split: str = bounded("train", one_of(*SPLITS))
-    """Which texts a world's items and people come from: 'train' (learners train and baselines are tuned
-    there) or 'test' (held-out worlds: pools with no item text and no person text in common with
-    'train'). Synthetic catalogues only: a MovieLens or custom world is one fixed catalogue."""
+    """Which pool a world's items and people come from: 'train' (learners train and baselines are tuned
+    there) or 'test' (held-out worlds). Synthetic pools share no item text and no person text; MovieLens-100k
+    holds out the movies released in 1997-1998 and one person in five (by id). A custom world is one
+    catalogue: 'train' only."""
     catalog_seed: int | None = bounded(None, or_none(at_least(0)))
     """None (the default): each world draws its own catalogue (items with their text, quality, appeal and
     length) and people from its split's pools, keyed by its env seed, so a new seed is a new world. An int:
     every world gets the catalogue and people drawn with that seed (one fixed world, as before pools)."""
     catalog_pool: int = bounded(8, between(1, 64, int, "pool size / world size"))
     """Synthetic pools hold catalog_pool x num_items items and catalog_pool x num_users people per split
-    (a world draws num_items and num_users of them); 1 makes the pool the world (one catalogue)."""
+    (a world draws num_items and num_users of them); 1 makes the pool the world (one catalogue). A
+    MovieLens pool is its split of the data (train: 1,394 movies and 752 people; test: 288 and 185); a world
+    of that size is the whole split."""
     data_path: str | None = None
     """MovieLens-100k folder (u.item/u.data/u.user or RecBole's ml-100k.*); None finds recbole's copy."""
     item_texts: tuple[str, ...] | None = None
@@ -340,10 +345,10 @@ def _validate(c: EnvConfig) -> None:
                     f"config field {key}[{j}]={t!r} is invalid: every text must be a str; "
                     f"replace it with a string (an empty string is allowed)"
                 )
-    if c.split == "test" and c.catalog != "synthetic":
+    if c.split == "test" and c.catalog not in POOLED:
         raise ValueError(
-            f"config field split='test' is invalid with catalog={c.catalog!r}: only synthetic catalogues have "
-            "held-out pools today; use split='train' (the one catalogue) or a synthetic scenario"
+            f"config field split='test' is invalid with catalog={c.catalog!r}: a custom catalogue is one world with "
+            f"no held-out pool; use split='train', or a catalogue with splits ({', '.join(POOLED)})"
         )
     if c.return_reward > 0 and c.return_rate == 0:
         raise ValueError(
@@ -376,7 +381,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "tiny": dict(num_users=4, num_items=12, num_candidates=4, embed_dim=8, max_cycles=25),
     "boredom": dict(boredom_rate=0.3, boredom_weight=1.0, drift_rate=0.1),
     "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.05, initial_funds=5.0, click_promotion=3.0),
-    "movielens-100k": dict(catalog="movielens-100k", num_users=943, num_items=1682, retrieval_noise=0.5,
+    "movielens-100k": dict(catalog="movielens-100k", num_users=100, num_items=200, retrieval_noise=0.5,
                            return_rate=0.03, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
     "retention": dict(return_rate=0.1, max_cycles=200, initial_budget=10.0, disappointed_dwell=0.8, click_appeal=2.0,
                       appeal_quality_correlation=-0.6, return_satisfaction=4.0),

@@ -23,10 +23,12 @@ FRESH_SEED = 50_000
 
 
 def held_out(config):
-    """The worlds a result on ``config`` is measured on: its test split for synthetic worlds that draw a
-    catalogue per world; else the config itself (one fixed world: ``catalog_seed`` set, MovieLens or
+    """The worlds a result on ``config`` is measured on: its test split for worlds that draw a catalogue
+    each (synthetic or MovieLens); else the config itself (one fixed world: ``catalog_seed`` set, or
     custom texts), on held-out seeds only."""
-    per_world = config.catalog == "synthetic" and config.catalog_seed is None
+    from recsim_marl.config import POOLED
+
+    per_world = config.catalog in POOLED and config.catalog_seed is None
     return config.replace(split="test") if per_world else config
 
 

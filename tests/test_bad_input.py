@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import recsim_marl
-from recsim_marl.catalog import DatasetError, movielens_catalog
+from recsim_marl.catalog import DatasetError, movielens_pool
 
 
 def valid_actions(env):
@@ -145,20 +145,20 @@ def test_bad_num_envs_and_seed():
 
 def test_unreadable_and_malformed_dataset_files(tmp_path):
     with pytest.raises(DatasetError, match="neither u.item"):
-        movielens_catalog(10, 5, str(tmp_path))
+        movielens_pool("train", str(tmp_path))
     (tmp_path / "ml-100k.item").write_text("item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n1\tToy Story\n")
     with pytest.raises(DatasetError, match="ml-100k.item:2: expected 4 fields"):
-        movielens_catalog(1, 1, str(tmp_path))
+        movielens_pool("train", str(tmp_path))
     (tmp_path / "ml-100k.item").write_text("h\th\th\th\nx\tToy Story\t1995\tComedy\n")
     with pytest.raises(DatasetError, match="item id 'x' is not a number"):
-        movielens_catalog(1, 1, str(tmp_path))
+        movielens_pool("train", str(tmp_path))
     (tmp_path / "ml-100k.item").write_text("h\th\th\th\n1\tToy Story\t1995\tComedy\n")
     with pytest.raises(DatasetError, match="ml-100k.inter does not exist"):
-        movielens_catalog(1, 1, str(tmp_path))
+        movielens_pool("train", str(tmp_path))
     (tmp_path / "ml-100k.inter").write_bytes(b"h\th\th\th\n\xff\xfe\x00bad")
     (tmp_path / "ml-100k.user").write_text("h\th\th\th\n1\t20\tM\tstudent\n")
     with pytest.raises(DatasetError, match="cannot read dataset file"):
-        movielens_catalog(1, 1, str(tmp_path))
+        movielens_pool("train", str(tmp_path))
     with pytest.raises(DatasetError):
         recsim_marl.make_vec(num_envs=1, scenario="movielens-100k", data_path=str(tmp_path), num_users=1, num_items=1,
                              num_candidates=1, embed_dim=1)

@@ -204,6 +204,9 @@ def test_every_numeric_or_choice_option_declares_its_range_beside_it():
         helps = {a.dest: a.help for a in sub._actions}
         assert helps["total_steps"].endswith(f"(>= 1; default: {cls().total_steps})")  # the range in --help
         assert helps["gamma"].endswith("(in [0, 1]; default: 0.95)")
+        for f in dataclasses.fields(cls):  # each flag's help is declared beside its field, read from there
+            assert len(f.metadata.get("help", "")) > 5, f"{cls.__name__}.{f.name}: declare it with agents.args.option"
+            assert helps[f.name].startswith(f.metadata["help"].replace("%", "%%")), f.name
 
 
 def test_scenario_help_lists_every_registered_scenario_without_importing_torch():

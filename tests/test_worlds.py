@@ -122,7 +122,7 @@ def test_a_state_from_another_pool_is_refused_and_the_catalogue_follows_set_stat
 
 @pytest.mark.parametrize("kw, message", [
     (dict(split="validation"), "split='validation' is invalid: must be one of train, test"),
-    (dict(split="test", catalog="custom", item_texts=["a", "b", "c", "d"], user_texts=["p"]), "only synthetic catalogues"),
+    (dict(split="test", catalog="custom", item_texts=["a", "b", "c", "d"], user_texts=["p"]), "a custom catalogue is one world"),
     (dict(catalog_pool=0), "catalog_pool=0 is invalid"),
     (dict(catalog_pool=2.5), "catalog_pool=2.5 is invalid"),
     (dict(catalog_seed=-1), "catalog_seed=-1 is invalid"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsim_marl.catalog.base import Catalog
-from recsim_marl.catalog.movielens import DatasetError, find_movielens, movielens_catalog
+from recsim_marl.catalog.movielens import DatasetError, find_movielens, movielens_pool
 from recsim_marl.catalog.synthetic import split_of, synthetic_catalog, synthetic_pool
 
 
@@ -24,14 +24,15 @@ def custom_catalog(item_texts, user_texts, item_quality=None, item_length=None, 
 
 def build_catalog(config, split: str | None = None) -> Catalog:
     """The pool an :class:`~recsim_marl.config.EnvConfig` draws its worlds from (``split``: the config's
-    unless given): the split's synthetic pool (``catalog_pool`` times the world's sizes), or the one
-    MovieLens or custom catalogue (a pool the size of the world: every world is that catalogue)."""
+    unless given): the split's synthetic pool (``catalog_pool`` times the world's sizes), the split's
+    MovieLens-100k movies and people, or the custom catalogue (a pool the size of the world: every world
+    is that catalogue)."""
     if config.catalog == "synthetic":
         n = config.catalog_pool
         return synthetic_pool(n * config.num_items, n * config.num_users, split or config.split,
                               config.appeal_quality_correlation)
     if config.catalog == "movielens-100k":
-        return movielens_catalog(config.num_items, config.num_users, config.data_path)
+        return movielens_pool(split or config.split, config.data_path)
     return custom_catalog(config.item_texts, config.user_texts)
 
 
@@ -41,7 +42,7 @@ __all__ = [
     "build_catalog",
     "custom_catalog",
     "find_movielens",
-    "movielens_catalog",
+    "movielens_pool",
     "split_of",
     "synthetic_catalog",
     "synthetic_pool",

@@ -9,6 +9,11 @@ Item text = "Title (year). Genres: a, b." Quality = Bayesian-shrunk mean rating,
 how much more a movie was watched (rated) than its quality explains: the residual of log(1 + ratings)
 regressed on quality, standardised.
 A person's liked items (rated >= 4) define their initial interest; their text is their demographics.
+
+Splits (:func:`movielens_pool`): the test split holds the movies released in 1997-1998 (288) and one
+person in five, by a hash of their id (185 who rated one of those movies); the training split the other
+1,394 movies and 752 people.
+Each world draws its movies and people from its split's pool, as synthetic worlds do.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from recsim_marl.catalog.base import Catalog
+from recsim_marl.catalog.synthetic import split_of
+from recsim_marl.config import SPLITS
 
 GENRES_ML = [
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
@@ -27,6 +34,9 @@ GENRES_ML = [
 ]
 LIKED_RATING = 4
 SHRINK = 10.0  # pseudo-ratings of the global mean in the Bayesian average
+TEST_YEARS = ("1997", "1998")
+"""Movies released in these years (the data was collected from September 1997 to April 1998) form the
+test split's items."""
 
 
 class DatasetError(ValueError):
@@ -110,9 +120,7 @@ def _read_atomic(folder: Path):
     return items, ratings, users
 
 
-def movielens_catalog(num_items: int, num_users: int, data_path: str | None = None) -> Catalog:
-    """The ``num_items`` most-rated movies and the ``num_users`` people with the most ratings of them."""
-    folder = Path(data_path).expanduser() if data_path else find_movielens()
+def _read(folder: Path):
     if (folder / "u.item").exists():
         items, ratings, users = _read_standard(folder)
     elif (folder / "ml-100k.item").exists():
@@ -126,34 +134,48 @@ def movielens_catalog(num_items: int, num_users: int, data_path: str | None = No
     for r in ratings:
         if not 1 <= r[2] <= 5:
             raise DatasetError(f"{folder}: rating {r[2]} outside 1..5")
-    if num_items > len(items) or num_users > len(users):
-        raise ValueError(
-            f"MovieLens-100k has {len(items)} items and {len(users)} people; "
-            f"got num_items={num_items}, num_users={num_users}"
-        )
-    r = np.asarray(ratings, dtype=np.int64)
-    item_ids = np.asarray(sorted(items), dtype=np.int64)
-    counts = {i: 0 for i in item_ids.tolist()}
-    for iid in r[:, 1].tolist():
-        if iid in counts:
-            counts[iid] += 1
-    chosen = sorted(counts, key=lambda i: (-counts[i], i))[:num_items]
-    chosen.sort()
-    index_of = {iid: k for k, iid in enumerate(chosen)}
-    keep = np.asarray([iid in index_of for iid in r[:, 1].tolist()])
-    r = r[keep]
-    user_counts: dict[int, int] = {}
-    for uid in r[:, 0].tolist():
-        user_counts[uid] = user_counts.get(uid, 0) + 1
-    ranked_users = sorted(users, key=lambda u: (-user_counts.get(u, 0), u))[:num_users]
-    ranked_users.sort()
+    unknown = sorted({r[1] for r in ratings} - set(items))[:3] + sorted({r[0] for r in ratings} - set(users))[:3]
+    if unknown:
+        raise DatasetError(f"{folder}: ratings name items or people the item/user files do not list: {unknown}")
+    return items, ratings, users
 
-    global_mean = float(r[:, 2].mean()) if len(r) else 3.0
-    sums = np.zeros(len(chosen))
-    n = np.zeros(len(chosen))
-    for _, iid, rating in r.tolist():
-        sums[index_of[iid]] += rating
-        n[index_of[iid]] += 1
+
+def item_split(year: str) -> str:
+    """An item's split: ``"test"`` for movies released in 1997 or 1998, the last two years of the data
+    (288 of 1,682 movies), else ``"train"``: a policy is tested on movies newer than any it met."""
+    return "test" if year.strip() in TEST_YEARS else "train"
+
+
+def person_split(user_id: int) -> str:
+    """A person's split, by a hash of their id (one in five to ``"test"``: 191 of 943 people; 185 of them rated a film of 1997-1998)."""
+    return split_of(f"MovieLens-100k user {user_id}")
+
+
+def movielens_pool(split: str = "train", data_path: str | None = None) -> Catalog:
+    """The ``split``'s pool of MovieLens-100k: its movies (:func:`item_split`, by release year) and its
+    people (:func:`person_split`, by id), in id order; a world draws its items and people from it.
+
+    Item quality (the shrunk mean rating) and appeal (how much more a movie was rated than its quality
+    explains) come from all of its ratings and are standardised over the 1,682 movies, so that a movie
+    has the same quality in every pool. A person's interest comes from the split's movies they liked (or,
+    liking none, rated): nothing of the other split shapes a pool, and a person who rated none of the
+    split's movies is left out of it (6 of the 191 held-out people: no taste to start from). Activity (how
+    often a person returns) is their number of ratings of any movie against the median person's. For
+    calibration, ``item_counts`` counts each movie's ratings by the split's people, ``user_counts`` each
+    person's ratings of any movie (their activity, as above: counted inside the split, the held-out years
+    would make people who rated many new films look idle).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r} is invalid: use one of {SPLITS}")
+    folder = Path(data_path).expanduser() if data_path else find_movielens()
+    items, ratings, users = _read(folder)
+    item_ids = sorted(items)
+    index_of = {iid: k for k, iid in enumerate(item_ids)}
+    r = np.asarray(ratings, dtype=np.int64)
+    col = np.asarray([index_of[i] for i in r[:, 1].tolist()], dtype=np.int64)
+    n = np.bincount(col, minlength=len(item_ids)).astype(np.float64)
+    sums = np.bincount(col, weights=r[:, 2].astype(np.float64), minlength=len(item_ids))
+    global_mean = float(r[:, 2].mean())
     shrunk = (sums + SHRINK * global_mean) / (n + SHRINK)
     quality = (shrunk - shrunk.mean()) / max(shrunk.std(), 1e-8)
     log_n = np.log1p(n)
@@ -161,40 +183,51 @@ def movielens_catalog(num_items: int, num_users: int, data_path: str | None = No
     resid = log_n - log_n.mean() - slope * quality
     appeal = resid / max(resid.std(), 1e-8)
 
-    texts, titles = [], []
-    for iid in chosen:
+    texts = []
+    for iid in item_ids:
         title, year, genres = items[iid]
         g = ", ".join(genres) if genres else "unknown"
         texts.append(f"{title} ({year}). Genres: {g}." if year else f"{title}. Genres: {g}.")
-        titles.append(title[:40])
-
-    liked: dict[int, list[int]] = {u: [] for u in ranked_users}
-    rated: dict[int, list[int]] = {u: [] for u in ranked_users}
-    for uid, iid, rating in r.tolist():
-        if uid in liked:
-            rated[uid].append(index_of[iid])
+    mine = [k for k, iid in enumerate(item_ids) if item_split(items[iid][1]) == split]
+    in_pool = set(mine)
+    rated: dict[int, list[int]] = {u: [] for u in sorted(users) if person_split(u) == split}
+    liked: dict[int, list[int]] = {u: [] for u in rated}
+    for uid, iid, rating in ratings:
+        k = index_of[iid]
+        if uid in rated and k in in_pool:
+            rated[uid].append(k)
             if rating >= LIKED_RATING:
-                liked[uid].append(index_of[iid])
+                liked[uid].append(k)
+    people = [u for u in rated if rated[u]]
+    if not mine or not people:
+        raise DatasetError(
+            f"{folder}: the {split!r} split holds {len(mine)} movies and {len(people)} people who rated one of them; "
+            f"both must be > 0 (test movies are those released in {' or '.join(TEST_YEARS)}, test people one in "
+            "five by id)"
+        )
     user_texts = []
-    for uid in ranked_users:
+    for uid in people:
         age, gender, occupation = users[uid]
         who = {"M": "man", "F": "woman"}.get(gender, "person")
         user_texts.append(f"A {age}-year-old {who} who works as a {occupation}.")
-    liked_items = [np.asarray(liked[u] or rated[u], dtype=np.int64) for u in ranked_users]
-    user_n = np.asarray([len(rated[u]) for u in ranked_users], dtype=np.float64)
+    every = np.bincount(r[:, 0], minlength=max(users) + 1).astype(np.float64)
+    user_n = every[people]
     # how often a person comes back: their number of ratings relative to the median person's (at least 1
     # rating, and within a factor 10 either way, so nobody never returns or never leaves)
-    activity = np.clip(np.maximum(user_n, 1.0) / max(float(np.median(user_n)), 1.0), 0.1, 10.0)
+    activity = np.clip(np.maximum(user_n, 1.0) / max(float(np.median(every[sorted(users)])), 1.0), 0.1, 10.0)
+    in_split = np.isin(r[:, 0], people) & np.isin(col, mine)
+    pos = {k: j for j, k in enumerate(mine)}
+    item_counts = np.bincount([pos[k] for k in col[in_split].tolist()], minlength=len(mine)).astype(np.float64)
     return Catalog(
-        item_texts=texts,
+        item_texts=[texts[k] for k in mine],
         user_texts=user_texts,
-        item_quality=quality,
-        item_length=np.ones(len(chosen)),
-        item_appeal=appeal,
-        user_liked_items=liked_items,
+        item_quality=quality[mine],
+        item_length=np.ones(len(mine)),
+        item_appeal=appeal[mine],
+        user_liked_items=[np.asarray([pos[k] for k in liked[u] or rated[u]], dtype=np.int64) for u in people],
         user_activity=activity,
-        item_counts=n.copy(),
+        item_counts=item_counts,
         user_counts=user_n,
-        name="movielens-100k",
-        item_titles=titles,
+        name=f"movielens-100k ({split})",
+        item_titles=[items[item_ids[k]][0][:40] for k in mine],
     )

@@ -16,7 +16,7 @@ from dataclasses import fields
 import torch
 
 from recsim_marl import rng
-from recsim_marl.config import EnvConfig, make_config
+from recsim_marl.config import SCENARIOS, EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
 from recsim_marl.core.world import Catalogue, build_world, check_memory, draw, select, take
@@ -235,7 +235,11 @@ class VecEnv:
             raise ValueError(f"num_envs={num_envs!r} is invalid: must be a positive int")
         self.config = config
         self.num_envs = num_envs
-        self.device = torch.device(device)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            hint = f" ({device!r} is a scenario: pass scenario={device!r})" if device in SCENARIOS else ""
+            raise ValueError(f"device={device!r} is invalid{hint}: use 'cpu', 'cuda', 'cuda:N' or a torch.device") from None
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'")
         if self.device.type == "cuda" and self.device.index is None:

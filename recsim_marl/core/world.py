@@ -3,7 +3,7 @@ and each world's own catalogue.
 
 ``build_world`` turns a config into tensors once: pool -> texts -> cached embeddings -> PCA. A
 :class:`World` holds a pool: for a synthetic config, its split's pool (``catalog_pool`` times the
-world's sizes); for MovieLens or custom texts, the one catalogue. Pools are memoised per (pool and
+world's sizes); for MovieLens, its split's movies and people; for custom texts, the one catalogue. Pools are memoised per (pool and
 encoder fields, device), so every env of a batch, and every env built later in the process with the
 same pool, shares one copy of the embedding tensors.
 
@@ -23,7 +23,7 @@ import torch
 
 from recsim_marl import rng
 from recsim_marl.catalog import Catalog, build_catalog
-from recsim_marl.config import EnvConfig
+from recsim_marl.config import POOLED, EnvConfig
 from recsim_marl.embeddings import encode_cached, fit_pca, load_encoder, project, resolve_encoder
 from recsim_marl.embeddings.encoder import LRU
 
@@ -149,6 +149,7 @@ _TEXT_BYTES = 256  # a generated text as a Python str, with its share of the cat
 _ENCODER_DIM = 384  # MiniLM and the hash encoder; a larger custom encoder needs more
 
 
+_ML_ITEMS, _ML_PEOPLE = 1682, 943  # MovieLens-100k
 _PCA_BYTES = 40  # per basis value: its float64 copy, the centred copy, the SVD's U and LAPACK's workspace
 
 
@@ -156,7 +157,8 @@ def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
     """Host memory a world and ``num_envs`` envs of it need at their peak, roughly.
 
     World: one text per person and item of the pool (``n = catalog_pool`` times the world's sizes for
-    synthetic worlds, twice that for the test split, whose content space comes from the training pool)
+    synthetic worlds, twice that for the test split, whose content space comes from the training pool;
+    MovieLens: every movie and person, at most)
     with its encoder output and projection (``n (U + I) (256 + 4 (H + D))`` bytes, H = 384 for MiniLM),
     plus the PCA's peak while it is fitted on the training pool's items (``N_I H 40`` bytes: the float64
     SVD holds five copies' worth of the ``[N_I, H]`` basis; the largest term for big catalogues). Envs
@@ -168,12 +170,15 @@ def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
 
     u, i, d, k = config.num_users, config.num_items, config.embed_dim, config.num_candidates
     obs_u, obs_i = user_layout(config).size, item_layout(config).size
-    synthetic = config.catalog == "synthetic"
-    pool = config.catalog_pool if synthetic else 1
-    splits = 2 if synthetic and config.split != "train" else 1
-    world = pool * splits * (u + i) * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
+    if config.catalog == "movielens-100k":  # at most every movie and person (a test world reads the train pool)
+        texts, basis = _ML_ITEMS + _ML_PEOPLE, _ML_ITEMS
+    else:
+        pool = config.catalog_pool if config.catalog == "synthetic" else 1
+        splits = 2 if config.catalog == "synthetic" and config.split != "train" else 1
+        texts, basis = pool * splits * (u + i), pool * i
+    world = texts * (_TEXT_BYTES + 4 * (_ENCODER_DIM + d))
     if d < _ENCODER_DIM:
-        world += pool * i * _ENCODER_DIM * _PCA_BYTES
+        world += basis * _ENCODER_DIM * _PCA_BYTES
     envs = 4 * num_envs * (u * (7 * d + 2 * obs_u + 2 * k + 12) + i * (2 * obs_i + 2 * d + 17))
     return world + envs
 
@@ -222,8 +227,9 @@ def check_memory(config: EnvConfig, num_envs: int, on_cpu: bool = True) -> None:
 
 
 def world_key(config: EnvConfig, device: torch.device) -> tuple:
-    # appeal_quality_correlation, split and catalog_pool shape only synthetic pools
-    ignore = () if config.catalog == "synthetic" else ("appeal_quality_correlation", "split", "catalog_pool")
+    # appeal_quality_correlation, the sizes and catalog_pool shape only synthetic pools; split, pooled ones
+    ignore = {"synthetic": (), "movielens-100k": ("appeal_quality_correlation", "catalog_pool", "num_users", "num_items")
+              }.get(config.catalog, ("appeal_quality_correlation", "split", "catalog_pool"))
     return tuple(None if f in ignore else getattr(config, f) for f in _WORLD_FIELDS) + (str(device),)
 
 
@@ -235,22 +241,34 @@ def _check_width(config: EnvConfig, h: int) -> None:
         )
 
 
+def _check_pool(config: EnvConfig, catalog: Catalog) -> None:
+    if config.num_items > len(catalog.item_texts) or config.num_users > len(catalog.user_texts):
+        raise ValueError(
+            f"config fields num_items={config.num_items}, num_users={config.num_users}: the pool {catalog.name!r} "
+            f"holds {len(catalog.item_texts)} items and {len(catalog.user_texts)} people, and a world draws its "
+            "own from it; lower num_items/num_users to at most those"
+        )
+
+
 def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
     """Catalogue, embeddings (disk-cached) and PCA for ``config``, on ``device`` (memoised)."""
     device = torch.device(device)
     key = world_key(config, device)
     if key in _WORLDS:
         _WORLDS.move_to_end(key)
+        _check_pool(config, _WORLDS[key].catalog)  # a pool serves worlds of any size up to its own
         return _WORLDS[key]
     cpu_key = world_key(config, torch.device("cpu"))
     if device.type != "cpu" and cpu_key in _WORLDS:
         w = _WORLDS[cpu_key]
+        _check_pool(config, w.catalog)
         world = World(*(t.to(device) for t in (w.content, w.content_t, w.profile, w.quality, w.length, w.appeal,
                                                 w.activity)),
                       catalog=w.catalog, device=device)
         return _WORLDS.get_or(key, lambda: world)
 
     catalog = build_catalog(config)
+    _check_pool(config, catalog)
     spec = resolve_encoder(config.encoder, config.pooling, config.max_length)
     if spec.width is not None:  # say it before encoding anything
         _check_width(config, spec.width)
@@ -280,7 +298,7 @@ def build_world(config: EnvConfig, device: torch.device | str = "cpu") -> World:
         # the content space: the PCA of the training pool's items, so that every split's worlds share one
         # coordinate system (a policy trained on 'train' reads 'test' in the same coordinates)
         basis = items
-        if config.catalog == "synthetic" and config.split != "train":
+        if config.catalog in POOLED and config.split != "train":
             basis = encode_cached(spec, build_catalog(config, "train").item_texts, config.cache_dir, loader)
         mean, comps = fit_pca(basis, config.embed_dim)  # people are projected into it too
         content, profile = project(items, mean, comps), project(profiles_raw, mean, comps)
