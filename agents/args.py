@@ -170,6 +170,10 @@ class MappoArgs(RunArgs):
             help="Advantage normalisation: 'per_agent', 'group' (mixed over agents) or 'none'.")
     checkpoint_every: int = option(10, at_least(1),
             help="Write the checkpoint every this many updates (and at the end).")
+    memory: bool = option(False,
+            help="A recurrent user actor (a GRU over each person's steps: what was shown, clicked and watched; "
+                 "reset at each episode's start). The critic is unchanged; minibatches take whole rollouts of "
+                 "envs, so num_minibatches <= num_envs.")
     stop_after_updates: int | None = option(None, or_none(at_least(1)),
             help="Stop early after this many updates (for tests of resuming); unset runs to total_steps.")
 

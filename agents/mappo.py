@@ -148,6 +148,17 @@ def clipped_surrogate(ratio: torch.Tensor, adv: torch.Tensor, clip: float) -> to
     return torch.max(-adv * ratio, -adv * ratio.clamp(1 - clip, 1 + clip))
 
 
+def replay(actor: nn.Module, obs: torch.Tensor, act: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+    """A recurrent actor's logits ``[T, B, N, A]`` over a stored rollout ``obs [T, B, N, O]``, ``act [T, B, N]``
+    from the memory it started with: the same steps the rollout took, now with gradients through time."""
+    out = []
+    for t in range(obs.shape[0]):
+        logits, h = actor.step(obs[t], memory)
+        memory = actor.after(obs[t], act[t], h)
+        out.append(logits)
+    return torch.stack(out)
+
+
 def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     w = valid.to(x.dtype)
     return (x * w).sum() / w.sum().clamp_min(1.0)
@@ -158,6 +169,12 @@ def train(args: Args) -> dict:
     validate(args)  # every option in its range (agents/args.py), named as its flag
     if args.adv_norm not in ("per_agent", "group", "none"):
         raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
+    if args.memory and args.learn == "items":
+        raise ValueError("--memory gives the user actor a memory; with --learn items no user actor is trained: "
+                         "drop --memory or learn users")
+    if args.memory and args.num_minibatches > args.num_envs:
+        raise ValueError(f"--num-minibatches {args.num_minibatches} > --num-envs {args.num_envs}: with --memory a "
+                         "minibatch takes whole rollouts of envs; use --num-minibatches <= --num-envs")
     run = Run(args, ALGORITHM)
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
@@ -166,8 +183,10 @@ def train(args: Args) -> dict:
     ck = run.load() if args.resume else None
     if ck is not None and ck["update"] >= num_updates and ck.get("result") is not None:
         return run.finished(ck)
-    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
+    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, args.memory), run.init_gen)
                        for g in groups}).to(device)
+    recurrent = {g for g in groups if hasattr(actors[g], "step")}
+    memory = {g: actors[g].initial(B, c.num_users, device) for g in recurrent}  # carried across rollouts
     critics = PerGroup({g: build(lambda g=g: Critic(lay["state"], g, lay[g].size, args.hidden), run.init_gen)
                         for g in groups}).to(device)
     vnorm = PerGroup({g: ValueNorm() for g in groups}).to(device)
@@ -182,13 +201,14 @@ def train(args: Args) -> dict:
     if ck is not None:
         run.restore(ck, actors=actors, critics=critics, vnorm=vnorm, optim=optim, tracker=tracker)
         obs = venv.observe()
+        memory = {g: m.to(device) for g, m in run.own(ck).get("learner", {}).get("memory", {}).items()}
         update, global_step = ck["update"], ck["global_step"]
     logger = RunLogger(run.logger_dir, resume_step=global_step if args.resume else None, tensorboard=args.tensorboard)
 
     def checkpoint():
         run.save({"actors": actors.state_dict(), "critics": critics.state_dict(), "vnorm": vnorm.state_dict(),
                   "optim": optim.state_dict(), "tracker": tracker.state_dict(), "update": update,
-                  "global_step": global_step})
+                  "global_step": global_step}, per_rank={"memory": memory} if memory else None)
 
     bar = None
     if args.progress:
@@ -204,6 +224,7 @@ def train(args: Args) -> dict:
         buf = {g: {k: [] for k in ("obs", "mask", "act", "logp", "val", "rew", "done", "valid", "alive")}
                for g in groups}
         states = []
+        memory0 = dict(memory)  # the memory each rollout starts from: the update replays the rollout from it
         with torch.no_grad():
             for _ in range(T):
                 state = venv.state()
@@ -211,8 +232,14 @@ def train(args: Args) -> dict:
                 actions = {}
                 for g in GROUPS:
                     if g in groups:
-                        logits = masked_logits(actors[g](obs[g]), obs["action_mask"][g])
+                        if g in recurrent:
+                            logits, h = actors[g].step(obs[g], memory[g])
+                        else:
+                            logits = actors[g](obs[g])
+                        logits = masked_logits(logits, obs["action_mask"][g])
                         a = sample(logits, gen)
+                        if g in recurrent:
+                            memory[g] = actors[g].after(obs[g], a, h)
                         logp = torch.log_softmax(logits, -1).gather(-1, a.unsqueeze(-1)).squeeze(-1)
                         b = buf[g]
                         b["obs"].append(obs[g])
@@ -254,11 +281,21 @@ def train(args: Args) -> dict:
             flat_st, flat_adv, flat_tgt = st.reshape(T * B, -1), adv.reshape(T * B, -1), target.reshape(T * B, -1)
             mb = max(1, (T * B) // args.num_minibatches)
             for _ in range(args.update_epochs):
-                idx = torch.randperm(T * B, generator=gen, device=device)  # a fresh minibatch order each epoch
-                for start in range(0, T * B, mb):
-                    j = idx[start:start + mb]
+                if g in recurrent:  # whole rollouts of a few envs: the actor's memory is replayed through time
+                    envs = torch.randperm(B, generator=gen, device=device).tensor_split(args.num_minibatches)
+                    chunks = [(torch.arange(T, device=device)[:, None] * B + e).reshape(-1) for e in envs]
+                else:
+                    idx = torch.randperm(T * B, generator=gen, device=device)  # a fresh minibatch order each epoch
+                    chunks = [idx[start:start + mb] for start in range(0, T * B, mb)]
+                for j in chunks:
                     v_ok, in_ep = flat["valid"][j], flat["alive"][j]
-                    logits = masked_logits(actors[g](flat["obs"][j]), flat["mask"][j])
+                    if g in recurrent:
+                        e = j[: j.shape[0] // T]  # the chunk's envs (its first T-row): j = t * B + env
+                        logits = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e]).reshape(
+                            j.shape[0], *b["mask"].shape[2:])
+                    else:
+                        logits = actors[g](flat["obs"][j])
+                    logits = masked_logits(logits, flat["mask"][j])
                     logp_all = torch.log_softmax(logits, -1)
                     logp = logp_all.gather(-1, flat["act"][j].unsqueeze(-1)).squeeze(-1)
                     pg = clipped_surrogate(torch.exp(logp - flat["logp"][j]), flat_adv[j], args.clip_coef)

@@ -55,14 +55,61 @@ class CandidateScorer(nn.Module):
         self.wide = nn.Linear(len(CANDIDATE_FIELDS), 1)
 
     def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
+        return self._scores(obs, agent_index)
+
+    def _scores(self, obs: torch.Tensor, agent_index: torch.Tensor | None, *extra: torch.Tensor) -> torch.Tensor:
         b, n, _ = obs.shape
         numbers = torch.stack([self.lay.read(obs, f) for f in CANDIDATE_FIELDS], -1)  # [B, N, K, F]
         ctx = [obs[..., self.lay[f]] for f in CONTEXT_FIELDS]
         if self.n:
             ctx.append(_agent_ids(b, n, self.n, agent_index, obs.device))
-        ctx = torch.cat(ctx, -1).unsqueeze(2).expand(b, n, self.k, -1)
+        ctx = torch.cat([*ctx, *extra], -1).unsqueeze(2).expand(b, n, self.k, -1)
         deep = self.net(torch.cat([self.lay.read(obs, "candidate_content"), numbers, ctx], -1))
         return (deep + self.wide(numbers)).squeeze(-1)
+
+
+class MemoryScorer(CandidateScorer):
+    """A :class:`CandidateScorer` with memory: a GRU over each person's steps whose state joins the person's
+    context. Why: a person's taste is hidden and the platform's estimate of it is a click average; a
+    recommender that remembers what it showed, what was clicked and how much of it was watched can infer
+    more (session-based recommenders, GRU4Rec: Hidasi et al. 2016). Each step the GRU reads the person's
+    fields (the platform's estimate and click log, click and watch rates, visit time, presence) and the
+    content of the candidate picked the step before; it starts from zeros at each episode's first step
+    (``progress`` 0), so a policy never carries one person's memory into another episode.
+
+    The memory is explicit: ``state [B, N, H + D]`` (the GRU's state and the last pick's content).
+    :meth:`step` gives the logits and the GRU state, :meth:`after` the next memory once the action is
+    known; :meth:`initial` the memory before any step. ``forward`` is a step from an empty memory."""
+
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False):
+        super().__init__(config, hidden, agent_id)
+        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
+        self.h = hidden
+        self.gru = nn.GRUCell(ctx + self.d, hidden)
+        self.net = mlp(self.d + len(CANDIDATE_FIELDS) + ctx + self.n + hidden, hidden, 1)
+
+    def initial(self, b: int, n: int, device=None) -> torch.Tensor:
+        return torch.zeros(b, n, self.h + self.d, device=device)
+
+    def step(self, obs: torch.Tensor, state: torch.Tensor, agent_index: torch.Tensor | None = None):
+        """``(logits [B, N, K], h [B, N, H])`` for this step from the memory ``state`` of the step before."""
+        fresh = self.lay.read(obs, "progress") <= 0  # [B, N, 1]: an episode's first step
+        state = state.masked_fill(fresh, 0.0)
+        ctx = torch.cat([obs[..., self.lay[f]] for f in CONTEXT_FIELDS], -1)
+        x = torch.cat([ctx, state[..., self.h:]], -1)
+        b, n, _ = obs.shape
+        h = self.gru(x.reshape(b * n, -1), state[..., :self.h].reshape(b * n, -1)).reshape(b, n, -1)
+        return self._scores(obs, agent_index, h), h
+
+    def after(self, obs: torch.Tensor, action: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The memory after ``action [B, N]``: the GRU state and the picked candidate's content (zeros for
+        people away, whose pick was not shown)."""
+        content = self.lay.read(obs, "candidate_content")  # [B, N, K, D]
+        picked = content.gather(2, action[..., None, None].expand(*action.shape, 1, self.d)).squeeze(2)
+        return torch.cat([h, picked * self.lay.read(obs, "present")], -1)
+
+    def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
+        return self.step(obs, self.initial(obs.shape[0], obs.shape[1], obs.device), agent_index)[0]
 
 
 class FlatHead(nn.Module):
@@ -79,10 +126,11 @@ class FlatHead(nn.Module):
         return self.net(obs)
 
 
-def group_head(config, group: str, hidden: int = 64, agent_id: bool = False) -> nn.Module:
-    """The action head (policy logits or Q-values) of a group."""
+def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, memory: bool = False) -> nn.Module:
+    """The action head (policy logits or Q-values) of a group; ``memory``: the users' recurrent
+    :class:`MemoryScorer` (items have no memory head)."""
     if group == "users":
-        return CandidateScorer(config, hidden, agent_id)
+        return (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id)
     lay = observation_layout(config)["items"]
     return FlatHead(lay.size, config.num_levels, config.num_items, hidden, agent_id)
 
@@ -115,6 +163,11 @@ def init_from(module: nn.Module, gen: torch.Generator) -> nn.Module:
     uniform biases in +-1/sqrt(fan_in)) but from ``gen``, so a run's networks depend on its seed only
     and torch's global random state is neither read nor changed. Returns ``module``."""
     for m in module.modules():
+        if isinstance(m, nn.GRUCell):  # PyTorch's default: every weight and bias uniform in +-1/sqrt(hidden)
+            bound = 1.0 / math.sqrt(m.hidden_size)
+            with torch.no_grad():
+                for w in m.parameters():
+                    nn.init.uniform_(w, -bound, bound, generator=gen)
         if isinstance(m, nn.Linear):
             with torch.no_grad():
                 nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)

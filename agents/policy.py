@@ -42,19 +42,32 @@ def checked_act(policy: Policy, group: str, obs: torch.Tensor, mask: torch.Tenso
 
 class LearnedPolicy:
     """A trained network ``[B, N, O] -> [B, N, A]`` (policy logits or Q-values) as a :class:`Policy`:
-    argmax over allowed actions, or a sample from the masked softmax when not deterministic."""
+    argmax over allowed actions, or a sample from the masked softmax when not deterministic.
+
+    A network with memory (``step``/``after``/``initial``, as :class:`agents.networks.MemoryScorer`) keeps
+    its memory here between calls: call ``act`` once per step of the same batch of worlds; the memory
+    starts afresh at each episode's first step, and when the batch's shape changes."""
 
     def __init__(self, net: torch.nn.Module, deterministic: bool = True, generator: torch.Generator | None = None):
         self.net, self.deterministic, self.gen = net, deterministic, generator
+        self.memory = None
 
     @torch.no_grad()
     def act(self, obs, mask):
         from agents.networks import masked_logits
 
-        logits = masked_logits(self.net(obs), mask)
-        if self.deterministic:
-            return logits.argmax(-1)
-        return sample(logits, self.gen)
+        if hasattr(self.net, "step"):
+            b, n = obs.shape[:2]
+            if self.memory is None or self.memory.shape[:2] != (b, n):
+                self.memory = self.net.initial(b, n, obs.device)
+            logits, h = self.net.step(obs, self.memory)
+        else:
+            logits = self.net(obs)
+        logits = masked_logits(logits, mask)
+        a = logits.argmax(-1) if self.deterministic else sample(logits, self.gen)
+        if hasattr(self.net, "step"):
+            self.memory = self.net.after(obs, a, h)
+        return a
 
 
 def sample(logits: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:

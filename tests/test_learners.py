@@ -474,3 +474,71 @@ def test_ppo_clipped_surrogate_by_hand():
     a = torch.tensor([2.0, -2.0, 2.0, -2.0, 1.0])
     expect = torch.tensor([-2.0 * 1.2, 2.0 * 1.5, -2.0 * 0.5, 2.0 * 0.8, -1.1])
     assert torch.allclose(clipped_surrogate(r, a, 0.2), expect)
+
+
+# --- MAPPO with memory (--memory: a GRU user actor) ------------------------------------------------------
+
+def test_memory_actor_starts_afresh_each_episode_and_replays_its_rollout_exactly():
+    from agents.networks import MemoryScorer
+
+    c = recsim_marl.make_config("tiny", max_cycles=6)
+    net = build(lambda: group_head(c, "users", 16, False, memory=True), torch.Generator().manual_seed(0))
+    assert isinstance(net, MemoryScorer)
+    venv = recsim_marl.make_vec(3, scenario="tiny", max_cycles=6)
+    obs = venv.reset(seed=5)
+    lay = venv.layouts["users"]
+    gen = torch.Generator().manual_seed(1)
+    mem = net.initial(3, c.num_users)
+    start, seen = mem.clone(), {"obs": [], "act": [], "logits": []}
+    with torch.no_grad():
+        for t in range(9):  # past the end of the first episode: the worlds reset at step 6
+            o = obs["users"]
+            logits, h = net.step(o, mem)
+            if t == 0:  # at an episode's first step any memory is forgotten
+                assert torch.equal(logits, net.step(o, torch.randn_like(mem))[0])
+                assert torch.equal(logits, net(o))
+            elif t == 2:  # later it matters
+                assert not torch.allclose(logits, net.step(o, torch.zeros_like(mem))[0])
+            if t == 6:
+                assert bool((lay.read(o, "progress") == 0).all())
+                assert torch.equal(logits, net.step(o, torch.zeros_like(mem))[0])
+            probs = torch.softmax(logits, -1).reshape(-1, c.num_candidates)
+            a = torch.multinomial(probs, 1, generator=gen).reshape(3, -1)
+            mem = net.after(o, a, h)
+            for k, v in (("obs", o), ("act", a), ("logits", logits)):
+                seen[k].append(v)
+            obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
+    # the update replays the rollout from the memory it started with: the same logits, step by step
+    again = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
+    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+    # a LearnedPolicy keeps the memory between calls the same way: replayed on its own picks
+    pol, obs, picks, steps = LearnedPolicy(net), venv.reset(seed=5), [], []
+    for _ in range(8):
+        picks.append(pol.act(obs["users"], None))
+        steps.append(obs["users"])
+        obs, *_ = venv.step({"users": picks[-1], "items": torch.zeros(3, c.num_items, dtype=torch.long)})
+    logits = mappo.replay(net, torch.stack(steps), torch.stack(picks), net.initial(3, c.num_users))
+    assert torch.equal(logits.argmax(-1), torch.stack(picks))
+
+
+def test_mappo_with_memory_trains_resumes_exactly_and_loads(tmp_path):
+    kw = dict(scenario="tiny", total_steps=8 * 10 * 4, num_steps=10, num_envs=8, progress=False, eval_episodes=2,
+              tensorboard=False, memory=True, env={"max_cycles": 15})
+    full = mappo.train(mappo.Args(log_dir=str(tmp_path / "a"), **kw))
+    mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), stop_after_updates=2, checkpoint_every=1, **kw))
+    resumed = mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), resume=True, **kw))
+    assert resumed["updates"] == full["updates"] == 4
+    assert torch.equal(_params(full["actors"]), _params(resumed["actors"]))  # the memory was in the checkpoint
+    assert full["curve"] == resumed["curve"]
+    pol = mappo.load_policy(tmp_path / "a" / "checkpoint.pt")
+    assert hasattr(pol.net, "step")
+    assert evaluate("tiny", {"users": pol, "items": FixedLevelPolicy(0)}, episodes=2, seed=10_000)["user_return"][0] > 0
+
+
+@pytest.mark.parametrize("kw, says", [
+    (dict(learn="items"), "with --learn items no user actor is trained"),
+    (dict(num_envs=2, num_minibatches=4), "--num-minibatches 4 > --num-envs 2"),
+])
+def test_mappo_memory_refuses_what_it_cannot_do_naming_the_flags(tmp_path, kw, says):
+    with pytest.raises(ValueError, match=says):
+        mappo.train(mappo.Args(scenario="tiny", memory=True, log_dir=str(tmp_path), progress=False, **kw))
