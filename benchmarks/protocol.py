@@ -5,7 +5,8 @@ For each task of ``recsim_marl.protocol.TASKS`` (or ``--tasks``):
 - scripted policies: random, popularity, greedy, model-based, the open-loop floor (one candidate
   position, seeing only time: SMACv2's floor) and the linear ranker, both tuned on the training
   split's tuning seeds, and the privileged myopic and farsighted oracles (marked *);
-- learners: MAPPO and IQL (``--learners``), trained on the training split with the task's budget.
+- learners: MAPPO and IQL (``--learners``; ``mappo-memory`` adds MAPPO with a recurrent user actor), trained on the
+  training split with the task's budget.
 
 Run r (``--seeds``, at least 5 for a claim) is: training seed r for a learner, CEM seed r for the linear
 ranker, the random seed r for random; fixed policies repeat themselves. Every run is evaluated on the
@@ -62,7 +63,10 @@ from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
 from recsim_marl.protocol import TASKS, TUNING_SEED, Task
 
-LEARNERS = tuple(learner_names)  # every registered learner
+LEARNERS = tuple(learner_names)  # every registered learner: the default --learners
+LEARNED = {**{name: (name, {}) for name in LEARNERS}, "mappo-memory": ("mappo", {"memory": True})}
+"""The learned policies the protocol can train, by name (its row is the name in capitals): a registered
+learner and its options beyond the task's (``mappo-memory``: MAPPO with a recurrent user actor)."""
 QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_dim=8, max_cycles=12, encoder="hash"),
              eval_episodes=3, total_steps=600)
 """What ``--quick`` shrinks every task to (a smoke run of the whole pipeline, not a result)."""
@@ -80,10 +84,11 @@ def iqm_ci(scores: np.ndarray, reps: int) -> tuple[float, float, float]:
     return float(point["p"][0]), float(ci["p"][0, 0]), float(ci["p"][1, 0])
 
 
-def train_learner(algo: str, task: Task, run: int, out_dir: Path, quick: bool):
+def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool):
+    algo, options = LEARNED[name]
     mod = learner_module(algo)
     fields = {f.name for f in dataclasses.fields(mod.Args)}
-    extra = {k: v for k, v in task.learner_args.items() if k in fields}
+    extra = {**{k: v for k, v in task.learner_args.items() if k in fields}, **options}
     if quick:
         extra.update(num_envs=4, **({"learning_starts": 50} if algo == "iql" else {"num_steps": 10}))
     num_envs = extra.get("num_envs", mod.Args.num_envs)
@@ -92,12 +97,12 @@ def train_learner(algo: str, task: Task, run: int, out_dir: Path, quick: bool):
     assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
     args = mod.Args(scenario=task.scenario, env=dict(task.overrides), learn=task.learn, items_policy=task.items_policy,
                     total_steps=task.total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
-                    log_dir=str(out_dir / "runs" / f"{task.name}_{algo}_run{run}"), **extra)
+                    log_dir=str(out_dir / "runs" / f"{task.name}_{name}_run{run}"), **extra)
     t = time.perf_counter()
     res = mod.train(args)
     nets = res["nets"]  # the networks that act (MAPPO's actors, IQL's Q-networks)
     return LearnedPolicy(nets["users"]), {"train_seconds": time.perf_counter() - t, "train_seed": seed,
-                                          "total_steps": res["global_step"]}
+                                          "total_steps": res["global_step"], "learner": algo, "options": options}
 
 
 def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
@@ -127,9 +132,9 @@ def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Pa
         tuned = tune_linear_ranker(train_c, seed=TUNING_SEED + 100 * run, items_policy=items, progress=False, **budget)
         record("linear ranker", run, LinearRankerPolicy(test_c, tuned["weights"]),
                {k: tuned[k] for k in ("weights", "tuning_return", "seeds")})
-        for algo in learners:
-            policy, info = train_learner(algo, task, run, out_dir, quick)
-            record(algo.upper(), run, policy, info)
+        for name in learners:
+            policy, info = train_learner(name, task, run, out_dir, quick)
+            record(name.upper(), run, policy, info)
         print(f"  {task.name}: run {run} ({j + 1}/{len(runs)}) in {time.perf_counter() - t:.0f}s", flush=True)
     return rows
 
@@ -225,7 +230,9 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", type=int, nargs="+", metavar="R",
                    help="run these indices instead (e.g. --runs 3 4): a long task in pieces, on several machines or "
                         "days; the file keeps the other runs of each policy")
-    p.add_argument("--learners", nargs="*", default=list(LEARNERS), choices=LEARNERS)
+    p.add_argument("--learners", nargs="*", default=list(LEARNERS), choices=list(LEARNED),
+                   help=f"learned policies to train (default: {' '.join(LEARNERS)}; also: "
+                        f"{' '.join(n for n in LEARNED if n not in LEARNERS)})")
     p.add_argument("--reps", type=int, default=20_000, help="bootstrap resamples")
     p.add_argument("--quick", action="store_true", help="every task shrunk to seconds: a smoke run, not a result")
     p.add_argument("--out", default="benchmarks/results/protocol.json")

@@ -73,10 +73,12 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     monkeypatch.setattr(baselines, "episode_returns", spy)
     monkeypatch.setattr(protocol, "episode_returns", spy)
     out = tmp_path / "protocol.json"
-    payload = protocol.main(["--quick", "--tasks", "boredom-v2", "--seeds", "2", "--reps", "200", "--out", str(out)])
+    payload = protocol.main(["--quick", "--tasks", "boredom-v2", "--seeds", "2", "--reps", "200", "--out", str(out),
+                             "--learners", "mappo", "iql", "mappo-memory"])
     rows = payload["results"]["boredom-v2"]
     assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "linear ranker",
-                         "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL"}
+                         "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL", "MAPPO-MEMORY"}
+    assert rows["MAPPO-MEMORY"]["info"][0]["options"] == {"memory": True} and rows["MAPPO"]["info"][0]["options"] == {}
     for name, row in rows.items():
         assert len(row["per_seed"]) == 2 and len(row["per_world"][0]) == protocol.QUICK["eval_episodes"], name
         assert row["ci_low"] <= row["iqm"] <= row["ci_high"], name
