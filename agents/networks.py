@@ -57,20 +57,24 @@ class CandidateScorer(nn.Module):
     def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
         return self._scores(obs, agent_index)
 
-    def _scores(self, obs: torch.Tensor, agent_index: torch.Tensor | None, *extra: torch.Tensor) -> torch.Tensor:
+    def _scores(self, obs: torch.Tensor, agent_index: torch.Tensor | None, context: tuple = (),
+                numbers: tuple = ()) -> torch.Tensor:
+        """Scores from the observation plus ``context`` tensors ``[B, N, C]`` and per-candidate
+        ``numbers`` ``[B, N, K]`` of a subclass."""
         b, n, _ = obs.shape
-        numbers = torch.stack([self.lay.read(obs, f) for f in CANDIDATE_FIELDS], -1)  # [B, N, K, F]
+        numbers = torch.stack([*(self.lay.read(obs, f) for f in CANDIDATE_FIELDS), *numbers], -1)  # [B, N, K, F]
         ctx = [obs[..., self.lay[f]] for f in CONTEXT_FIELDS]
         if self.n:
             ctx.append(_agent_ids(b, n, self.n, agent_index, obs.device))
-        ctx = torch.cat([*ctx, *extra], -1).unsqueeze(2).expand(b, n, self.k, -1)
+        ctx = torch.cat([*ctx, *context], -1).unsqueeze(2).expand(b, n, self.k, -1)
         deep = self.net(torch.cat([self.lay.read(obs, "candidate_content"), numbers, ctx], -1))
         return (deep + self.wide(numbers)).squeeze(-1)
 
 
 class MemoryScorer(CandidateScorer):
     """A :class:`CandidateScorer` with memory: a GRU over each person's steps whose state joins the person's
-    context. Why: a person's taste is hidden and the platform's estimate of it is a click average; a
+    context, and its estimate of the person's taste (a vector in content space) scores each candidate as
+    one more number, ``<taste, content>``, beside the platform's relevance. Why: a person's taste is hidden and the platform's estimate of it is a click average; a
     recommender that remembers what it showed, what was clicked and how much of it was watched can infer
     more (session-based recommenders, GRU4Rec: Hidasi et al. 2016). Each step the GRU reads the person's
     fields (the platform's estimate and click log, click and watch rates, visit time, presence) and the
@@ -86,7 +90,10 @@ class MemoryScorer(CandidateScorer):
         ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
         self.h = hidden
         self.gru = nn.GRUCell(ctx + self.d, hidden)
-        self.net = mlp(self.d + len(CANDIDATE_FIELDS) + ctx + self.n + hidden, hidden, 1)
+        self.taste = nn.Linear(hidden, self.d)  # the memory's own estimate of the person's taste, in content space
+        numbers = len(CANDIDATE_FIELDS) + 1  # the observed numbers and <taste, content>
+        self.net = mlp(self.d + numbers + ctx + self.n + hidden, hidden, 1)
+        self.wide = nn.Linear(numbers, 1)
 
     def initial(self, b: int, n: int, device=None) -> torch.Tensor:
         return torch.zeros(b, n, self.h + self.d, device=device)
@@ -99,7 +106,8 @@ class MemoryScorer(CandidateScorer):
         x = torch.cat([ctx, state[..., self.h:]], -1)
         b, n, _ = obs.shape
         h = self.gru(x.reshape(b * n, -1), state[..., :self.h].reshape(b * n, -1)).reshape(b, n, -1)
-        return self._scores(obs, agent_index, h), h
+        taste = (self.lay.read(obs, "candidate_content") * self.taste(h).unsqueeze(2)).sum(-1)  # [B, N, K]
+        return self._scores(obs, agent_index, (h,), (taste,)), h
 
     def after(self, obs: torch.Tensor, action: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """The memory after ``action [B, N]``: the GRU state and the picked candidate's content (zeros for
