@@ -78,6 +78,15 @@ class Run:
         self.venv = recsim_marl.make_vec(num_envs=args.num_envs, device=self.device, scenario=args.scenario,
                                          validate=False, **args.env)
         self.config = self.venv.config
+        if args.eval_episodes > 0:  # the final evaluation's worlds must exist before hours of training, not after
+            from recsim_marl.core.world import check_pool
+
+            test = held_out(self.config)
+            try:
+                check_pool(test)
+            except ValueError as exc:
+                raise ValueError(f"the final evaluation runs on held-out worlds ({test.split} split) and {exc}; or "
+                                 "pass --eval-episodes 0 and evaluate yourself") from None
         self.scripted = {
             g: scripted_policy(args.users_policy if g == "users" else args.items_policy, self.config, g,
                                args.seed, self.device)

@@ -1,9 +1,10 @@
 """How close is ``movielens-100k`` to MovieLens-100k? Simulated consumption against the real ratings.
 
 Greedy users (the platform's plain ranker) and items that never promote play ``--episodes`` episodes
-of a world holding the whole training split (752 people x 1,394 movies: the data without the held-out
-people and the movies of 1997-1998; ``--env split=test`` for the other); a click is one consumption, as
-a rating is in the data, whose counts are the split's people's ratings of the split's movies. The table compares, side by side: the share of consumption of the top 1% and top 10% of items,
+of a world holding the whole training split (752 people x 1,391 films: the data without the held-out
+people and the films of 1997-1998; ``--env split=test`` for the other, written to
+``calibration_test.json`` unless ``--out`` says otherwise); a click is one consumption, as a rating is in
+the data: a film's count is its ratings by the split's people, a person's their ratings of any film. The table compares, side by side: the share of consumption of the top 1% and top 10% of items,
 the items' Gini coefficient, the share of items never consumed, the coefficient of variation of
 consumption per person, the Spearman correlation of an item's consumption with its quality, and the
 click-through rate (no real counterpart: MovieLens logs ratings, not impressions). Bands (issue 8):
@@ -102,11 +103,14 @@ def main(argv=None) -> dict:
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (to explore)")
-    p.add_argument("--out", default="benchmarks/results/calibration.json")
+    p.add_argument("--out", default=None,
+                   help="JSON to write (default: benchmarks/results/calibration.json, calibration_test.json for split=test)")
     args = p.parse_args(argv)
     from agents.cli import _parse_override
 
     overrides = dict(_parse_override(kv) for kv in args.env)
+    if args.out is None:
+        args.out = f"benchmarks/results/calibration{'_test' if overrides.get('split') == 'test' else ''}.json"
     sim, real, ctr = simulate(args.episodes, args.seed, **overrides)
     print(f"hardware: {hardware()}\nmovielens-100k, greedy users, no promotion, {args.episodes} episodes\n")
     print(f"{'statistic':>18} {'MovieLens-100k':>15} {'simulated':>10} {'band':>14} {'ok':>4}")

@@ -148,7 +148,7 @@ class EnvConfig:
     catalog_pool: int = bounded(8, between(1, 64, int, "pool size / world size"))
     """Synthetic pools hold catalog_pool x num_items items and catalog_pool x num_users people per split
     (a world draws num_items and num_users of them); 1 makes the pool the world (one catalogue). A
-    MovieLens pool is its split of the data (train: 1,394 movies and 752 people; test: 288 and 185); a world
+    MovieLens pool is its split of the data (train: 1,391 films and 752 people; test: 273 and 185); a world
     of that size is the whole split."""
     data_path: str | None = None
     """MovieLens-100k folder (u.item/u.data/u.user or RecBole's ml-100k.*); None finds recbole's copy."""

@@ -27,8 +27,9 @@ def test_movielens_from_recbole_package():
     folder = find_movielens()
     assert (folder / "ml-100k.item").exists()
     train, test = movielens_pool("train"), movielens_pool("test")
-    assert (len(train.item_texts), len(train.user_texts)) == (1394, 752)
-    assert (len(test.item_texts), len(test.user_texts)) == (288, 185)  # 6 held-out people rated no 1997-98 film
+    assert (len(train.item_texts), len(train.user_texts)) == (1391, 752)
+    assert (len(test.item_texts), len(test.user_texts)) == (273, 185)  # 6 held-out people rated no 1997-98 film
+    assert len(set(train.item_texts)) == 1391 and len(set(test.item_texts)) == 273  # films listed twice: merged
     assert "Toy Story (1995). Genres: Animation, Children's, Comedy." in train.item_texts
     # the test split's movies are those of the last two years of the data, and only those
     assert all(any(f"({y})" in t for y in TEST_YEARS) for t in test.item_texts)
@@ -97,6 +98,18 @@ def test_movielens_world_interest_comes_from_liked_items(tmp_path):
     assert torch.allclose(w.profile[1], both, atol=1e-5)
 
 
+def test_training_on_movielens_worlds_too_big_for_the_test_split_stops_before_it_starts(tmp_path):
+    import pytest
+
+    from agents import mappo
+
+    args = mappo.Args(scenario="movielens-100k", env={"num_items": 300}, total_steps=10, num_envs=1, num_steps=2,
+                      num_minibatches=1, log_dir=str(tmp_path), progress=False, tensorboard=False)
+    with pytest.raises(ValueError, match="final evaluation runs on held-out worlds .test split. and .*holds 273 items"):
+        mappo.train(args)
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
 def test_movielens_worlds_draw_from_their_split():
     import pytest
 
@@ -110,8 +123,8 @@ def test_movielens_worlds_draw_from_their_split():
     items, people = venv.current.items, venv.current.people
     assert items.shape == (2, 200) and people.shape == (2, 100)
     assert not torch.equal(items[0], items[1]) and not torch.equal(people[0], people[1])  # two seeds, two worlds
-    assert int(items.max()) < 288 and int(people.max()) < 185  # pool indices of the test split
-    with pytest.raises(ValueError, match="holds 288 items and 185 people"):
+    assert int(items.max()) < 273 and int(people.max()) < 185  # pool indices of the test split
+    with pytest.raises(ValueError, match="holds 273 items and 185 people"):
         recsim_marl.make_vec(1, scenario="movielens-100k", split="test", num_items=300)
 
 

@@ -10,9 +10,9 @@ how much more a movie was watched (rated) than its quality explains: the residua
 regressed on quality, standardised.
 A person's liked items (rated >= 4) define their initial interest; their text is their demographics.
 
-Splits (:func:`movielens_pool`): the test split holds the movies released in 1997-1998 (288) and one
+Splits (:func:`movielens_pool`): the test split holds the movies released in 1997-1998 (273) and one
 person in five, by a hash of their id (185 who rated one of those movies); the training split the other
-1,394 movies and 752 people.
+1,391 movies and 752 people. The 18 films listed twice under two ids are merged first (1,664 films).
 Each world draws its movies and people from its split's pool, as synthetic worlds do.
 """
 
@@ -78,9 +78,12 @@ def _rows(path: Path, sep: str, ncols: int, header: bool, encoding: str):
 
 def _int(path, lineno, value, what):
     try:
-        return int(float(value))
+        number = float(value)
     except ValueError:
         raise DatasetError(f"{path}:{lineno}: {what} {value!r} is not a number") from None
+    if not number.is_integer():
+        raise DatasetError(f"{path}:{lineno}: {what} {value!r} is not a whole number")
+    return int(number)
 
 
 def _read_standard(folder: Path):
@@ -137,12 +140,17 @@ def _read(folder: Path):
     unknown = sorted({r[1] for r in ratings} - set(items))[:3] + sorted({r[0] for r in ratings} - set(users))[:3]
     if unknown:
         raise DatasetError(f"{folder}: ratings name items or people the item/user files do not list: {unknown}")
+    # a film listed twice under two ids (18 in ML-100k) is one film: its ratings go to its first id
+    first: dict[tuple, int] = {}
+    same = {iid: first.setdefault(items[iid][:2], iid) for iid in sorted(items)}
+    items = {iid: v for iid, v in items.items() if same[iid] == iid}
+    ratings = [(u, same[i], r) for u, i, r in ratings]
     return items, ratings, users
 
 
 def item_split(year: str) -> str:
     """An item's split: ``"test"`` for movies released in 1997 or 1998, the last two years of the data
-    (288 of 1,682 movies), else ``"train"``: a policy is tested on movies newer than any it met."""
+    (273 of 1,664 films), else ``"train"``: a policy is tested on movies newer than any it met."""
     return "test" if year.strip() in TEST_YEARS else "train"
 
 
@@ -156,14 +164,14 @@ def movielens_pool(split: str = "train", data_path: str | None = None) -> Catalo
     people (:func:`person_split`, by id), in id order; a world draws its items and people from it.
 
     Item quality (the shrunk mean rating) and appeal (how much more a movie was rated than its quality
-    explains) come from all of its ratings and are standardised over the 1,682 movies, so that a movie
-    has the same quality in every pool. A person's interest comes from the split's movies they liked (or,
-    liking none, rated): nothing of the other split shapes a pool, and a person who rated none of the
-    split's movies is left out of it (6 of the 191 held-out people: no taste to start from). Activity (how
-    often a person returns) is their number of ratings of any movie against the median person's. For
-    calibration, ``item_counts`` counts each movie's ratings by the split's people, ``user_counts`` each
-    person's ratings of any movie (their activity, as above: counted inside the split, the held-out years
-    would make people who rated many new films look idle).
+    explains) come from all of its ratings (of both splits' people) and are standardised over all 1,664
+    films, so that a film has one quality everywhere. A person's interest comes from the split's films they
+    liked (or, liking none, rated): no film of the other split is in a pool or shapes a taste, and a person
+    who rated none of the split's films is left out (6 of the 191 held-out people: no taste to start
+    from). Activity (how often a person returns) is their number of ratings of any film against the
+    median of all 943 people. For calibration, ``item_counts`` counts each film's ratings by the split's
+    people; ``user_counts`` each person's ratings of any film (their activity, as above: counted over the
+    split's films only, the held-out years would make people who rated many new films look idle).
     """
     if split not in SPLITS:
         raise ValueError(f"split={split!r} is invalid: use one of {SPLITS}")

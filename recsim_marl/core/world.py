@@ -149,7 +149,7 @@ _TEXT_BYTES = 256  # a generated text as a Python str, with its share of the cat
 _ENCODER_DIM = 384  # MiniLM and the hash encoder; a larger custom encoder needs more
 
 
-_ML_ITEMS, _ML_PEOPLE = 1682, 943  # MovieLens-100k
+_ML_ITEMS, _ML_PEOPLE = 1664, 943  # MovieLens-100k (films listed twice merged)
 _PCA_BYTES = 40  # per basis value: its float64 copy, the centred copy, the SVD's U and LAPACK's workspace
 
 
@@ -220,9 +220,10 @@ def check_memory(config: EnvConfig, num_envs: int, on_cpu: bool = True) -> None:
     raise MemoryError(
         f"this world needs about {need / gb:.1f} GB (num_users={config.num_users}, num_items={config.num_items}, "
         f"num_envs={num_envs}: texts, embeddings and state) but only {have / gb:.1f} GB of memory is available. "
-        "Lower num_users/num_items (or num_envs, or catalog_pool: a synthetic world's pools hold catalog_pool "
-        f"(now {config.catalog_pool}) times its sizes; catalog_pool=1 makes the pool the world), or set "
-        "RECSIM_MARL_MEMORY_CHECK=0 to try anyway."
+        "Lower num_users/num_items (or num_envs"
+        + (f", or catalog_pool: a synthetic world's pools hold catalog_pool (now {config.catalog_pool}) times its "
+           "sizes; catalog_pool=1 makes the pool the world" if config.catalog == "synthetic" else "")
+        + "), or set RECSIM_MARL_MEMORY_CHECK=0 to try anyway."
     )
 
 
@@ -239,6 +240,13 @@ def _check_width(config: EnvConfig, h: int) -> None:
             f"config field embed_dim={config.embed_dim} is larger than encoder {config.encoder!r}'s "
             f"dimension {h}; use embed_dim <= {h}"
         )
+
+
+def check_pool(config: EnvConfig) -> None:
+    """Raise :class:`ValueError` naming the sizes when ``config``'s worlds are bigger than its split's pool
+    (a MovieLens split; synthetic pools grow with the world), without encoding anything."""
+    if config.catalog == "movielens-100k":
+        _check_pool(config, build_catalog(config))
 
 
 def _check_pool(config: EnvConfig, catalog: Catalog) -> None:
