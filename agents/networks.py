@@ -77,44 +77,61 @@ class MemoryScorer(CandidateScorer):
     one more number, ``<taste, content>``, beside the platform's relevance. Why: a person's taste is hidden and the platform's estimate of it is a click average; a
     recommender that remembers what it showed, what was clicked and how much of it was watched can infer
     more (session-based recommenders, GRU4Rec: Hidasi et al. 2016). Each step the GRU reads the person's
-    fields (the platform's estimate and click log, click and watch rates, visit time, presence) and the
-    content of the candidate picked the step before; it starts from zeros at each episode's first step
+    fields (the platform's estimate and click log, click and watch rates, visit time, presence) and what
+    became of the candidate picked the step before (its content, clicked or not, the share watched); it
+    starts from zeros at each episode's first step
     (``progress`` 0), so a policy never carries one person's memory into another episode.
 
-    The memory is explicit: ``state [B, N, H + D]`` (the GRU's state and the last pick's content).
+    The memory is explicit: ``state [B, N, H + D + 3]`` (the GRU's state, the last pick's content, the
+    click and watch rates when it was made, and whether it was shown).
     :meth:`step` gives the logits and the GRU state, :meth:`after` the next memory once the action is
     known; :meth:`initial` the memory before any step. ``forward`` is a step from an empty memory."""
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False):
         super().__init__(config, hidden, agent_id)
         ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
-        self.h = hidden
-        self.gru = nn.GRUCell(ctx + self.d, hidden)
+        self.h, self.rate = hidden, config.history_rate
+        self.gru = nn.GRUCell(ctx + 3 * self.d + 2, hidden)
         self.taste = nn.Linear(hidden, self.d)  # the memory's own estimate of the person's taste, in content space
         numbers = len(CANDIDATE_FIELDS) + 1  # the observed numbers and <taste, content>
         self.net = mlp(self.d + numbers + ctx + self.n + hidden, hidden, 1)
         self.wide = nn.Linear(numbers, 1)
 
     def initial(self, b: int, n: int, device=None) -> torch.Tensor:
-        return torch.zeros(b, n, self.h + self.d, device=device)
+        return torch.zeros(b, n, self.h + self.d + 3, device=device)
+
+    def _last(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """What became of the last pick: its content, whether it was clicked and the share watched, each
+        read from the change of the person's click and watch rates (moving averages at ``history_rate``)
+        since the step before, as the platform's own log has them; zeros when the person was away."""
+        h, d = self.h, self.d
+        last, rate0, watch0, shown = state[..., h:h + d], state[..., h + d:h + d + 1], state[..., h + d + 1:h + d + 2], \
+            state[..., h + d + 2:]
+        r = self.rate
+        click = ((self.lay.read(obs, "click_rate") - (1 - r) * rate0) / r).clamp(0, 1) * shown
+        watched = ((self.lay.read(obs, "watch_rate") - (1 - r) * watch0) / r).clamp(0, 1) * shown
+        return torch.cat([last, click * last, watched * last, click, watched], -1)
 
     def step(self, obs: torch.Tensor, state: torch.Tensor, agent_index: torch.Tensor | None = None):
         """``(logits [B, N, K], h [B, N, H])`` for this step from the memory ``state`` of the step before."""
         fresh = self.lay.read(obs, "progress") <= 0  # [B, N, 1]: an episode's first step
         state = state.masked_fill(fresh, 0.0)
         ctx = torch.cat([obs[..., self.lay[f]] for f in CONTEXT_FIELDS], -1)
-        x = torch.cat([ctx, state[..., self.h:]], -1)
+        x = torch.cat([ctx, self._last(obs, state)], -1)
         b, n, _ = obs.shape
         h = self.gru(x.reshape(b * n, -1), state[..., :self.h].reshape(b * n, -1)).reshape(b, n, -1)
         taste = (self.lay.read(obs, "candidate_content") * self.taste(h).unsqueeze(2)).sum(-1)  # [B, N, K]
         return self._scores(obs, agent_index, (h,), (taste,)), h
 
     def after(self, obs: torch.Tensor, action: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """The memory after ``action [B, N]``: the GRU state and the picked candidate's content (zeros for
-        people away, whose pick was not shown)."""
+        """The memory after ``action [B, N]``: the GRU state, the picked candidate's content (zeros for
+        people away, whose pick was not shown), the person's click and watch rates now and whether the
+        pick was shown."""
         content = self.lay.read(obs, "candidate_content")  # [B, N, K, D]
         picked = content.gather(2, action[..., None, None].expand(*action.shape, 1, self.d)).squeeze(2)
-        return torch.cat([h, picked * self.lay.read(obs, "present")], -1)
+        shown = self.lay.read(obs, "present")
+        return torch.cat([h, picked * shown, self.lay.read(obs, "click_rate"), self.lay.read(obs, "watch_rate"), shown],
+                         -1)
 
     def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
         return self.step(obs, self.initial(obs.shape[0], obs.shape[1], obs.device), agent_index)[0]

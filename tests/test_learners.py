@@ -542,3 +542,24 @@ def test_mappo_with_memory_trains_resumes_exactly_and_loads(tmp_path):
 def test_mappo_memory_refuses_what_it_cannot_do_naming_the_flags(tmp_path, kw, says):
     with pytest.raises(ValueError, match=says):
         mappo.train(mappo.Args(scenario="tiny", memory=True, log_dir=str(tmp_path), progress=False, **kw))
+
+
+def test_memory_actor_reads_each_click_of_its_last_pick_from_the_logged_rates():
+    """The memory's input says whether the last pick was clicked, recovered from the change of the person's
+    click rate (a moving average the observation carries): it equals the simulator's click every step."""
+    c = recsim_marl.make_config("retention", num_users=16, num_items=64, encoder="hash")
+    net = build(lambda: group_head(c, "users", 16, False, memory=True), torch.Generator().manual_seed(0))
+    venv = recsim_marl.make_vec(2, scenario="retention", num_users=16, num_items=64, encoder="hash")
+    obs, mem, shown_steps = venv.reset(seed=3), net.initial(2, 16), 0
+    for t in range(30):
+        o = obs["users"]
+        logits, h = net.step(o, mem)
+        if t > 0:
+            click, shown = net._last(o, mem)[..., 3 * c.embed_dim], mem[..., -1]
+            assert torch.equal(click[shown > 0].round(), clicked[shown > 0].float()), t
+            shown_steps += int(shown.sum())
+        a = logits.argmax(-1)
+        mem = net.after(o, a, h)
+        obs, _, _, _, info = venv.step({"users": a, "items": torch.zeros(2, 64, dtype=torch.long)})
+        clicked = info["clicked"]
+    assert shown_steps > 100
