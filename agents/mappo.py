@@ -283,16 +283,15 @@ def train(args: Args) -> dict:
             for _ in range(args.update_epochs):
                 if g in recurrent:  # whole rollouts of a few envs: the actor's memory is replayed through time
                     envs = torch.randperm(B, generator=gen, device=device).tensor_split(args.num_minibatches)
-                    chunks = [(torch.arange(T, device=device)[:, None] * B + e).reshape(-1) for e in envs]
+                    steps = torch.arange(T, device=device)[:, None] * B  # flat index of (t, env): t * B + env
+                    chunks = [((steps + e).reshape(-1), e) for e in envs]
                 else:
                     idx = torch.randperm(T * B, generator=gen, device=device)  # a fresh minibatch order each epoch
-                    chunks = [idx[start:start + mb] for start in range(0, T * B, mb)]
-                for j in chunks:
+                    chunks = [(idx[start:start + mb], None) for start in range(0, T * B, mb)]
+                for j, e in chunks:
                     v_ok, in_ep = flat["valid"][j], flat["alive"][j]
-                    if g in recurrent:
-                        e = j[: j.shape[0] // T]  # the chunk's envs (its first T-row): j = t * B + env
-                        logits = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e]).reshape(
-                            j.shape[0], *b["mask"].shape[2:])
+                    if e is not None:
+                        logits = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e]).flatten(0, 1)
                     else:
                         logits = actors[g](flat["obs"][j])
                     logits = masked_logits(logits, flat["mask"][j])

@@ -104,9 +104,7 @@ class MemoryScorer(CandidateScorer):
         """What became of the last pick: its content, whether it was clicked and the share watched, each
         read from the change of the person's click and watch rates (moving averages at ``history_rate``)
         since the step before, as the platform's own log has them; zeros when the person was away."""
-        h, d = self.h, self.d
-        last, rate0, watch0, shown = state[..., h:h + d], state[..., h + d:h + d + 1], state[..., h + d + 1:h + d + 2], \
-            state[..., h + d + 2:]
+        _, last, rate0, watch0, shown = state.split([self.h, self.d, 1, 1, 1], -1)
         r = self.rate
         click = ((self.lay.read(obs, "click_rate") - (1 - r) * rate0) / r).clamp(0, 1) * shown
         watched = ((self.lay.read(obs, "watch_rate") - (1 - r) * watch0) / r).clamp(0, 1) * shown

@@ -4,7 +4,8 @@ Greedy users (the platform's plain ranker) and items that never promote play ``-
 of a world holding the whole training split (752 people x 1,391 films: the data without the held-out
 people and the films of 1997-1998; ``--env split=test`` for the other, written to
 ``calibration_test.json`` unless ``--out`` says otherwise); a click is one consumption, as a rating is in
-the data: a film's count is its ratings by the split's people, a person's their ratings of any film. The table compares, side by side: the share of consumption of the top 1% and top 10% of items,
+the data: a film's count is its ratings by the split's people, a person's their ratings of any film.
+The table compares, side by side: the share of consumption of the top 1% and top 10% of items,
 the items' Gini coefficient, the share of items never consumed, the coefficient of variation of
 consumption per person, the Spearman correlation of an item's consumption with its quality, and the
 click-through rate (no real counterpart: MovieLens logs ratings, not impressions). Bands (issue 8):
