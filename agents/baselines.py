@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 import recsim_marl
@@ -398,14 +400,53 @@ class PromoteWhenShownPolicy:
     def __init__(self, config, level: int | None = None):
         self.slice = observation_layout(config)["items"]["impression_share"]
         self.level = config.num_levels - 1 if level is None else level
+        self.num_levels = config.num_levels
 
     def act(self, obs, mask):
         shown = obs[..., self.slice].squeeze(-1) > 0
         a = torch.where(shown, self.level, 0)
-        if mask is not None:
+        if mask is not None:  # the highest affordable level of keeping the item (actions 0..L-1)
+            mask = mask[..., : self.num_levels]
             levels = torch.arange(mask.shape[-1], device=obs.device)
             a = torch.minimum(a, torch.where(mask, levels, 0).amax(-1))
         return a
+
+
+class CreatorPolicy:
+    """A scripted creator (``num_drafts > 0``): each step it publishes the draft it can pay for that beats
+    its live item on its rule, else keeps the item; it never buys promotion. Rules: ``"never-publish"``
+    (keep the first item), ``"quality-first"`` (the highest true quality), ``"clickbait-first"`` (the
+    highest appeal), ``"copy-trend"`` (the content closest to the world's most clicked item). Reads only
+    the creator's observation (its own item and drafts, and the public trending item) and mask."""
+
+    RULES = ("never-publish", "quality-first", "clickbait-first", "copy-trend")
+
+    def __init__(self, config, rule: str):
+        if config.num_drafts < 1:
+            raise ValueError(f"creator policy {rule!r} needs drafts to choose from: set num_drafts >= 1 "
+                             "(the 'creators' scenario has 3)")
+        if rule not in self.RULES:
+            raise ValueError(f"unknown creator rule {rule!r}: use one of {', '.join(self.RULES)}")
+        self.rule, self.lay, self.levels = rule, observation_layout(config)["items"], config.num_levels
+
+    def scores(self, obs) -> torch.Tensor:
+        """``[B, I, M + 1]`` how much the rule likes the live item (column 0) and each draft."""
+        read = functools.partial(self.lay.read, obs)
+        if self.rule == "quality-first":
+            return torch.cat([read("quality"), read("draft_quality")], -1)
+        if self.rule == "clickbait-first":
+            return torch.cat([read("appeal"), read("draft_appeal")], -1)
+        trend = read("trending_content").unsqueeze(-2)  # [B, I, 1, D]
+        return torch.cat([(read("content").unsqueeze(-2) * trend).sum(-1),
+                          (read("draft_content") * trend).sum(-1)], -1)
+
+    def act(self, obs, mask):
+        if self.rule == "never-publish":
+            return torch.zeros(obs.shape[:2], dtype=torch.long, device=obs.device)
+        scores = self.scores(obs)
+        if mask is not None:  # publishing p at level 0 is action p * L
+            scores = torch.where(mask[..., :: self.levels], scores, -torch.inf)
+        return scores.argmax(-1) * self.levels  # the live item (0) wins ties: publish only to improve
 
 
 def user_baselines(config, seed: int = 0, planner: bool = False, ranker_weights: dict | None = None) -> dict:
@@ -428,14 +469,17 @@ def user_baselines(config, seed: int = 0, planner: bool = False, ranker_weights:
 
 
 def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
-    """'random', 'greedy', 'popularity' (users) or 'fixed:L' (items, level L) as a Policy."""
-    n_actions = config.num_candidates if group == "users" else config.num_levels
+    """'random', 'greedy', 'popularity' (users); 'fixed:L' (items, level L) or a creator rule
+    (:attr:`CreatorPolicy.RULES`, with drafts) as a Policy."""
+    n_actions = config.num_candidates if group == "users" else config.num_item_actions
     if name == "random":
         return RandomPolicy(n_actions, seed=seed, device=device)
     if group == "users" and name == "greedy":
         return GreedyPolicy(config)
     if group == "users" and name == "popularity":
         return PopularityPolicy(config)
+    if group == "items" and name in CreatorPolicy.RULES:
+        return CreatorPolicy(config, name)
     if group == "items" and name.startswith("fixed:"):
         try:
             level = int(name.split(":", 1)[1])
@@ -444,5 +488,6 @@ def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
         if level is None or not 0 <= level < config.num_levels:
             raise ValueError(f"fixed level in {name!r} must be an integer in 0..{config.num_levels - 1}")
         return FixedLevelPolicy(level)
-    allowed = "random, greedy, popularity" if group == "users" else f"random, fixed:0..fixed:{config.num_levels - 1}"
+    allowed = ("random, greedy, popularity" if group == "users" else
+               f"random, fixed:0..fixed:{config.num_levels - 1}, " + ", ".join(CreatorPolicy.RULES))
     raise ValueError(f"unknown scripted policy {name!r} for {group}: use one of {allowed}")

@@ -155,7 +155,7 @@ def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, mem
     if group == "users":
         return (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id)
     lay = observation_layout(config)["items"]
-    return FlatHead(lay.size, config.num_levels, config.num_items, hidden, agent_id)
+    return FlatHead(lay.size, config.num_item_actions, config.num_items, hidden, agent_id)
 
 
 def masked_logits(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -84,7 +84,7 @@ class DictPolicy:
         self.policies = policies
         c = self.env.config
         self.names = {"users": self.env.user_agents, "items": self.env.item_agents}
-        self.num_actions = {"users": c.num_candidates, "items": c.num_levels}
+        self.num_actions = {"users": c.num_candidates, "items": c.num_item_actions}
 
     def __call__(self, obs: dict, infos: dict | None = None) -> dict:
         actions = {}

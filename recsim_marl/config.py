@@ -261,6 +261,24 @@ class EnvConfig:
     retrieval_memory_mb: float = bounded(256.0, above(0))
     """Memory budget for one chunk of the U x I score matrix; retrieval runs in chunks of people."""
 
+    # --- creators: publishing, leaving and entering, new items ----------------------------------------
+    num_drafts: int = bounded(0, between(0, 16, int, "drafts offered to each creator per step"))
+    """M: drafts offered to each creator (item agent) per step, drawn from its split's item pool; the item
+    action is then (publish, level): keep the live item or publish draft m, and a promotion level. 0 (the
+    default): items never change and the item action is the level alone."""
+    quality_cost: float = bounded(0.5, NON_NEGATIVE)
+    """kappa_q: publishing a draft of quality q and appeal a costs kappa_q max(q, 0)^2 + kappa_a max(a, 0)^2."""
+    appeal_cost: float = bounded(0.1, NON_NEGATIVE)
+    """kappa_a: the appeal term of the production cost (smaller than kappa_q: clickbait is cheap to make)."""
+    upkeep: float = bounded(0.0, NON_NEGATIVE)
+    """c_u: what staying in business costs a creator per step. A creator whose funds fall below 0 leaves,
+    and a newcomer takes its slot with a fresh item and the initial funds. 0 (the default): nobody leaves."""
+    new_item_boost: float = bounded(0.0, NON_NEGATIVE)
+    """b_new: retrieval score bonus of an item of age g (steps since it was published) is
+    b_new * max(0, 1 - g / new_item_steps): the platform explores new items."""
+    new_item_steps: int = bounded(10, at_least(1))
+    """N_new: steps over which the new-item bonus fades to 0."""
+
     # --- rewards -------------------------------------------------------------------------------------
     user_reward: str = bounded("engagement", one_of(*USER_REWARDS))
     """'engagement' (time spent: click * length, a share disappointed_dwell of it when the click
@@ -274,6 +292,23 @@ class EnvConfig:
     def __post_init__(self) -> None:
         _validate(self)
 
+    @property
+    def items_change(self) -> bool:
+        """Whether a world's items can change during an episode (creators publish, or leave and are
+        replaced); False keeps the catalogue a world drew for the whole episode."""
+        return self.num_drafts > 0 or self.upkeep > 0
+
+    @property
+    def num_item_actions(self) -> int:
+        """The item agent's number of actions: (num_drafts + 1) * num_levels, action ``p * L + l`` meaning
+        publish ``p`` (0 keeps the live item, m publishes draft m) at promotion level ``l``."""
+        return (self.num_drafts + 1) * self.num_levels
+
+    def inert_fields(self) -> tuple[str, ...]:
+        """Fields that change nothing in this world because their mechanism is off (the creators' fields
+        when items never change: a new-item bonus shared by every item ranks nothing differently)."""
+        return () if self.items_change else CREATOR_FIELDS
+
     def replace(self, **changes: Any) -> EnvConfig:
         """A copy with some fields changed (validated like any config)."""
         check_keys(changes)
@@ -281,6 +316,8 @@ class EnvConfig:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(EnvConfig))
+CREATOR_FIELDS = ("num_drafts", "quality_cost", "appeal_cost", "upkeep", "new_item_boost", "new_item_steps")
+"""The fields of publishing, leaving and entering, and new items (:meth:`EnvConfig.inert_fields`)."""
 
 
 def check_keys(kwargs: dict) -> None:
@@ -383,6 +420,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.05, initial_funds=5.0, click_promotion=3.0),
     "movielens-100k": dict(catalog="movielens-100k", num_users=100, num_items=200, retrieval_noise=0.5,
                            return_rate=0.03, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
+    "creators": dict(num_users=64, num_items=64, num_candidates=8, num_drafts=3, quality_cost=1.0, appeal_cost=0.2,
+                     upkeep=0.2, initial_funds=3.0, new_item_boost=0.3, new_item_steps=10),
     "retention": dict(return_rate=0.1, max_cycles=200, initial_budget=10.0, disappointed_dwell=0.8, click_appeal=2.0,
                       appeal_quality_correlation=-0.6, return_satisfaction=4.0),
 }

@@ -6,21 +6,24 @@
 | Actions | Discrete |
 | Parallel API | Yes (AEC form: `recsim_marl.env()`) |
 | Agents | `user_0 ... user_{U-1}`, `item_0 ... item_{I-1}` (U = num_users, I = num_items) |
-| Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)` (both `Discrete(max(K, L))` with `pad_actions=True`) |
-| Observation shape | user: `(2D + K(D + F_c) + F_p,)`; item: `(D + F_i,)` (float32 Box; F_c = 7 candidate features, F_p = 4 person numbers, F_i = 6 item numbers today: `docs/observations.md`) |
+| Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)`, or `Discrete((M + 1) num_levels)` for creators offered M = num_drafts drafts (all `Discrete(max(K, A))` with `pad_actions=True`) |
+| Observation shape | user: `(2D + K(D + F_c) + F_p,)`; item: `(D + F_i,)`, creators `(D + F_i + 3 + D + M (D + 3),)` (float32 Box; F_c = 7 candidate features, F_p = 4 person numbers, F_i = 6 item numbers today: `docs/observations.md`) |
 | State shape | `(4D + S_u U + S_i I + 1,)` (S_u = 5, S_i = 3 per-agent entries today) |
 
 A platform with U simulated people and I items. Each **user agent** is the personal recommender of one
 person: it sees the person's K candidates (chosen by the platform's retrieval) and recommends one
 (action = index into the list it observed). Its reward is the person's engagement (or click). Each
 **item agent** is a provider choosing a promotion level (0 = none) that raises its item's retrieval
-score at a cost; its reward is clicks earned minus spend. The people are not agents: a user model
+score at a cost; its reward is clicks earned minus spend. With `num_drafts = M > 0` it is a creator who
+also chooses what to publish: action `p * num_levels + l` keeps its item (`p = 0`) or publishes draft
+`p` of the M offered this step, and buys level `l` (so actions below `num_levels` are the plain levels). The people are not agents: a user model
 decides clicks, satisfaction, interest drift, boredom and when they leave (their agent terminates).
 Items terminate when nobody is left; everyone is truncated at `max_cycles`.
 
 Observation fields are named by `recsim_marl.observation_layout(config)`. Action masks are in
 `infos[agent]["action_mask"]` (item levels the funds cannot cover are masked; a masked level is
-clamped to the highest affordable one).
+clamped to the highest affordable one; a draft the funds cannot pay for is masked, and asking for it
+keeps the live item).
 
 ### Arguments
 

@@ -156,6 +156,14 @@ class Item:
         self.appeal = np.float32(appeal)
         self.rating, self.funds = np.float32(rating), np.float32(funds)
         self.level = 0
+        self.age = np.float32(0.0)  # steps since it was published
+        self.impressions = self.clicks = np.float32(0.0)
+        self.impression_ma = self.click_ma = self.completion_ma = np.float32(0.0)
+
+    def replace(self, content, quality, length, appeal, rating) -> None:
+        """A new item in this slot (published, or a newcomer's): no history on the platform yet."""
+        self.content, self.quality, self.length = content, np.float32(quality), np.float32(length)
+        self.appeal, self.rating, self.age = np.float32(appeal), np.float32(rating), np.float32(0.0)
         self.impressions = self.clicks = np.float32(0.0)
         self.impression_ma = self.click_ma = self.completion_ma = np.float32(0.0)
 
@@ -181,8 +189,12 @@ class ReferenceSim:
 
     def __init__(self, config: EnvConfig, content: np.ndarray, profile: np.ndarray, quality: np.ndarray,
                  length: np.ndarray, seed: int, episode: int = 0, appeal: np.ndarray | None = None,
-                 activity: np.ndarray | None = None):
+                 activity: np.ndarray | None = None, pool: dict | None = None):
         c = self.c = config
+        if c.items_change and pool is None:
+            raise ValueError("creators publish and enter with items of the pool: pass pool={'content', 'quality', "
+                             "'appeal', 'length'} (ReferenceSim.from_world does)")
+        self.pool = pool
         if c.user_model != "default":
             raise ValueError(f"the reference implements DESIGN's user model only, not user_model={c.user_model!r}")
         self.content = content.astype(np.float32)
@@ -211,15 +223,20 @@ class ReferenceSim:
         with the catalogue :func:`draw_catalogue` picks."""
         items, people = draw_catalogue(config, world.pool_items, world.pool_people, seed)
         a = lambda x, ix: x.cpu().numpy()[ix]  # noqa: E731
+        pool = {k: getattr(world, k).cpu().numpy() for k in ("content", "quality", "appeal", "length")}
         return cls(config, a(world.content, items), a(world.profile, people), a(world.quality, items),
                    a(world.length, items), seed, episode, appeal=a(world.appeal, items),
-                   activity=a(world.activity, people))
+                   activity=a(world.activity, people), pool=pool)
 
     def retrieve(self) -> None:
         c = self.c
         xu = _bits16(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_USER), np.arange(c.num_users))
         yi = _bits16(_key(self.seed, self.episode, self.t, Purpose.RETRIEVAL_ITEM), np.arange(c.num_items))
         bonus = np.float32(c.promotion_boost) * np.array([it.level for it in self.items], np.float32) / np.float32(c.num_levels - 1)
+        if c.items_change and c.new_item_boost > 0:  # the new-item bonus, fading over new_item_steps
+            age = np.array([it.age for it in self.items], np.float32)
+            bonus = bonus + np.float32(c.new_item_boost) * np.maximum(np.float32(1.0) - age / np.float32(c.new_item_steps),
+                                                                      np.float32(0.0))
         for u, person in enumerate(self.people):
             scores = self.content @ person.estimate + bonus
             if c.retrieval_noise > 0:  # Gumbel quantile number (x_u + y_i) mod 2**16
@@ -258,18 +275,54 @@ class ReferenceSim:
             impressions[r] += 1
             terminated[u] = not person.alive
         per_level = c.promotion_cost / (c.num_levels - 1)
+
+        def top_level(funds) -> int:
+            return c.num_levels - 1 if per_level == 0 else int(min(max(np.floor(funds / np.float32(per_level) + 1e-6), 0), c.num_levels - 1))
+
         item_r = np.zeros(c.num_items, np.float32)
+        m, f = c.num_drafts, np.float32
+        key = lambda purpose: _key(self.seed, self.episode, self.t, purpose)  # noqa: E731
         for j, item in enumerate(self.items):
-            top = c.num_levels - 1 if per_level == 0 else int(min(max(np.floor(item.funds / np.float32(per_level) + 1e-6), 0), c.num_levels - 1))
-            item.level = min(int(item_actions[j]), top)
+            draft = None
+            if m:  # action p * L + l: publish draft p (0 keeps the item) at level l
+                a = min(max(int(item_actions[j]), 0), (m + 1) * c.num_levels - 1)
+                p, level = a // c.num_levels, a % c.num_levels
+                cost = f(0.0)
+                if p:
+                    d = int(_hash(key(Purpose.DRAFTS), np.array([j * m + p - 1]))[0] % len(self.pool["quality"]))
+                    q, ap = self.pool["quality"][d], self.pool["appeal"][d]
+                    cost = f(c.quality_cost) * max(q, f(0.0)) ** 2 + f(c.appeal_cost) * max(ap, f(0.0)) ** 2
+                    if cost <= item.funds:  # a draft the funds cannot pay for is not published
+                        rating = q + f(c.rating_noise) * _normal(key(Purpose.DRAFT_RATING), c.num_items * m, [j * m + p - 1])[0]
+                        draft = (d, rating)
+                    else:
+                        cost = f(0.0)
+                item.level = min(level, top_level(item.funds - cost))
+            else:
+                item.level = min(int(item_actions[j]), top_level(item.funds))
+                cost = None
             spend = np.float32(c.promotion_cost) * np.float32(item.level) / np.float32(c.num_levels - 1)
-            item_r[j] = np.float32(c.click_value) * clicks[j] - spend
-            item.funds = item.funds - spend + np.float32(c.click_value) * clicks[j]
+            if cost is not None:  # what the creator pays this step: promotion, production, upkeep
+                outlay = spend + cost + f(c.upkeep)
+            else:
+                outlay = spend + f(c.upkeep) if c.upkeep else spend
+            item_r[j] = np.float32(c.click_value) * clicks[j] - outlay
+            item.funds = item.funds - outlay + np.float32(c.click_value) * clicks[j]
             rp = np.float32(c.popularity_rate)
             item.impressions, item.clicks = impressions[j], clicks[j]
             item.impression_ma = (1 - rp) * item.impression_ma + rp * impressions[j]
             item.click_ma = (1 - rp) * item.click_ma + rp * clicks[j]
             item.completion_ma = (1 - rp) * item.completion_ma + rp * watched[j]
+            item.age = item.age + f(1.0)
+            if c.items_change and item.funds < 0:  # the creator leaves; a newcomer takes the slot
+                d = int(_hash(key(Purpose.ENTRANTS), np.array([j]))[0] % len(self.pool["quality"]))
+                draft = (d, self.pool["quality"][d] + f(c.rating_noise) * _normal(key(Purpose.ENTRANT_RATING), c.num_items, [j])[0])
+                item.funds, item.level = f(c.initial_funds), 0
+            if draft is not None:
+                d, rating = draft
+                item.replace(self.pool["content"][d], self.pool["quality"][d], self.pool["length"][d],
+                             self.pool["appeal"][d], rating)
+                self.content[j] = item.content
         if c.team_mixing:  # mean over the people present at the start of the step, and over all items
             mean_u = user_r[was_present].mean() if was_present.any() else 0.0
             user_r = ((1 - c.team_mixing) * user_r + c.team_mixing * mean_u) * was_present

@@ -37,6 +37,10 @@ class Purpose(IntEnum):
     RETURN = 8
     CATALOGUE_ITEMS = 9
     CATALOGUE_PEOPLE = 10
+    DRAFTS = 11
+    DRAFT_RATING = 12
+    ENTRANTS = 13
+    ENTRANT_RATING = 14
 
 
 def subset(key: torch.Tensor, pool: int, n: int) -> torch.Tensor:
@@ -104,6 +108,12 @@ def uniform(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     # 24 high bits -> exactly representable float32 in (0, 1)
     u = ((x >> 8).to(torch.float32) + 0.5) * (1.0 / 16777216.0)
     return u.reshape(*key.shape, *shape)
+
+
+def integers(key: torch.Tensor, high: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """Integers int64 ``[B, *shape]`` in [0, high) (the 32-bit hash modulo ``high``: uniform to within
+    ``high / 2**32``)."""
+    return (_hashes(key, _numel(shape)) % high).reshape(key.shape[0], *shape)
 
 
 def bits16(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

@@ -551,6 +551,7 @@ def test_memory_actor_reads_each_click_of_its_last_pick_from_the_logged_rates():
     net = build(lambda: group_head(c, "users", 16, False, memory=True), torch.Generator().manual_seed(0))
     venv = recsim_marl.make_vec(2, scenario="retention", num_users=16, num_items=64, encoder="hash")
     obs, mem, shown_steps = venv.reset(seed=3), net.initial(2, 16), 0
+    clicked = None  # the simulator's clicks of the step before
     for t in range(30):
         o = obs["users"]
         logits, h = net.step(o, mem)

@@ -65,7 +65,28 @@ def expected_item_fields(venv) -> dict:
         "ctr": ctr.clamp(max=1.0).unsqueeze(-1),
         "mean_promotion": (s.promotion.float().mean(-1) / l1)[:, None, None].expand(b, i, 1),
         "time_fraction": (s.t.float() / c.max_cycles)[:, None, None].expand(b, i, 1),
+        "age": (s.age / c.max_cycles).unsqueeze(-1),
+        "quality": w.quality.unsqueeze(-1),
+        "appeal": w.appeal.unsqueeze(-1),
+        "trending_content": w.content[torch.arange(b), s.click_ma.argmax(-1)].unsqueeze(1).expand(b, i, -1),
+        **expected_drafts(venv),
     }
+
+
+def expected_drafts(venv) -> dict:
+    """The drafts each creator is offered, drawn independently with the reference's hash (element j * M + m
+    of the (seed, episode, step, DRAFTS) stream, modulo the pool)."""
+    from recsim_marl.reference import _hash, _key
+    from recsim_marl.rng import Purpose
+
+    s, c, pool = venv.current, venv.config, venv.world
+    m, i = c.num_drafts, c.num_items
+    idx = torch.stack([torch.as_tensor(_hash(_key(int(s.seed[b]), int(s.episode[b]), int(s.t[b]), Purpose.DRAFTS),
+                                             np.arange(i * m)) % pool.pool_items).view(i, m) for b in range(len(s.t))])
+    q, a = pool.quality[idx], pool.appeal[idx]
+    cost = c.quality_cost * q.clamp(min=0) ** 2 + c.appeal_cost * a.clamp(min=0) ** 2
+    return {"draft_content": pool.content[idx], "draft_quality": q, "draft_appeal": a,
+            "draft_cost": cost / c.initial_funds}
 
 
 def expected_state_fields(venv) -> dict:
@@ -92,16 +113,20 @@ EXPECTED = {"users": expected_user_fields, "items": expected_item_fields, "state
 
 @pytest.fixture(scope="module")
 def lived_in():
-    """Three ``retention`` worlds after 40 steps of random recommendations and promotions: people have
-    clicked, some are away, items hold different levels and click histories."""
+    """Three ``retention`` worlds with creators after 40 steps of random recommendations, promotions and
+    publications: people have clicked, some are away, items hold different levels, click histories and
+    ages (every field of the table is in this world)."""
     venv = recsim_marl.make_vec(num_envs=3, scenario="retention", num_users=12, num_items=48, embed_dim=8,
-                                initial_budget=4.0, promotion_cost=0.05, encoder="hash")
+                                initial_budget=4.0, promotion_cost=0.05, encoder="hash", num_drafts=2,
+                                quality_cost=0.05, appeal_cost=0.02, upkeep=0.01)
     venv.reset(seed=11)
     gen = torch.Generator().manual_seed(5)
     for _ in range(40):
-        venv.step({"users": torch.randint(0, 10, (3, 12), generator=gen),
-                   "items": torch.randint(0, 4, (3, 48), generator=gen)})
+        items = torch.randint(0, 4, (3, 48), generator=gen)  # promotion levels; one creator in four publishes
+        items += 4 * torch.randint(1, 3, (3, 48), generator=gen) * (torch.rand(3, 48, generator=gen) < 0.25)
+        venv.step({"users": torch.randint(0, 10, (3, 12), generator=gen), "items": items})
     s = venv.current
+    assert (s.age < s.t.unsqueeze(-1)).any() and (s.age > 0).any(), "some items must be new, some old"
     assert (~s.present & s.alive).any() and (s.away > 0).any(), "someone must be away"
     assert (s.promotion > 0).any() and (s.click_ma > 0).any() and (s.impressions > 0).any()
     assert (s.completion_ma < s.click_ma).any() and (s.watch_rate < s.click_rate).any(), "someone was disappointed"

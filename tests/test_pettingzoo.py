@@ -9,7 +9,7 @@ import pytest
 from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, parallel_seed_test, render_test
 
 import recsim_marl
-from recsim_marl.core.observation import PER_AGENT_STATE, USER_FIELDS, fields_of
+from recsim_marl.core.observation import ITEM_FIELDS, PER_AGENT_STATE, USER_FIELDS, fields_of
 
 # Sizes for the API walk: every scenario keeps its own mechanics and catalogue (a prefix of it) but
 # fewer agents, so that PettingZoo's per-agent Python checks stay fast; test_full_size_scenarios_step
@@ -68,6 +68,9 @@ def test_observations_lie_in_their_spaces(scenario):
         obs, _, _, _, infos = env.step(actions)
 
 
+CREATOR_ONLY = [f.name for f in ITEM_FIELDS if f.when is not None]
+
+
 def test_shapes_are_those_the_module_docstring_states(scenario):
     env = make(scenario)
     c = env.config
@@ -75,12 +78,14 @@ def test_shapes_are_those_the_module_docstring_states(scenario):
     # per-candidate numbers, per-person numbers, per-item numbers and per-agent state entries (from the table)
     n_cand, n_person = (len(fields_of("users", "affinity", "candidate")),
                        sum(f.shape == (1,) for f in USER_FIELDS if f.kind == "person"))
-    n_item = len(fields_of("items", "item"))
+    n_item = len(fields_of("items", "item")) - len(CREATOR_ONLY)  # the item numbers every world has
+    m = c.num_drafts  # creators: age, quality, appeal, the trending item and M drafts (content, quality, appeal, cost)
+    creators = 3 + d + m * (d + 3) if c.num_drafts else 0
     n_u, n_i = (len(PER_AGENT_STATE[g]) for g in ("users", "items"))
     assert env.observation_space("user_0").shape == (2 * d + k * (d + n_cand) + n_person,)
-    assert env.observation_space("item_0").shape == (d + n_item,)
+    assert env.observation_space("item_0").shape == (d + n_item + creators,)
     assert env.state_space.shape == (4 * d + n_u * u + n_i * i + 1,)
-    assert (env.action_space("user_0").n, env.action_space("item_0").n) == (k, c.num_levels)
+    assert (env.action_space("user_0").n, env.action_space("item_0").n) == (k, (m + 1) * c.num_levels)
 
 
 def test_full_size_scenarios_step():

@@ -19,7 +19,9 @@ def fingerprint(task) -> str:
     """A digest of the task's config (every field, test split), its observation fields, and a few greedy
     steps of two of its test worlds (hash encoder, small sizes: the mechanics, cheaply)."""
     config = task.config("test")
-    fields = {f.name: repr(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    # a mechanism that is off is not part of the world (fields added with it leave old tasks' fingerprints be)
+    fields = {f.name: repr(getattr(config, f.name)) for f in dataclasses.fields(config)
+              if f.name not in config.inert_fields()}
     small = config.replace(num_users=6, num_items=24, encoder="hash")
     venv = recsim_marl.VecEnv(small, 2, validate=False)
     obs = venv.reset(seed=list(task.eval_seeds)[:2])
@@ -29,7 +31,7 @@ def fingerprint(task) -> str:
         users = lay.read(obs["users"], "candidate_relevance").argmax(-1)
         obs, rew, *_ = venv.step({"users": users, "items": torch.zeros(2, 24, dtype=torch.long)})
         trace.append(round(float(rew["users"].sum()), 4))
-    observation = {g: [(f.name, f.shape) for f in fs] for g, fs in FIELDS.items()}  # what agents see
+    observation = {g: [(f.name, f.shape) for f in fs if f.present(config)] for g, fs in FIELDS.items()}  # what agents see
     blob = json.dumps({"config": fields, "task": dataclasses.asdict(task), "trace": trace, "observation": observation},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

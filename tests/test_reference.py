@@ -63,3 +63,41 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
             break
     if c.return_rate > 0:
         assert returns > 0  # the sessions case did exercise returns
+
+
+@pytest.mark.parametrize("kw", [
+    # creators publish (drafts, costs, levels clamped to what is left), leave and enter, new items boosted
+    dict(num_drafts=3, upkeep=0.4, initial_funds=2.0, quality_cost=0.6, appeal_cost=0.2, new_item_boost=0.4,
+         new_item_steps=4, promotion_cost=0.3, max_cycles=25),
+    # leaving without drafts: only newcomers change the items
+    dict(upkeep=0.3, initial_funds=1.0, max_cycles=25, new_item_boost=0.2),
+])
+def test_core_follows_the_reference_when_creators_publish_leave_and_enter(kw):
+    venv = recsim_marl.make_vec(num_envs=1, scenario="tiny", num_users=8, num_items=30, **kw)
+    c = venv.config
+    venv.reset(seed=23)
+    ref = reference_for(venv, 23)
+    gen = np.random.default_rng(1)
+    published = entered = 0
+    for t in range(c.max_cycles - 1):
+        s = venv.current
+        assert np.array_equal(np.stack([p.candidates for p in ref.people]), s.candidates[0].numpy()), t
+        np.testing.assert_allclose([it.funds for it in ref.items], s.funds[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([it.rating for it in ref.items], s.rating[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([it.age for it in ref.items], s.age[0].numpy())
+        np.testing.assert_allclose(np.stack([it.content for it in ref.items]), venv.catalogue.content[0].numpy())
+        np.testing.assert_allclose([it.click_ma for it in ref.items], s.click_ma[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([it.impression_ma for it in ref.items], s.impression_ma[0].numpy(), atol=2e-5)
+        assert [it.level for it in ref.items] == s.promotion[0].tolist(), t
+        ua = gen.integers(c.num_candidates, size=c.num_users)
+        ia = gen.integers(venv.num_actions["items"], size=c.num_items)  # unaffordable ones too: clamped
+        ur, ir, term, clicked = ref.step(ua, ia)
+        _, rew, vterm, _, info = venv.step({"users": torch.as_tensor(ua)[None], "items": torch.as_tensor(ia)[None]})
+        assert np.array_equal(clicked, info["clicked"][0].numpy()), t
+        np.testing.assert_allclose(ur, rew["users"][0].numpy(), atol=2e-5)
+        np.testing.assert_allclose(ir, rew["items"][0].numpy(), atol=2e-5)
+        published += int(info["published"].sum())
+        entered += int(info["entered"].sum())
+        if not any(p.alive for p in ref.people):
+            break
+    assert entered > 0 and (published > 0 or not c.num_drafts)  # both mechanisms did happen

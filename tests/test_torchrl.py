@@ -11,9 +11,9 @@ from torchrl.envs.utils import check_env_specs  # noqa: E402
 from recsim_marl.integrations.torchrl import RecSimEnv  # noqa: E402
 
 
-@pytest.mark.parametrize("scenario", ["tiny", "marketplace"])
+@pytest.mark.parametrize("scenario", ["tiny", "marketplace", "creators"])
 def test_check_env_specs(scenario):
-    kw = {"num_users": 8, "num_items": 40, "encoder": "hash"} if scenario == "marketplace" else {}
+    kw = {"num_users": 8, "num_items": 40, "encoder": "hash"} if scenario in ("marketplace", "creators") else {}
     check_env_specs(RecSimEnv(scenario=scenario, num_envs=4, seed=3, **kw))
 
 

@@ -40,7 +40,7 @@ import torch
 
 from recsim_marl.config import EnvConfig
 from recsim_marl.core.world import take
-from recsim_marl.models import _kernels
+from recsim_marl.models import _kernels, creators, market
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ def bounds(config: EnvConfig) -> dict[str, float]:
         "funds_fraction": 1.01 * (funds0 + c.click_value * c.num_users * c.max_cycles) / funds0,
         "budget": 1.01 * (widest + c.max_cycles * max(0.0, c.budget_gain * widest - 1.0) / c.initial_budget),
         "memory": 1.01 * widest,
+        "cost_fraction": 1.01 * (c.quality_cost + c.appeal_cost) * QUALITY_BOUND**2 / funds0,
     }
 
 
@@ -162,6 +163,11 @@ class Inputs:
         """``[B]`` -> ``[B, I]``."""
         return x.unsqueeze(-1).expand(-1, self.config.num_items)
 
+    @functools.cached_property
+    def drafts(self) -> torch.Tensor:
+        """``[B, I, M]`` pool indices of the drafts offered to each creator now."""
+        return creators.drafts(self.world.pool, self.config, self.s)[0]
+
 
 Bound = float | str
 """A number, or the name of an entry of :func:`bounds` (``"-name"`` for its negative)."""
@@ -173,7 +179,9 @@ class Field:
 
     shape: symbols ``"D"``, ``"K"``, ``"U"``, ``"I"`` (the config's embed_dim, num_candidates,
     num_users, num_items) or ints. low, high: :data:`Bound`. kind and value: see the module docstring;
-    of: the person vector an ``affinity`` field is taken with.
+    of: the person vector an ``affinity`` field is taken with. when: the mechanism the field belongs to,
+    ``when(config)`` True where it is on (the field is left out of the layouts of worlds without it);
+    None: always.
     """
 
     name: str
@@ -184,9 +192,15 @@ class Field:
     kind: str
     value: Callable[[Inputs], torch.Tensor] | None = None
     of: str | None = None
+    when: Callable[[EnvConfig], bool] | None = None
+
+    def present(self, config: EnvConfig) -> bool:
+        """Whether worlds of ``config`` have this field."""
+        return self.when is None or bool(self.when(config))
 
     def dims(self, config: EnvConfig) -> tuple[int, ...]:
-        sizes = {"D": config.embed_dim, "K": config.num_candidates, "U": config.num_users, "I": config.num_items}
+        sizes = {"D": config.embed_dim, "K": config.num_candidates, "U": config.num_users, "I": config.num_items,
+                 "M": config.num_drafts}
         return tuple(sizes[d] if isinstance(d, str) else d for d in self.shape)
 
     def limits(self, config: EnvConfig) -> tuple[float, float]:
@@ -201,6 +215,8 @@ class Field:
 
 
 F = Field
+CHANGING = lambda c: c.items_change  # noqa: E731 - the fields of worlds whose items change
+PUBLISHING = lambda c: c.num_drafts > 0  # noqa: E731 - the fields of creators who are offered drafts
 USER_FIELDS = (
     F("estimate", ("D",), -1, 1, "the platform's estimate p_hat of the person's interest", "person",
       lambda x: x.s.estimate),
@@ -249,6 +265,25 @@ ITEM_FIELDS = (
     F("mean_promotion", (1,), 0, 1, "the mean promotion level of all items / (L - 1)", "item",
       lambda x: x.per_item(x.level.mean(-1))),
     F("time_fraction", (1,), 0, 1, "t / max_cycles", "item", lambda x: x.per_item(x.time)),
+    F("age", (1,), 0, 1, "steps since its live item was published / max_cycles", "item",
+      lambda x: x.s.age / x.config.max_cycles, when=CHANGING),
+    F("quality", (1,), -QUALITY_BOUND, QUALITY_BOUND, "its live item's true quality (the creator knows what it made)",
+      "item", lambda x: x.world.quality, when=PUBLISHING),
+    F("appeal", (1,), -QUALITY_BOUND, QUALITY_BOUND, "its live item's appeal (how clickable it is)", "item",
+      lambda x: x.world.appeal, when=PUBLISHING),
+    F("trending_content", ("D",), -1, 1, "the content of the world's most clicked item now (a public trending list)",
+      "item", lambda x: take(x.world.content, popularity(x.s.click_ma).argmax(-1, keepdim=True)).expand_as(x.world.content),
+      when=PUBLISHING),
+    F("draft_content", ("M", "D"), -1, 1, "the content vectors of the M drafts it may publish now", "item",
+      lambda x: take(x.world.pool.content.unsqueeze(0).expand(x.drafts.shape[0], -1, -1), x.drafts),
+      when=PUBLISHING),
+    F("draft_quality", ("M",), -QUALITY_BOUND, QUALITY_BOUND, "each draft's true quality", "item",
+      lambda x: x.world.pool.quality[x.drafts], when=PUBLISHING),
+    F("draft_appeal", ("M",), -QUALITY_BOUND, QUALITY_BOUND, "each draft's appeal", "item",
+      lambda x: x.world.pool.appeal[x.drafts], when=PUBLISHING),
+    F("draft_cost", ("M",), 0, "cost_fraction", "what publishing each draft costs / initial funds", "item",
+      lambda x: creators.draft_costs(x.world.pool, x.config, x.drafts) / max(x.config.initial_funds, 1e-6),
+      when=PUBLISHING),
 )
 STATE_FIELDS = (
     F("interest_mean", ("D",), -1, 1, "mean over people of the hidden interest", "state",
@@ -279,13 +314,20 @@ FIELDS: dict[str, tuple[Field, ...]] = {"users": USER_FIELDS, "items": ITEM_FIEL
 """The one declaration of every observation field, per group, in layout order."""
 
 
-def fields_of(group: str, *kinds: str) -> tuple[str, ...]:
-    """Names of the fields of ``group`` of the given kinds, in layout order (all without ``kinds``).
+def fields_of(group: str, *kinds: str, config: EnvConfig | None = None) -> tuple[str, ...]:
+    """Names of the fields of ``group`` of the given kinds, in layout order (all without ``kinds``); with
+    ``config``, only those its worlds have.
 
     >>> fields_of("users", "affinity", "candidate")[:2]
     ('candidate_relevance', 'candidate_familiarity')
     """
-    return tuple(f.name for f in FIELDS[group] if not kinds or f.kind in kinds)
+    return tuple(f.name for f in FIELDS[group] if (not kinds or f.kind in kinds)
+                 and (config is None or f.present(config)))
+
+
+def present_fields(group: str, config: EnvConfig) -> tuple[Field, ...]:
+    """The rows of ``group``'s table that worlds of ``config`` have, in layout order."""
+    return tuple(f for f in FIELDS[group] if f.present(config))
 
 
 PER_AGENT_STATE = {
@@ -297,7 +339,7 @@ the table: the state fields of shape U or I)."""
 
 
 def _group_layout(group: str, config: EnvConfig) -> Layout:
-    return _layout([(f.name, f.dims(config), *f.limits(config)) for f in FIELDS[group]])
+    return _layout([(f.name, f.dims(config), *f.limits(config)) for f in present_fields(group, config)])
 
 
 def user_layout(config: EnvConfig) -> Layout:
@@ -325,7 +367,8 @@ def field_table(group: str) -> str:
     rows = ["| field | shape | low | high | meaning |", "|---|---|---|---|---|"]
     for f in FIELDS[group]:
         shape = " x ".join(str(d) for d in f.shape)
-        rows.append(f"| `{f.name}` | {shape} | {bound(f.low)} | {bound(f.high)} | {f.meaning} |")
+        where = {None: "", CHANGING: " (worlds whose items change)", PUBLISHING: " (num_drafts > 0)"}[f.when]
+        rows.append(f"| `{f.name}` | {shape} | {bound(f.low)} | {bound(f.high)} | {f.meaning}{where} |")
     return "\n".join(rows)
 
 
@@ -342,13 +385,14 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     """
     b, u, k = candidates.shape
     x = Inputs(world, config, s)
-    person = {f.name: f.value(x) for f in USER_FIELDS if f.kind == "person"}
-    items = [f for f in USER_FIELDS if f.kind == "candidate"]
+    fs = present_fields("users", config)
+    person = {f.name: f.value(x) for f in fs if f.kind == "person"}
+    items = [f for f in fs if f.kind == "candidate"]
     if _kernels.use(backend, candidates.device):
-        vectors = [f for f in USER_FIELDS if f.kind == "person" and f.shape == ("D",)]
-        scalars = [f for f in USER_FIELDS if f.kind == "person" and f.shape == (1,)]
+        vectors = [f for f in fs if f.kind == "person" and f.shape == ("D",)]
+        scalars = [f for f in fs if f.kind == "person" and f.shape == (1,)]
         per_item = torch.stack([_clamped(f.value(x), f, config).expand(b, -1) for f in items], -1)  # [B, I, F]
-        affinities = [f for f in USER_FIELDS if f.kind == "affinity"]
+        affinities = [f for f in fs if f.kind == "affinity"]
         shared = world.content.stride(0) == 0  # one catalogue for every world: the kernel reads one copy
         return _kernels.user_observation(
             world.content[:1] if shared else world.content, candidates,
@@ -356,7 +400,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
             vector_bounds=[f.limits(config) for f in vectors],
             affinities=[(f.name, [v.name for v in vectors].index(f.of)) for f in affinities],
             affinity_bounds=[f.limits(config) for f in affinities],
-            content_field=next(f.name for f in USER_FIELDS if f.kind == "content"),
+            content_field=next(f.name for f in fs if f.kind == "content"),
             per_item=per_item, item_fields=[f.name for f in items],
             scalars=torch.stack([_clamped(person[f.name], f, config) for f in scalars], -1),
             scalar_fields=[f.name for f in scalars], layout=lay,
@@ -364,7 +408,7 @@ def user_observation(world, config: EnvConfig, s, candidates: torch.Tensor, lay:
     out = torch.empty(b, u, lay.size, dtype=torch.float32, device=candidates.device)
     cont = take(world.content, candidates)  # [B, U, K, D]; content is clamped to [-1, 1] when a pool is built
     flat = candidates.reshape(b, u * k)
-    for f in USER_FIELDS:
+    for f in fs:
         if f.kind == "content":
             value = cont
         elif f.kind == "affinity":
@@ -382,7 +426,7 @@ def item_observation(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     b, i = s.funds.shape
     x = Inputs(world, config, s)
     out = torch.empty(b, i, lay.size, dtype=torch.float32, device=s.funds.device)
-    for f in ITEM_FIELDS:
+    for f in present_fields("items", config):
         value = world.content if f.kind == "content" else _clamped(f.value(x), f, config)
         out[..., lay[f.name]] = value.reshape(b, i, -1)
     return out
@@ -392,9 +436,18 @@ def global_state(world, config: EnvConfig, s, lay: Layout) -> torch.Tensor:
     """``[B, S]`` compact centralised state, every field of :data:`STATE_FIELDS` where ``lay`` puts it."""
     x = Inputs(world, config, s)
     out = torch.empty(s.t.shape[0], lay.size, dtype=torch.float32, device=s.t.device)
-    for f in STATE_FIELDS:
+    for f in present_fields("state", config):
         out[:, lay[f.name]] = _clamped(f.value(x), f, config)
     return out
+
+
+def item_mask(world, config: EnvConfig, s) -> torch.Tensor:
+    """``[B, I, A]`` the item actions allowed now: the levels the funds cover and, for creators, publishing
+    the drafts the funds pay for (:func:`recsim_marl.models.creators.action_mask`)."""
+    if not config.num_drafts:
+        return market.level_mask(s.funds, config.num_levels, config.promotion_cost)
+    idx = creators.drafts(world.pool, config, s)[0]
+    return creators.action_mask(config, s.funds, creators.draft_costs(world.pool, config, idx))
 
 
 def user_mask(present: torch.Tensor, k: int) -> torch.Tensor:

@@ -24,10 +24,14 @@ class State:
     watch_rate, visit_time ``[B, U]`` float (the platform's moving average of the share of each
     recommendation the person watched; steps into the current visit); rating, funds, impressions, clicks,
     impression_ma, click_ma, completion_ma ``[B, I]`` float (completion_ma: the moving average of the
-    shares of the item its viewers watched, summed over them, as click_ma sums clicks); promotion ``[B, I]`` long;
+    shares of the item its viewers watched, summed over them, as click_ma sums clicks); age ``[B, I]``
+    float (steps since the slot's live item was published; the items of the first state have age 0);
+    promotion ``[B, I]`` long;
     candidates ``[B, U, K]`` long; user_return, item_return ``[B]``: the episode's returns so far
     (mean over the group's agents); items ``[B, I]``, people ``[B, U]`` long: which pool items and
-    people this world holds (:mod:`recsim_marl.core.world`; fixed for the world, across episodes).
+    people this world holds (:mod:`recsim_marl.core.world`): the people are fixed for the world, and so
+    are the items unless creators publish or leave (``config.items_change``); every episode starts from
+    the items the world drew.
     """
 
     seed: torch.Tensor
@@ -56,6 +60,7 @@ class State:
     impression_ma: torch.Tensor
     click_ma: torch.Tensor
     completion_ma: torch.Tensor
+    age: torch.Tensor
     candidates: torch.Tensor
     user_return: torch.Tensor
     item_return: torch.Tensor
@@ -131,6 +136,7 @@ def initial_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episo
         impression_ma=torch.zeros(b, i, **f32),
         click_ma=torch.zeros(b, i, **f32),
         completion_ma=torch.zeros(b, i, **f32),
+        age=torch.zeros(b, i, **f32),
         candidates=torch.zeros(b, u, config.num_candidates, device=dev, dtype=torch.long),
         user_return=torch.zeros(b, **f32),
         item_return=torch.zeros(b, **f32),

@@ -20,7 +20,7 @@ from recsim_marl.config import SCENARIOS, EnvConfig, make_config
 from recsim_marl.core import observation as obs_mod
 from recsim_marl.core.state import State, initial_state
 from recsim_marl.core.world import Catalogue, build_world, check_memory, draw, select, take
-from recsim_marl.models import _kernels, market, platform, retrieval
+from recsim_marl.models import _kernels, creators, market, platform, retrieval
 from recsim_marl.models import user as um
 from recsim_marl.models.checked import CheckedUserModel
 
@@ -33,6 +33,8 @@ def retrieve_candidates(world: Catalogue, config: EnvConfig, s: State) -> torch.
     user_bits = rng.bits16(keys[0], (config.num_users,))
     item_bits = rng.bits16(keys[1], (config.num_items,))
     bonus = config.promotion_boost * s.promotion.to(torch.float32) / (config.num_levels - 1)
+    if config.items_change and config.new_item_boost > 0:  # the platform explores new items
+        bonus = bonus + config.new_item_boost * (1.0 - s.age / config.new_item_steps).clamp_min(0.0)
     table = retrieval.noise_table(config.retrieval_noise, s.t.device) if config.retrieval_noise > 0 else None
     return retrieval.retrieve(
         s.estimate, world.content_t, bonus, user_bits, item_bits, table, config.num_candidates,
@@ -51,7 +53,8 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
                model: um.UserModel | None = None):
     """One step of every env (docs/world.md, "One step"; without the reset); ``world``: their catalogues.
 
-    user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, L).
+    user_action ``[B, U]`` long in [0, K); item_action ``[B, I]`` long in [0, (M + 1) L) (the level alone
+    when ``num_drafts = 0``).
     Returns (next state without new candidates, rewards, terminated, truncated, extras).
     """
     m = um.resolve_user_model(c.user_model) if model is None else model
@@ -89,21 +92,43 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         back = torch.zeros_like(present)
         present_next = alive_next = stays
 
-    level, spend = market.pay_for_promotion(item_action, s.funds, c.num_levels, c.promotion_cost)
+    if c.num_drafts:  # creators: publish a draft or keep the live item, and buy a promotion level
+        published, items, rating, cost, level, spend = creators.publish(c, world.pool, s, item_action)
+        outlay = spend + cost + c.upkeep
+    else:
+        level, spend = market.pay_for_promotion(item_action, s.funds, c.num_levels, c.promotion_cost)
+        published, items, rating, cost = torch.zeros_like(s.funds, dtype=torch.bool), s.items, s.rating, None
+        outlay = spend + c.upkeep if c.upkeep else spend
     clicks_i = torch.zeros_like(s.funds).scatter_add_(1, rec, click)
     impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, pres_f)
+    completion_i = torch.zeros_like(s.funds).scatter_add_(1, rec, watched * pres_f)
+    funds = s.funds - outlay + c.click_value * clicks_i
+    rp = c.popularity_rate
+    item_logs = [impressions_i, clicks_i, (1 - rp) * s.impression_ma + rp * impressions_i,
+                 (1 - rp) * s.click_ma + rp * clicks_i, (1 - rp) * s.completion_ma + rp * completion_i]
+    if c.items_change:  # a creator whose funds ran out leaves; a newcomer takes the slot with a fresh item
+        leaves = funds < 0
+        newcomer, newcomer_rating = creators.entrants(world.pool, c, s)
+        items = torch.where(leaves, newcomer, items)
+        rating = torch.where(leaves, newcomer_rating, rating)
+        funds = torch.where(leaves, c.initial_funds, funds)
+        level = torch.where(leaves, 0, level)
+        changed = published | leaves  # a new item: no history on the platform yet (cold start)
+        item_logs = [torch.where(changed, 0.0, x) for x in item_logs]
+        age = torch.where(changed, 0.0, s.age + 1.0)
+    else:
+        leaves, age = torch.zeros_like(published), s.age + 1.0
 
     user_r = (w if c.user_reward == "engagement" else click) * pres_f
     if c.return_reward:  # a person who comes back this step earns their agent the retention reward
         user_r = user_r + c.return_reward * back.to(torch.float32)
     user_r = market.team_mix(user_r, present | back, c.team_mixing)
     item_active = torch.ones_like(s.funds, dtype=torch.bool)
-    item_r = market.team_mix(market.item_rewards(clicks_i, spend, c.click_value), item_active, c.team_mixing)
+    item_r = market.team_mix(market.item_rewards(clicks_i, outlay, c.click_value), item_active, c.team_mixing)
 
     t_next = s.t + 1
     time_up = t_next >= c.max_cycles
     nobody = ~alive_next.any(-1)
-    rp = c.popularity_rate
     # the platform's estimate and logs of a person change only while they visit (rates times presence)
     nxt = State(
         seed=s.seed,
@@ -124,18 +149,19 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         visits=s.visits + back.to(torch.float32),
         watch_rate=torch.where(present, platform.update_log_rate(s.watch_rate, watched, c.history_rate), s.watch_rate),
         visit_time=torch.where(present_next & ~back, s.visit_time + 1.0, 0.0),
-        rating=s.rating,
-        funds=s.funds - spend + c.click_value * clicks_i,
+        rating=rating,
+        funds=funds,
         promotion=level,
-        impressions=impressions_i,
-        clicks=clicks_i,
-        impression_ma=(1 - rp) * s.impression_ma + rp * impressions_i,
-        click_ma=(1 - rp) * s.click_ma + rp * clicks_i,
-        completion_ma=(1 - rp) * s.completion_ma + rp * torch.zeros_like(s.funds).scatter_add_(1, rec, watched * pres_f),
+        impressions=item_logs[0],
+        clicks=item_logs[1],
+        impression_ma=item_logs[2],
+        click_ma=item_logs[3],
+        completion_ma=item_logs[4],
+        age=age,
         candidates=s.candidates,
         user_return=s.user_return + user_r.mean(-1),
         item_return=s.item_return + item_r.mean(-1),
-        items=s.items,
+        items=items,
         people=s.people,
     )
     terminated = {"users": alive & ~alive_next, "items": nobody.unsqueeze(-1).expand_as(item_active)}
@@ -149,6 +175,8 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         "recommended": rec,
         "clicked": click.bool(),
         "levels": level.clone(),  # level is also the next state's promotion
+        "published": published,
+        "entered": leaves,
         "done": nobody | time_up,
         "metrics": {
             "clicks": click.sum(-1),
@@ -163,16 +191,21 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
             "return_gaps": (s.away * back.to(torch.float32)).sum(-1),  # steps away of those back
             "spend": spend.sum(-1),
             "mean_level": level.to(torch.float32).mean(-1),
+            "published": published.to(torch.float32).sum(-1),
+            "exits": leaves.to(torch.float32).sum(-1),
+            "production_cost": cost.sum(-1) if cost is not None else torch.zeros_like(n_present),
         },
     }
     return nxt, rewards, terminated, truncated, extras
 
 
 def advance(config: EnvConfig, world: Catalogue, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
-            host_reads: bool = False, model: um.UserModel | None = None):
+            host_reads: bool = False, model: um.UserModel | None = None, drawn: Catalogue | None = None):
     """A whole step as one pure function of tensors (what ``compile=True`` hands to torch.compile):
     the transition, the reset of finished envs into their next episode, and the next retrieval.
-    Returns (terminal state, next state, rewards, terminated, truncated, extras).
+    ``world``: the catalogues of the items live in ``s``; ``drawn``: the ones each world drew (every
+    episode starts from them; the same as ``world`` unless ``config.items_change``).
+    Returns (terminal state, next state, rewards, terminated, truncated, extras, the next state's catalogues).
 
     ``host_reads=False`` builds every env's next first state and selects with ``where``, so nothing is
     read on the host (the CUDA path). ``host_reads=True`` (the CPU path, where reading ``done`` costs
@@ -180,18 +213,20 @@ def advance(config: EnvConfig, world: Catalogue, s: State, user_action: torch.Te
     state depends only on its env's seed and episode.
     """
     nxt, rewards, terminated, truncated, extras = transition(world, config, s, user_action, item_action, model)
+    drawn = world if drawn is None else drawn
     done = extras["done"]
     if host_reads:
         mixed = dataclasses.replace(nxt)
         rows = done.nonzero().squeeze(-1)
         if rows.numel():
-            fresh = initial_state(world.rows(rows), config, nxt.seed[rows], nxt.episode[rows] + 1, model)
+            fresh = initial_state(drawn.rows(rows), config, nxt.seed[rows], nxt.episode[rows] + 1, model)
             mixed = nxt.replace_rows(rows, fresh)
     else:
-        fresh = initial_state(world, config, nxt.seed, nxt.episode + 1, model)
+        fresh = initial_state(drawn, config, nxt.seed, nxt.episode + 1, model)
         mixed = nxt.where(done, fresh)
-    mixed.candidates = retrieve_candidates(world, config, mixed)
-    return nxt, mixed, rewards, terminated, truncated, extras
+    live = drawn.with_items(mixed.items) if config.items_change else world
+    mixed.candidates = retrieve_candidates(live, config, mixed)
+    return nxt, mixed, rewards, terminated, truncated, extras, live
 
 
 class LazyGroups(Mapping):
@@ -249,9 +284,10 @@ class VecEnv:
         self.user_model = um.resolve_user_model(config.user_model)  # an unknown name fails here, not in step
         check_memory(config, num_envs, on_cpu=self.device.type == "cpu")  # before texts are generated
         self.world = build_world(config, self.device)  # the pool; each env's catalogue: self.catalogue
-        self.catalogue: Catalogue | None = None
+        self.catalogue: Catalogue | None = None  # the live items' (creators may publish)
+        self.drawn: Catalogue | None = None  # the items each world drew: every episode starts from them
         self.layouts = obs_mod.observation_layout(config)
-        self.num_actions = {"users": config.num_candidates, "items": config.num_levels}
+        self.num_actions = {"users": config.num_candidates, "items": config.num_item_actions}
         self.num_agents = {"users": config.num_users, "items": config.num_items}
         self._state: State | None = None
         # compile=True: torch.compile the whole step on CUDA, where kernel fusion and launch overhead
@@ -281,7 +317,7 @@ class VecEnv:
         if isinstance(episode, bool) or not isinstance(episode, int) or episode < 0:
             raise ValueError(f"episode must be an int >= 0, got {episode!r}")
         with _kernels.serial_if_small(self._work, self.device):
-            self.catalogue = select(self.world, *draw(self.world, self.config, seeds))
+            self.catalogue = self.drawn = select(self.world, *draw(self.world, self.config, seeds))
             self._state = reset_state(self.catalogue, self.config, seeds, torch.full_like(seeds, episode),
                                       self.user_model)
             return self._observe(self._state)
@@ -289,13 +325,15 @@ class VecEnv:
     def step(self, actions: dict[str, torch.Tensor]):
         """Advance every env one step.
 
-        actions: ``{"users": LongTensor [B, U] in [0, K), "items": LongTensor [B, I] in [0, L)}``.
+        actions: ``{"users": LongTensor [B, U] in [0, K), "items": LongTensor [B, I] in [0, (M + 1) L)}``
+        (items: ``p * L + l`` publishes draft p, 0 keeping the live item, at promotion level l).
         Returns ``(obs, rewards, terminated, truncated, info)``; rewards/terminated/truncated are dicts
         of ``[B, N]`` tensors per group. ``info``: ``done [B]`` (env finished this step and was reset),
         ``final_observation`` and ``final_state`` (the finished envs' last observation and state; rows
         of other envs are not meaningful), ``episode`` (``user_return``, ``item_return``, ``length``,
         ``visits`` (mean visits per person), valid where done), ``metrics`` (per-env step metrics), ``recommended [B, U]``, ``clicked [B, U]``,
-        ``levels [B, I]`` (promotion levels applied after clamping to funds).
+        ``levels [B, I]`` (promotion levels applied after clamping to funds), ``published [B, I]`` and
+        ``entered [B, I]`` (the slot's creator published a draft; left, and a newcomer took the slot).
         """
         if self._state is None:
             raise RuntimeError("step() called before reset(); call venv.reset(seed=...) first")
@@ -305,24 +343,27 @@ class VecEnv:
 
     def _step(self, ua: torch.Tensor, ia: torch.Tensor):
         s = self._state
-        nxt, mixed, rewards, terminated, truncated, extras = self._advance(self.catalogue, s, ua, ia, self.host_reads)
+        nxt, mixed, rewards, terminated, truncated, extras, live = self._advance(
+            self.catalogue, s, ua, ia, self.host_reads, drawn=self.drawn)
         extras = dict(extras)
         done = extras.pop("done")
-        w, c, lay = self.catalogue, self.config, self.layouts
+        c, lay = self.config, self.layouts
+        # the terminal state's own items (creators may have published in this last step)
+        w = self.drawn.with_items(nxt.items) if c.items_change else self.catalogue
         final_obs = LazyGroups({  # nxt and s are never written again, so computing later is exact
             "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
             "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
             "state": lambda: obs_mod.global_state(w, c, nxt, lay["state"]),
             "action_mask": lambda: {
                 "users": obs_mod.user_mask(nxt.present, c.num_candidates),
-                "items": market.level_mask(nxt.funds, c.num_levels, c.promotion_cost),
+                "items": obs_mod.item_mask(w, c, nxt),
             },
             "hidden": lambda: nxt.clone(),
         })
         # copies: the caller may write what step returns; the live state must not change with it
         episode = {"user_return": nxt.user_return.clone(), "item_return": nxt.item_return.clone(),
                    "length": nxt.t.clone(), "visits": nxt.visits.mean(-1)}
-        self._state = mixed
+        self._state, self.catalogue = mixed, live
         info = {
             "done": done,
             "final_observation": final_obs,
@@ -355,7 +396,11 @@ class VecEnv:
                 raise ValueError(f"state field {name} holds pool indices outside 0..{pool - 1}: it is from another pool "
                                  "(another split, catalog_pool or world size)")
         state = State(**{f.name: getattr(s, f.name).to(self.device) for f in fields(State)})
-        self.catalogue = select(self.world, state.items, state.people)
+        if self.config.items_change:  # the live items may be published ones; episodes start from the drawn
+            self.drawn = select(self.world, *draw(self.world, self.config, state.seed))
+            self.catalogue = self.drawn.with_items(state.items)
+        else:
+            self.catalogue = self.drawn = select(self.world, state.items, state.people)
         self._state = state
 
     @property
@@ -380,7 +425,7 @@ class VecEnv:
             "items": obs_mod.item_observation(self.catalogue, c, s, self.layouts["items"]),
             "action_mask": {
                 "users": obs_mod.user_mask(s.present, c.num_candidates),
-                "items": market.level_mask(s.funds, c.num_levels, c.promotion_cost),
+                "items": obs_mod.item_mask(self.catalogue, c, s),
             },
             "active": {"users": s.present.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
             "alive": {"users": s.alive.clone(), "items": torch.ones_like(s.funds, dtype=torch.bool)},
@@ -414,8 +459,11 @@ class VecEnv:
                 bad = (a < 0) | (a >= n)
                 if bool(bad.any()):
                     b, j = (int(x) for x in bad.nonzero()[0])
+                    c = self.config
+                    meaning = (f" (p * {c.num_levels} + l: publish p in 0..{c.num_drafts}, 0 keeping the live item, at "
+                               f"level l in 0..{c.num_levels - 1})" if g == "items" and c.num_drafts else "")
                     raise ValueError(
-                        f"actions[{g!r}][{b}, {j}] = {int(a[b, j])} is out of range: allowed 0..{n - 1}"
+                        f"actions[{g!r}][{b}, {j}] = {int(a[b, j])} is out of range: allowed 0..{n - 1}{meaning}"
                     )
             out.append(a.long())
         return out[0], out[1]

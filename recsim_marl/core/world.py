@@ -76,13 +76,25 @@ class Catalogue:
     length: torch.Tensor
     profile: torch.Tensor
     activity: torch.Tensor
+    pool: World | None = None
 
     def rows(self, rows: torch.Tensor) -> Catalogue:
         """The catalogues of worlds ``rows [n]`` (a shared catalogue stays shared)."""
         shared = self.content_t.dim() == 2
         pick = (lambda x: x[:1].expand(rows.shape[0], *x.shape[1:])) if shared else (lambda x: x[rows])
-        return Catalogue(**{f: (getattr(self, f) if f == "content_t" and shared else pick(getattr(self, f)))
+        keep = ("content_t", "pool") if shared else ("pool",)
+        return Catalogue(**{f: (getattr(self, f) if f in keep else pick(getattr(self, f)))
                             for f in self.__dataclass_fields__})
+
+    def with_items(self, items: torch.Tensor) -> Catalogue:
+        """The same worlds and people holding pool items ``items [B, I]`` (what creators published; no host
+        read): the items' tensors are gathered from the pool, each world its own."""
+        p = self.pool
+        content = p.content[items]
+        return Catalogue(items=items, people=self.people, content=content,
+                         content_t=content.transpose(1, 2).contiguous(), quality=p.quality[items],
+                         appeal=p.appeal[items], length=p.length[items], profile=self.profile,
+                         activity=self.activity, pool=p)
 
 
 def take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -127,13 +139,13 @@ def select(world: World, items: torch.Tensor, people: torch.Tensor) -> Catalogue
         content = world.content[i]
         one = dict(content=content, quality=world.quality[i], appeal=world.appeal[i], length=world.length[i],
                    profile=world.profile[u], activity=world.activity[u])
-        return Catalogue(items=items, people=people, content_t=content.T.contiguous(),
+        return Catalogue(items=items, people=people, content_t=content.T.contiguous(), pool=world,
                          **{k: v.expand(b, *v.shape) for k, v in one.items()})
     content = world.content[items]
     # retrieval multiplies by content_t every step: a contiguous copy, made once per reset, halves that time
     return Catalogue(items=items, people=people, content=content, content_t=content.transpose(1, 2).contiguous(),
                      quality=world.quality[items], appeal=world.appeal[items], length=world.length[items],
-                     profile=world.profile[people], activity=world.activity[people])
+                     profile=world.profile[people], activity=world.activity[people], pool=world)
 
 
 # the config fields a pool is built from (its memo key); tests/test_worlds.py builds pools through a

@@ -104,6 +104,7 @@ class RecSimTask(Task):
     DEFAULT = None
     TINY = None
     BOREDOM = None
+    CREATORS = None
     MARKETPLACE = None
     MOVIELENS_100K = None
     RETENTION = None

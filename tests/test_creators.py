@@ -1,0 +1,196 @@
+"""Creators (issue 19): item agents who publish drafts, pay for them, leave when their funds run out and
+are replaced; the same world as before when the mechanism is off; every door sees the item action."""
+
+import numpy as np
+import pytest
+import torch
+
+import recsim_marl
+from agents.baselines import CreatorPolicy, GreedyPolicy
+from recsim_marl.models import creators
+
+SMALL = dict(num_users=12, num_items=40, num_candidates=6, embed_dim=8, encoder="hash")
+
+
+def play(venv, seed, items_policy, steps, gen=None):
+    """Step ``venv`` from ``reset(seed)`` with greedy users and ``items_policy(obs) -> actions``; the
+    per-step rewards and infos."""
+    obs = venv.reset(seed=seed)
+    greedy = GreedyPolicy(venv.config)
+    out = []
+    for _ in range(steps):
+        acts = {"users": greedy.act(obs["users"], obs["action_mask"]["users"]), "items": items_policy(obs)}
+        obs, rew, _, _, info = venv.step(acts)
+        out.append((rew, info, acts))
+    return out
+
+
+def random_items(gen):
+    def pick(obs):
+        m = obs["action_mask"]["items"]
+        return torch.multinomial(m.flatten(0, 1).float(), 1, generator=gen).view(m.shape[:2])
+    return pick
+
+
+def test_the_creator_fields_are_inert_when_items_never_change():
+    # the new-item bonus and the cost constants do nothing without drafts or upkeep: the same trajectory
+    plain = recsim_marl.make_vec(2, scenario="tiny")
+    other = recsim_marl.make_vec(2, scenario="tiny", new_item_boost=0.7, quality_cost=3.0, new_item_steps=3)
+    assert other.config.inert_fields() and not recsim_marl.make_config("creators").inert_fields()
+    a = play(plain, 4, random_items(torch.Generator().manual_seed(0)), 30)
+    b = play(other, 4, random_items(torch.Generator().manual_seed(0)), 30)
+    for (ra, ia, _), (rb, ib, _) in zip(a, b):
+        assert torch.equal(ra["users"], rb["users"]) and torch.equal(ra["items"], rb["items"])
+        assert torch.equal(ia["recommended"], ib["recommended"])
+    assert plain.num_actions["items"] == plain.config.num_levels  # the item action is the level alone
+
+
+def test_publishing_replaces_the_item_pays_its_cost_and_starts_it_cold():
+    venv = recsim_marl.make_vec(1, scenario="tiny", num_drafts=2, initial_funds=50.0, quality_cost=0.5,
+                                appeal_cost=0.25, promotion_cost=0.0, popularity_rate=0.5)
+    c = venv.config
+    venv.reset(seed=3)
+    venv.step({"users": torch.zeros(1, c.num_users, dtype=torch.long),
+               "items": torch.zeros(1, c.num_items, dtype=torch.long)})  # some clicks: a history to lose
+    s = venv.current.clone()
+    idx, rating = creators.drafts(venv.world, c, s)
+    q, a = venv.world.quality[idx[0, 1, 1]], venv.world.appeal[idx[0, 1, 1]]
+    cost = 0.5 * max(float(q), 0) ** 2 + 0.25 * max(float(a), 0) ** 2
+    items = torch.zeros(1, c.num_items, dtype=torch.long)
+    items[0, 1] = 2 * c.num_levels + 1  # item 1 publishes its second draft at level 1
+    _, rew, _, _, info = venv.step({"users": torch.zeros(1, c.num_users, dtype=torch.long), "items": items})
+    n = venv.current
+    assert info["published"][0].tolist() == [j == 1 for j in range(c.num_items)]
+    assert int(n.items[0, 1]) == int(idx[0, 1, 1]) and float(n.rating[0, 1]) == pytest.approx(float(rating[0, 1, 1]))
+    assert float(n.age[0, 1]) == 0 and bool((n.age[0, 2:] == 2).all())
+    assert float(n.click_ma[0, 1]) == float(n.impression_ma[0, 1]) == 0.0  # no history yet
+    assert torch.equal(venv.catalogue.content[0, 1], venv.world.content[idx[0, 1, 1]])
+    clicks1 = float((info["recommended"][0] == 1).float() @ info["clicked"][0].float())
+    assert float(rew["items"][0, 1]) == pytest.approx(clicks1 - cost, abs=1e-5)
+    assert float(n.funds[0, 1]) == pytest.approx(float(s.funds[0, 1]) + clicks1 - cost, abs=1e-5)
+    assert int(n.promotion[0, 1]) == 1
+
+
+def test_drafts_the_funds_cannot_pay_for_are_masked_and_asking_keeps_the_item():
+    venv = recsim_marl.make_vec(2, scenario="tiny", num_drafts=3, initial_funds=0.5, quality_cost=5.0,
+                                appeal_cost=5.0, validate=False)
+    c = venv.config
+    obs = venv.reset(seed=8)
+    s = venv.current.clone()
+    idx, _ = creators.drafts(venv.world, c, s)
+    cost = creators.draft_costs(venv.world, c, idx)
+    mask = obs["action_mask"]["items"].view(2, c.num_items, c.num_drafts + 1, c.num_levels)
+    assert torch.equal(mask[..., 1:, 0], cost <= s.funds.unsqueeze(-1))
+    assert bool((cost > s.funds.unsqueeze(-1)).any()) and bool((cost <= s.funds.unsqueeze(-1)).any())
+    ask = torch.full((2, c.num_items), 3 * c.num_levels, dtype=torch.long)  # everyone asks for draft 3
+    _, _, _, _, info = venv.step({"users": torch.zeros(2, c.num_users, dtype=torch.long), "items": ask})
+    afford = cost[..., 2] <= s.funds
+    assert torch.equal(info["published"], afford)
+    kept = ~afford
+    assert torch.equal(venv.current.items[kept], s.items[kept]) and bool((venv.current.funds >= 0).all())
+
+
+def test_out_of_range_item_actions_are_refused_with_their_meaning_or_clamped_without_validation():
+    venv = recsim_marl.make_vec(1, scenario="tiny", num_drafts=2)
+    c = venv.config
+    venv.reset(seed=0)
+    users = torch.zeros(1, c.num_users, dtype=torch.long)
+    bad = torch.zeros(1, c.num_items, dtype=torch.long)
+    bad[0, 3] = 3 * c.num_levels  # draft 3 of 2
+    before = venv.get_state()
+    with pytest.raises(ValueError, match=r"actions\['items'\]\[0, 3\] = 12 is out of range: allowed 0..11 "
+                                         r"\(p \* 4 \+ l: publish p in 0..2, 0 keeping the live item"):
+        venv.step({"users": users, "items": bad})
+    after = venv.get_state()
+    assert all(torch.equal(getattr(before, f), getattr(after, f)) for f in before.__dataclass_fields__)
+    loose = recsim_marl.make_vec(1, scenario="tiny", num_drafts=2, validate=False)
+    loose.reset(seed=0)
+    bad[0, 4] = -7
+    loose.step({"users": users, "items": bad})  # clamped: the last action (draft 2, top level affordable)
+    s = loose.current
+    assert bool(torch.isfinite(s.funds).all()) and bool((s.items < loose.world.pool_items).all())
+
+
+def test_creators_leave_when_their_funds_run_out_and_newcomers_enter_fresh():
+    venv = recsim_marl.make_vec(2, scenario="creators", **SMALL)
+    c = venv.config
+    out = play(venv, 40, lambda obs: torch.zeros(obs["items"].shape[:2], dtype=torch.long), 25)
+    entered = torch.stack([info["entered"] for _, info, _ in out])
+    assert bool(entered.any())
+    s = venv.current
+    assert bool((s.funds >= 0).all())  # nobody is left with negative funds: they left
+    t, b, j = (int(x) for x in entered.nonzero()[-1])
+    if t == len(out) - 1:
+        assert float(s.funds[b, j]) == pytest.approx(c.initial_funds, abs=c.click_value * c.num_users)
+
+
+def test_every_episode_starts_from_the_items_the_world_drew():
+    venv = recsim_marl.make_vec(2, scenario="creators", **{**SMALL, "max_cycles": 12})
+    venv.reset(seed=5)
+    drawn = venv.current.items.clone()
+    play(venv, 5, random_items(torch.Generator().manual_seed(1)), 12)  # the episode ends at step 12
+    assert torch.equal(venv.current.items, drawn) and bool((venv.current.episode == 1).all())
+
+
+def test_batch_size_does_not_change_a_creators_world():
+    big = recsim_marl.make_vec(4, scenario="creators", **SMALL)
+    small = recsim_marl.make_vec(2, scenario="creators", **SMALL)
+    gen = torch.Generator().manual_seed(0)
+    ob, os_ = big.reset(seed=0), small.reset(seed=[2, 3])
+    greedy = GreedyPolicy(big.config)
+    for _ in range(30):
+        assert torch.equal(ob["items"][2:], os_["items"]) and torch.equal(ob["users"][2:], os_["users"])
+        assert torch.equal(ob["action_mask"]["items"][2:], os_["action_mask"]["items"])
+        items = random_items(gen)(ob)
+        acts = {"users": greedy.act(ob["users"], None), "items": items}
+        ob, rb, *_ = big.step(acts)
+        os_, rs, *_ = small.step({g: a[2:] for g, a in acts.items()})
+        assert torch.equal(rb["items"][2:], rs["items"]) and torch.equal(rb["users"][2:], rs["users"])
+
+
+def test_a_saved_state_replays_exactly_after_items_changed():
+    venv = recsim_marl.make_vec(2, scenario="creators", **SMALL)
+    gen = torch.Generator().manual_seed(2)
+    play(venv, 9, random_items(gen), 10)
+    saved = venv.get_state()
+    assert bool((saved.age < saved.t.unsqueeze(-1)).any())  # some items were published or entered
+    items = random_items(torch.Generator().manual_seed(0))(venv.observe())
+    first = venv.step({"users": torch.zeros(2, 12, dtype=torch.long), "items": items})
+    other = recsim_marl.make_vec(2, scenario="creators", **SMALL)
+    other.reset(seed=0)
+    other.set_state(saved)
+    again = other.step({"users": torch.zeros(2, 12, dtype=torch.long), "items": items})
+    assert torch.equal(first[0]["items"], again[0]["items"]) and torch.equal(first[1]["items"], again[1]["items"])
+
+
+@pytest.mark.parametrize("rule, field", [("quality-first", "quality"), ("clickbait-first", "appeal")])
+def test_scripted_creators_publish_what_their_rule_says(rule, field):
+    venv = recsim_marl.make_vec(4, scenario="creators", **{**SMALL, "upkeep": 0.0, "initial_funds": 20.0})
+    never = play(venv, 60, lambda obs: torch.zeros(obs["items"].shape[:2], dtype=torch.long), 10)
+    base = float(getattr(venv.catalogue, field).mean())
+    pol = CreatorPolicy(venv.config, rule)
+    out = play(venv, 60, lambda obs: pol.act(obs["items"], obs["action_mask"]["items"]), 10)
+    assert sum(float(info["metrics"]["published"].sum()) for _, info, _ in out) > 0
+    assert float(getattr(venv.catalogue, field).mean()) > base + 0.3
+    assert sum(float(info["metrics"]["published"].sum()) for _, info, _ in never) == 0
+    with pytest.raises(ValueError, match="needs drafts to choose from: set num_drafts >= 1"):
+        CreatorPolicy(recsim_marl.make_config("tiny"), rule)
+
+
+def test_the_creators_scenario_passes_the_pettingzoo_and_rllib_checkers():
+    from pettingzoo.test import parallel_api_test
+    from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+    from recsim_marl.integrations.rllib import RecSimMultiAgentEnv
+
+    env = recsim_marl.parallel_env(scenario="creators", **SMALL)
+    assert env.action_space("item_0").n == (env.config.num_drafts + 1) * env.config.num_levels
+    parallel_api_test(env, num_cycles=40)
+    check_multiagent_environments(RecSimMultiAgentEnv({"scenario": "creators", **SMALL}))
+    obs, infos = env.reset(seed=1)
+    mask = infos["item_0"]["action_mask"]
+    assert mask.shape == (env.action_space("item_0").n,) and mask[0] == 1
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # masked random actions through the PettingZoo door
+        acts = {a: int(rng.choice(np.flatnonzero(infos[a]["action_mask"]))) for a in env.agents}
+        obs, _, _, _, infos = env.step(acts)
