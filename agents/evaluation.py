@@ -46,7 +46,11 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     truly relevant items (hidden affinity >= ``relevant_affinity``): precision = relevant picks / picks shown,
     recall = relevant picks / picks shown to a person with at least one relevant item in the catalogue
     (recall@1 normalised by min(1, number relevant), as one pick can find at most one). Affinity is the env's user model's
-    (``venv.user_model.affinity``), so a custom model gets its own ground truth.
+    (``venv.user_model.affinity``), so a custom model gets its own ground truth. Where items change
+    (``config.items_change``), what creators did: published and exits (per creator per episode),
+    published_quality and published_appeal (means over what was published), clickbait_share (of what
+    was published, appeal > quality + 1), live_quality and homogeneity (mean pairwise cosine of the live
+    items) at the episode's end.
     ``ranking_metrics=False`` leaves out ndcg, pick_ndcg, diversity, precision, recall and f1, whose ground truth
     (every person's affinity to every item, each step) costs more than the episodes themselves.
     """
@@ -69,7 +73,6 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
             p.bind(venv)
     b, u, i, k = episodes, config.num_users, config.num_items, config.num_candidates
     dev = venv.device
-    content = venv.catalogue.content  # [B, I, D]: each world's items
     model = venv.user_model
     chunk = max(1, 2**22 // (b * u * config.embed_dim))
     finished = torch.zeros(b, dtype=torch.bool, device=dev)
@@ -80,8 +83,12 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     exposure = torch.zeros(b, i, device=dev)
     result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn", "visits")}
     discount = 1.0 / torch.log2(torch.arange(k, device=dev, dtype=torch.float32) + 2.0)
+    creators = config.items_change
+    made = {n: torch.zeros(b, device=dev) for n in (
+        "published", "exits", "published_quality", "published_appeal", "clickbait", "live_quality", "homogeneity")}
     for _ in range(config.max_cycles):
         s = venv.current
+        content = venv.catalogue.content  # [B, I, D]: each world's live items (creators may publish)
         live = (~finished).to(torch.float32)
         alive = s.present & ~finished[:, None]  # the people shown a recommendation now (not away, not gone)
         alive_f = alive.to(torch.float32)
@@ -133,6 +140,12 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         left = 1.0 - info["final_observation"]["state"][:, venv.layouts["state"]["present"]].mean(-1)
         result["churn"] = torch.where(newly, left, result["churn"])
         result["visits"] = torch.where(newly, ep["visits"], result["visits"])
+        if creators:
+            m = info["metrics"]
+            for n in ("published", "exits", "published_quality", "published_appeal", "clickbait"):
+                made[n] += m[n] * live
+            for n in ("live_quality", "homogeneity"):  # as the episode ends
+                made[n] = torch.where(newly, m[n], made[n])
         finished |= info["done"]
     precision = acc["tp"] / acc["recs"].clamp_min(1)
     recall = acc["tp"] / acc["rel_total"].clamp_min(1)
@@ -145,6 +158,16 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         "coverage": recommended_any.to(torch.float32).mean(-1),
         "exposure_gini": _gini(exposure),
     }
+    if creators:
+        per_episode.update({
+            "published": made["published"] / i,  # per creator
+            "exits": made["exits"] / i,
+            "published_quality": made["published_quality"] / made["published"].clamp_min(1),
+            "published_appeal": made["published_appeal"] / made["published"].clamp_min(1),
+            "clickbait_share": made["clickbait"] / made["published"].clamp_min(1),
+            "live_quality": made["live_quality"],
+            "homogeneity": made["homogeneity"],
+        })
     if ranking_metrics:
         per_episode.update({
             "ndcg": acc["ndcg"] / acc["ndcg_n"].clamp_min(1),

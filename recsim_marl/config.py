@@ -278,6 +278,11 @@ class EnvConfig:
     b_new * max(0, 1 - g / new_item_steps): the platform explores new items."""
     new_item_steps: int = bounded(10, at_least(1))
     """N_new: steps over which the new-item bonus fades to 0."""
+    quality_gate: float | None = bounded(None, or_none(between(-10, 10, why="ratings are standardised: within 5 "
+                                                                          "sigma of quality plus the rating noise")))
+    """A platform lever: a draft whose rating (what the platform's review sees: quality plus rating noise)
+    is below the gate cannot be published (masked; asking keeps the live item). None (the default): no
+    review. A newcomer's first item is the one it brings, unreviewed."""
 
     # --- rewards -------------------------------------------------------------------------------------
     user_reward: str = bounded("engagement", one_of(*USER_REWARDS))
@@ -316,7 +321,8 @@ class EnvConfig:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(EnvConfig))
-CREATOR_FIELDS = ("num_drafts", "quality_cost", "appeal_cost", "upkeep", "new_item_boost", "new_item_steps")
+CREATOR_FIELDS = ("num_drafts", "quality_cost", "appeal_cost", "upkeep", "new_item_boost", "new_item_steps",
+                  "quality_gate")
 """The fields of publishing, leaving and entering, and new items (:meth:`EnvConfig.inert_fields`)."""
 
 
@@ -386,6 +392,11 @@ def _validate(c: EnvConfig) -> None:
         raise ValueError(
             f"config field split='test' is invalid with catalog={c.catalog!r}: a custom catalogue is one world with "
             f"no held-out pool; use split='train', or a catalogue with splits ({', '.join(POOLED)})"
+        )
+    if c.quality_gate is not None and c.num_drafts == 0:
+        raise ValueError(
+            f"config field quality_gate={c.quality_gate!r} has no effect with num_drafts=0 (nobody publishes); "
+            "set num_drafts > 0 or quality_gate=None"
         )
     if c.return_reward > 0 and c.return_rate == 0:
         raise ValueError(

@@ -292,8 +292,9 @@ class ReferenceSim:
                     d = int(_hash(key(Purpose.DRAFTS), np.array([j * m + p - 1]))[0] % len(self.pool["quality"]))
                     q, ap = self.pool["quality"][d], self.pool["appeal"][d]
                     cost = f(c.quality_cost) * max(q, f(0.0)) ** 2 + f(c.appeal_cost) * max(ap, f(0.0)) ** 2
-                    if cost <= item.funds:  # a draft the funds cannot pay for is not published
-                        rating = q + f(c.rating_noise) * _normal(key(Purpose.DRAFT_RATING), c.num_items * m, [j * m + p - 1])[0]
+                    rating = q + f(c.rating_noise) * _normal(key(Purpose.DRAFT_RATING), c.num_items * m, [j * m + p - 1])[0]
+                    passes = c.quality_gate is None or rating >= f(c.quality_gate)  # the platform's review
+                    if cost <= item.funds and passes:  # a draft the funds cannot pay for is not published
                         draft = (d, rating)
                     else:
                         cost = f(0.0)

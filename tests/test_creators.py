@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import recsim_marl
-from agents.baselines import CreatorPolicy, GreedyPolicy
+from agents.baselines import CreatorPolicy, FixedLevelPolicy, GreedyPolicy
 from recsim_marl.models import creators
 
 SMALL = dict(num_users=12, num_items=40, num_candidates=6, embed_dim=8, encoder="hash")
@@ -194,3 +194,42 @@ def test_the_creators_scenario_passes_the_pettingzoo_and_rllib_checkers():
     for _ in range(20):  # masked random actions through the PettingZoo door
         acts = {a: int(rng.choice(np.flatnonzero(infos[a]["action_mask"]))) for a in env.agents}
         obs, _, _, _, infos = env.step(acts)
+
+
+def test_the_quality_gate_refuses_drafts_rated_below_it_and_raises_what_is_published():
+    kw = {**SMALL, "upkeep": 0.0, "initial_funds": 50.0}
+    gated = recsim_marl.make_vec(4, scenario="creators", quality_gate=0.5, **kw)
+    obs = gated.reset(seed=30)
+    c = gated.config
+    idx, rating = creators.drafts(gated.world, c, gated.current)
+    mask = obs["action_mask"]["items"].view(4, c.num_items, c.num_drafts + 1, c.num_levels)[..., 1:, 0]
+    assert torch.equal(mask, rating >= 0.5) and bool(mask.any()) and bool((~mask).any())
+    quality = {}
+    for name, venv in (("gated", gated), ("open", recsim_marl.make_vec(4, scenario="creators", **kw))):
+        rng = torch.Generator().manual_seed(3)
+
+        def anything(obs, rng=rng):  # any draft at all, masked or not: the gate keeps the refused ones out
+            return torch.randint(0, c.num_drafts + 1, obs["items"].shape[:2], generator=rng) * c.num_levels
+
+        play(venv, 30, anything, 8)
+        quality[name] = float(venv.world.quality[venv.current.items].mean())  # of the live items after 8 steps
+    assert quality["gated"] > quality["open"] + 0.3
+    with pytest.raises(ValueError, match="quality_gate=0.5 has no effect with num_drafts=0"):
+        recsim_marl.make_config("tiny", quality_gate=0.5)
+
+
+def test_evaluate_reports_what_creators_made():
+    from agents.evaluation import evaluate
+
+    c = recsim_marl.make_config("creators", **SMALL, max_cycles=15)
+    out = {rule: evaluate(c, {"users": GreedyPolicy(c), "items": CreatorPolicy(c, rule)}, episodes=3, seed=70,
+                          ranking_metrics=rule == "quality-first")
+           for rule in ("never-publish", "quality-first", "clickbait-first")}
+    assert out["never-publish"]["published"][0] == 0 and out["quality-first"]["published"][0] > 0
+    assert out["quality-first"]["published_quality"][0] > out["clickbait-first"]["published_quality"][0] + 0.5
+    assert out["clickbait-first"]["published_appeal"][0] > out["quality-first"]["published_appeal"][0] + 0.5
+    assert out["clickbait-first"]["clickbait_share"][0] > out["quality-first"]["clickbait_share"][0]
+    assert out["quality-first"]["live_quality"][0] > out["never-publish"]["live_quality"][0]
+    assert 0 < out["never-publish"]["homogeneity"][0] < 1 and out["never-publish"]["exits"][0] > 0
+    tiny = recsim_marl.make_config("tiny")  # items that never change: no creator metrics
+    assert "published" not in evaluate(tiny, {"users": GreedyPolicy(tiny), "items": FixedLevelPolicy(0)}, episodes=2)

@@ -69,6 +69,8 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
     # creators publish (drafts, costs, levels clamped to what is left), leave and enter, new items boosted
     dict(num_drafts=3, upkeep=0.4, initial_funds=2.0, quality_cost=0.6, appeal_cost=0.2, new_item_boost=0.4,
          new_item_steps=4, promotion_cost=0.3, max_cycles=25),
+    # and the platform's review refuses drafts rated below 0
+    dict(num_drafts=2, upkeep=0.2, initial_funds=2.0, quality_cost=0.3, appeal_cost=0.1, quality_gate=0.0, max_cycles=25),
     # leaving without drafts: only newcomers change the items
     dict(upkeep=0.3, initial_funds=1.0, max_cycles=25, new_item_boost=0.2),
 ])

@@ -446,8 +446,8 @@ def item_mask(world, config: EnvConfig, s) -> torch.Tensor:
     the drafts the funds pay for (:func:`recsim_marl.models.creators.action_mask`)."""
     if not config.num_drafts:
         return market.level_mask(s.funds, config.num_levels, config.promotion_cost)
-    idx = creators.drafts(world.pool, config, s)[0]
-    return creators.action_mask(config, s.funds, creators.draft_costs(world.pool, config, idx))
+    idx, ratings = creators.drafts(world.pool, config, s)
+    return creators.action_mask(config, s.funds, creators.draft_costs(world.pool, config, idx), ratings)
 
 
 def user_mask(present: torch.Tensor, k: int) -> torch.Tensor:

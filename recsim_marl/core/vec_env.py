@@ -194,9 +194,24 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
             "published": published.to(torch.float32).sum(-1),
             "exits": leaves.to(torch.float32).sum(-1),
             "production_cost": cost.sum(-1) if cost is not None else torch.zeros_like(n_present),
+            **(creator_metrics(world.pool, items, published & ~leaves) if c.items_change else {}),
         },
     }
     return nxt, rewards, terminated, truncated, extras
+
+
+def creator_metrics(pool, items: torch.Tensor, published: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per env, what creators made this step: the summed quality and appeal of the items published (by
+    creators who stayed) and how many were clickbait (appeal > quality + 1); the mean quality and appeal
+    of the live items ``items [B, I]`` after the step and their homogeneity (mean pairwise cosine)."""
+    q, a, e = pool.quality[items], pool.appeal[items], pool.content[items]
+    pub = published.to(torch.float32)
+    n = items.shape[-1]
+    total = e.sum(1)
+    pairs = ((total * total).sum(-1) - (e * e).sum((1, 2))) / max(n * (n - 1), 1)
+    return {"published_quality": (pub * q).sum(-1), "published_appeal": (pub * a).sum(-1),
+            "clickbait": (pub * (a > q + 1).to(torch.float32)).sum(-1), "live_quality": q.mean(-1),
+            "live_appeal": a.mean(-1), "homogeneity": pairs}
 
 
 def advance(config: EnvConfig, world: Catalogue, s: State, user_action: torch.Tensor, item_action: torch.Tensor,

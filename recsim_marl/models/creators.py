@@ -57,24 +57,36 @@ def draft_costs(pool, config: EnvConfig, idx: torch.Tensor) -> torch.Tensor:
     return production_cost(config, pool.quality[idx], pool.appeal[idx])
 
 
-def action_mask(config: EnvConfig, funds: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
-    """``[B, I, (M + 1) L]`` bool: publish ``p`` at level ``l`` is allowed when the funds cover the draft's
-    cost and then the level's spend (keeping the item at level 0 always is)."""
+def publishable(config: EnvConfig, funds: torch.Tensor, costs: torch.Tensor, ratings: torch.Tensor) -> torch.Tensor:
+    """``[B, I, M]`` bool: the drafts a creator may publish now: its funds pay for them and, with a
+    ``quality_gate``, the platform's review passes them (their rating is at least the gate)."""
+    ok = costs <= funds.unsqueeze(-1)
+    return ok if config.quality_gate is None else ok & (ratings >= config.quality_gate)
+
+
+def action_mask(config: EnvConfig, funds: torch.Tensor, costs: torch.Tensor, ratings: torch.Tensor) -> torch.Tensor:
+    """``[B, I, (M + 1) L]`` bool: publish ``p`` at level ``l`` is allowed when the draft is publishable
+    and the funds left after its cost cover the level's spend (keeping the item at level 0 always is)."""
     left = torch.cat([funds.unsqueeze(-1), funds.unsqueeze(-1) - costs], -1)  # [B, I, M + 1]
     levels = market.level_mask(left.clamp_min(0), config.num_levels, config.promotion_cost)  # [B, I, M + 1, L]
-    return (levels & (left >= 0).unsqueeze(-1)).flatten(-2)
+    ok = torch.cat([torch.ones_like(funds, dtype=torch.bool).unsqueeze(-1),
+                    publishable(config, funds, costs, ratings)], -1)
+    return (levels & ok.unsqueeze(-1)).flatten(-2)
 
 
 def publish(config: EnvConfig, pool, s, action: torch.Tensor):
     """Apply the creators' actions at state ``s``: returns (published ``[B, I]`` bool, their new items'
     pool indices and ratings ``[B, I]`` (the live ones where not published), production cost ``[B, I]``,
     level ``[B, I]`` long, promotion spend ``[B, I]``). A draft the funds cannot pay for is not published
-    (the item is kept) and a level is clamped to what the funds left cover, as the mask says."""
+    (the item is kept), nor one the quality gate refuses, and a level is clamped to what the funds left
+    cover, as the mask says."""
     p, level = decode(action, config)
     idx, rating = drafts(pool, config, s)
-    cost_all = torch.cat([torch.zeros_like(s.funds).unsqueeze(-1), draft_costs(pool, config, idx)], -1)
-    cost = torch.gather(cost_all, 2, p.unsqueeze(-1)).squeeze(-1)
-    ok = cost <= s.funds
+    costs = draft_costs(pool, config, idx)
+    zero = torch.zeros_like(s.funds).unsqueeze(-1)
+    cost = torch.gather(torch.cat([zero, costs], -1), 2, p.unsqueeze(-1)).squeeze(-1)
+    ok = torch.cat([torch.ones_like(zero, dtype=torch.bool), publishable(config, s.funds, costs, rating)], -1)
+    ok = torch.gather(ok, 2, p.unsqueeze(-1)).squeeze(-1)
     p = torch.where(ok, p, 0)
     cost = torch.where(ok, cost, 0.0)
     level, spend = market.pay_for_promotion(level, s.funds - cost, config.num_levels, config.promotion_cost)
