@@ -394,8 +394,8 @@ class FixedLevelPolicy:
 class PromoteWhenShownPolicy:
     """Promote at ``level`` (clamped to funds) when the item was recommended last step, else not.
 
-    A scripted provider for scenarios where promotion draws clicks (``click_promotion > 0``): people
-    who were shown an item tend to be shown it again, so paying only then wastes little."""
+    A scripted provider: people who were shown an item tend to be retrieved it again, so bidding only
+    then wastes little where promotion costs per step (``promotion_cost``)."""
 
     def __init__(self, config, level: int | None = None):
         self.slice = observation_layout(config)["items"]["impression_share"]

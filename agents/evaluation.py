@@ -29,7 +29,7 @@ def _gini(x: torch.Tensor) -> torch.Tensor:
 
 def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: int = 0,
              relevant_affinity: float = RELEVANT_AFFINITY, device=None,
-             ranking_metrics: bool = True) -> dict[str, tuple[float, float]]:
+             ranking_metrics: bool = True, per_episode: bool = False) -> dict:
     """Run ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and return ``{metric: (mean, std)}``.
 
     ``env_or_vec``: a scenario name, an ``EnvConfig``, a ``parallel_env`` or a ``VecEnv`` (only its
@@ -53,6 +53,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     items) at the episode's end.
     ``ranking_metrics=False`` leaves out ndcg, pick_ndcg, diversity, precision, recall and f1, whose ground truth
     (every person's affinity to every item, each step) costs more than the episodes themselves.
+    ``per_episode=True`` returns each metric's value per episode (a list, in seed order) instead of
+    ``(mean, std)``: for paired comparisons of policies on the same seeds.
     """
     if isinstance(env_or_vec, str):
         config = recsim_marl.make_config(env_or_vec)
@@ -149,7 +151,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         finished |= info["done"]
     precision = acc["tp"] / acc["recs"].clamp_min(1)
     recall = acc["tp"] / acc["rel_total"].clamp_min(1)
-    per_episode = {
+    episodes_of = {
         **result,
         "ctr": acc["clicks"] / acc["shown"].clamp_min(1),
         "disappointment": acc["disappointed"] / acc["clicks"].clamp_min(1),
@@ -159,7 +161,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         "exposure_gini": _gini(exposure),
     }
     if creators:
-        per_episode.update({
+        episodes_of.update({
             "published": made["published"] / i,  # per creator
             "exits": made["exits"] / i,
             "published_quality": made["published_quality"] / made["published"].clamp_min(1),
@@ -169,7 +171,7 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
             "homogeneity": made["homogeneity"],
         })
     if ranking_metrics:
-        per_episode.update({
+        episodes_of.update({
             "ndcg": acc["ndcg"] / acc["ndcg_n"].clamp_min(1),
             "pick_ndcg": acc["pick"] / acc["ndcg_n"].clamp_min(1),
             "diversity": acc["div"] / acc["ndcg_n"].clamp_min(1),
@@ -177,6 +179,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
             "recall": recall,
             "f1": 2 * precision * recall / (precision + recall).clamp_min(1e-9),
         })
-    return {n: (float(v.mean()), float(v.std(unbiased=False))) for n, v in per_episode.items()}
+    if per_episode:
+        return {n: v.tolist() for n, v in episodes_of.items()}
+    return {n: (float(v.mean()), float(v.std(unbiased=False))) for n, v in episodes_of.items()}
 
 

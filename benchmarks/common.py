@@ -48,3 +48,13 @@ def write_json(path: str | Path, payload: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2))
     return path
+
+
+def paired_difference(a, b) -> dict:
+    """Mean of ``a - b`` over paired runs (the same seeds) and its 95% Student-t confidence interval."""
+    import numpy as np
+    from scipy import stats
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return {"mean": float(d.mean()), "ci": [float(d.mean()) - half, float(d.mean()) + half]}

@@ -4,9 +4,10 @@
    the share of clicks that disappoint, the click-through rate, the per-person activity CV (clicks per
    person over the episode), the cosine between the hidden boredom and the platform's click history
    (1.0 would mean the log reveals the hidden state), and the share of the catalogue shown at least once.
-2. ``marketplace``'s tension table: provider profit and user return for every fixed promotion level,
-   for the promote-when-shown rule, and for the least relevant recommendation with every item at the
-   top level (advertising that costs people), all with greedy users unless said.
+2. The tension tables of the scenarios with ads (``marketplace``, ``creators``), on test-split worlds and
+   evaluation seeds, under greedy and model-based users: provider profit and people's return for every
+   fixed promotion level and the promote-when-shown rule, each paired with "no promotion" (95% CI), and
+   what promoting earns one provider in 16 who does it while the others do not.
 
     python -m benchmarks.world --out benchmarks/results/world.json
 """
@@ -18,9 +19,10 @@ import argparse
 import torch
 
 import recsim_marl
-from agents.baselines import FixedLevelPolicy, GreedyPolicy, LeastRelevantPolicy, PromoteWhenShownPolicy
+from agents.baselines import CreatorPolicy, FixedLevelPolicy, GreedyPolicy, ModelBasedPolicy, PromoteWhenShownPolicy
 from agents.evaluation import evaluate
-from benchmarks.common import hardware, write_json
+from benchmarks.common import hardware, paired_difference, write_json
+from recsim_marl.protocol import EVAL_SEED
 
 
 def world_stats(scenario: str, episodes: int, seed: int) -> dict:
@@ -62,22 +64,63 @@ def world_stats(scenario: str, episodes: int, seed: int) -> dict:
     }
 
 
-def tension(episodes: int, seed: int) -> list[dict]:
-    c = recsim_marl.make_config("marketplace")
-    greedy = GreedyPolicy(c)
-    rows = [(f"greedy, fixed level {lv}", greedy, FixedLevelPolicy(lv)) for lv in range(c.num_levels)]
-    rows += [("greedy, promote when shown", greedy, PromoteWhenShownPolicy(c)),
-             (f"least relevant, fixed level {c.num_levels - 1}", LeastRelevantPolicy(c), FixedLevelPolicy(c.num_levels - 1))]
-    out = []
-    for name, users, items in rows:
-        r = evaluate(c, {"users": users, "items": items}, episodes=episodes, seed=seed)
-        out.append({"policy": name, **{k: r[k] for k in ("provider_profit", "user_return", "ctr", "disappointment", "churn")}})
+def promoters_and_others(config, users, seeds: list[int], share: float = 1 / 16) -> dict:
+    """A unilateral deviation: the first ``share`` of providers promote at the top level, the others never;
+    per episode, the promoters' and the others' profit per item and the people's return, with and without
+    that promotion (the same seeds). Whether promoting pays the one who does it."""
+    venv = recsim_marl.VecEnv(config, len(seeds), validate=False)
+    n = max(1, int(config.num_items * share))
+    out = {}
+    for name, level in (("none", 0), ("promoters", config.num_levels - 1)):
+        obs = venv.reset(seed=seeds)
+        if hasattr(users, "bind"):
+            users.bind(venv)
+        items = torch.zeros(len(seeds), config.num_items, dtype=torch.long)
+        items[:, :n] = level
+        profit, people = torch.zeros(len(seeds), config.num_items), torch.zeros(len(seeds))
+        for _ in range(config.max_cycles):
+            obs, rew, _, _, info = venv.step({"users": users.act(obs["users"], obs["action_mask"]["users"]),
+                                              "items": items})
+            profit += rew["items"]
+            people += rew["users"].mean(-1)
+        out[name] = {"promoters": profit[:, :n].mean(-1).tolist(), "others": profit[:, n:].mean(-1).tolist(),
+                     "user_return": people.tolist()}
+    return out
+
+
+def tension(episodes: int) -> dict:
+    """Per scenario with ads (``marketplace``, ``creators``; test split, evaluation seeds) and users
+    (greedy, model-based): provider profit per item and people's return under each scripted provider
+    policy, and each one's paired difference from "no promotion" (fixed level 0) with a 95% CI; then
+    the unilateral deviation of :func:`promoters_and_others`."""
+    seeds = list(range(EVAL_SEED, EVAL_SEED + episodes))
+    out = {}
+    for scenario in ("marketplace", "creators"):
+        c = recsim_marl.make_config(scenario, split="test")
+        for who, users in (("greedy", GreedyPolicy(c)), ("model-based", ModelBasedPolicy(c))):
+            pols = [(f"fixed level {lv}", FixedLevelPolicy(lv)) for lv in range(c.num_levels)]
+            pols.append(("promote when shown", PromoteWhenShownPolicy(c)))
+            if c.num_drafts:  # the scripted creators (never-publish is fixed level 0)
+                pols += [(rule, CreatorPolicy(c, rule)) for rule in CreatorPolicy.RULES if rule != "never-publish"]
+            runs = {name: evaluate(c, {"users": users, "items": items}, episodes=episodes, seed=EVAL_SEED,
+                                   ranking_metrics=False, per_episode=True) for name, items in pols}
+            base = runs["fixed level 0"]
+            rows = []
+            for name, r in runs.items():
+                rows.append({"policy": name, **{m: {"mean": sum(r[m]) / len(r[m]),
+                                                    "vs_no_promotion": paired_difference(r[m], base[m])}
+                                                for m in ("provider_profit", "user_return")}})
+            dev = promoters_and_others(c, users, seeds)
+            unilateral = {part: paired_difference(dev["promoters"][part], dev["none"][part])
+                          for part in ("promoters", "others", "user_return")}
+            out[f"{scenario}, {who} users"] = {"rows": rows, "one sixteenth promote at the top level": unilateral}
     return out
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--episodes", type=int, default=8)
+    p.add_argument("--tension-episodes", type=int, default=20, help="worlds per row of the tension tables")
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--scenarios", nargs="*", default=sorted(recsim_marl.SCENARIOS))
     p.add_argument("--out", default="benchmarks/results/world.json")
@@ -89,13 +132,24 @@ def main(argv=None) -> dict:
         r = stats[sc] = world_stats(sc, args.episodes, args.seed)
         print(f"{sc:>15} {r['disappointed_share']:>13.2f} {r['ctr']:>6.2f} {r['activity_cv']:>12.2f} "
               f"{r['cos_boredom_history']:>12.2f} {r['catalogue_shown']:>6.2f}")
-    print("\n2. marketplace: what promotion earns providers and costs people")
-    print(f"{'policy':>34} {'profit/item':>12} {'user return':>12} {'ctr':>6} {'disappointed':>13}")
-    rows = tension(args.episodes, args.seed)
-    for r in rows:
-        print(f"{r['policy']:>34} {r['provider_profit'][0]:>6.2f} ± {r['provider_profit'][1]:<4.2f}"
-              f"{r['user_return'][0]:>7.2f} ± {r['user_return'][1]:<4.2f}{r['ctr'][0]:>5.2f} {r['disappointment'][0]:>13.2f}")
-    result = {"hardware": hardware(), "episodes": args.episodes, "seed": args.seed, "stats": stats, "marketplace": rows}
+    print(f"\n2. what promotion earns providers and costs people (test split, seeds {EVAL_SEED}.., "
+          f"{args.tension_episodes} episodes; differences from no promotion, paired, 95% CI)")
+    tables = tension(args.tension_episodes)
+
+    def ci(d):
+        return f"{d['mean']:+6.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]"
+
+    for where, t in tables.items():
+        print(f"\n{where}\n{'policy':>20} {'profit/item':>12} {'vs none':>22} {'user return':>12} {'vs none':>22}")
+        for r in t["rows"]:
+            p, u = r["provider_profit"], r["user_return"]
+            print(f"{r['policy']:>20} {p['mean']:>12.2f} {ci(p['vs_no_promotion']):>22} {u['mean']:>12.2f} "
+                  f"{ci(u['vs_no_promotion']):>22}")
+        d = t["one sixteenth promote at the top level"]
+        print(f"  one provider in 16 promotes at the top level: its profit {ci(d['promoters'])}, the others' "
+              f"{ci(d['others'])}, people's return {ci(d['user_return'])}")
+    result = {"hardware": hardware(), "episodes": args.episodes, "seed": args.seed, "stats": stats,
+              "tension_episodes": args.tension_episodes, "tension_seed": EVAL_SEED, "tension": tables}
     print(f"\nwrote {write_json(args.out, result)}")
     return result
 

@@ -244,6 +244,16 @@ class EnvConfig:
     """lambda_p: retrieval score bonus of promotion level a is lambda_p * a / (L - 1)."""
     promotion_cost: float = bounded(0.5, NON_NEGATIVE)
     """kappa_p: spend of level a per step is kappa_p * a / (L - 1)."""
+    ad_load: float = bounded(0.0, between(0, 0.9, why="the share of steps that show an ad"))
+    """A platform lever, the cap on sponsored placements: at this share of each person's steps (drawn per
+    person and step) the platform shows a sponsored item in place of their agent's pick: the candidate
+    with the highest promotion level (the earliest retrieved among equals), if any candidate is promoted.
+    0 (the default): promotion buys exposure and a sponsored mark, and never displaces a pick."""
+    ad_price: float = bounded(0.5, NON_NEGATIVE)
+    """The bid per click of promotion level l in the ad auction is ad_price * l / (L - 1). The winner of a
+    sponsored slot pays, when its ad is clicked, the next highest bid among that person's candidates
+    (a generalised second price auction, one slot), at least level 1's bid (the reserve price), and the
+    platform never bills more than the funds left."""
     click_value: float = bounded(1.0, NON_NEGATIVE)
     """v: what a click is worth to the item's provider (reward and funds)."""
     initial_funds: float = bounded(10.0, NON_NEGATIVE)
@@ -310,9 +320,10 @@ class EnvConfig:
         return (self.num_drafts + 1) * self.num_levels
 
     def inert_fields(self) -> tuple[str, ...]:
-        """Fields that change nothing in this world because their mechanism is off (the creators' fields
-        when items never change: a new-item bonus shared by every item ranks nothing differently)."""
-        return () if self.items_change else CREATOR_FIELDS
+        """Fields that change nothing in this world because their mechanism is off: the creators' fields
+        when items never change (a new-item bonus shared by every item ranks nothing differently), the
+        ads' fields without ads."""
+        return (() if self.items_change else CREATOR_FIELDS) + (() if self.ad_load > 0 else AD_FIELDS)
 
     def replace(self, **changes: Any) -> EnvConfig:
         """A copy with some fields changed (validated like any config)."""
@@ -324,6 +335,8 @@ FIELDS = tuple(f.name for f in dataclasses.fields(EnvConfig))
 CREATOR_FIELDS = ("num_drafts", "quality_cost", "appeal_cost", "upkeep", "new_item_boost", "new_item_steps",
                   "quality_gate")
 """The fields of publishing, leaving and entering, and new items (:meth:`EnvConfig.inert_fields`)."""
+AD_FIELDS = ("ad_load", "ad_price")
+"""The fields of the sponsored slots (:meth:`EnvConfig.inert_fields`)."""
 
 
 def check_keys(kwargs: dict) -> None:
@@ -428,11 +441,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "default": {},
     "tiny": dict(num_users=4, num_items=12, num_candidates=4, embed_dim=8, max_cycles=25),
     "boredom": dict(boredom_rate=0.3, boredom_weight=1.0, drift_rate=0.1),
-    "marketplace": dict(num_items=1024, promotion_boost=0.3, promotion_cost=0.05, initial_funds=5.0, click_promotion=3.0),
+    "marketplace": dict(num_items=1024, ad_load=0.2, promotion_boost=0.0, promotion_cost=0.0, initial_funds=5.0),
     "movielens-100k": dict(catalog="movielens-100k", num_users=100, num_items=200, retrieval_noise=0.5,
                            return_rate=0.03, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
     "creators": dict(num_users=64, num_items=64, num_candidates=8, num_drafts=3, quality_cost=1.0, appeal_cost=0.2,
-                     upkeep=0.2, initial_funds=3.0, new_item_boost=0.3, new_item_steps=10),
+                     upkeep=0.2, initial_funds=3.0, new_item_boost=0.3, new_item_steps=10, ad_load=0.2,
+                     promotion_boost=0.0, promotion_cost=0.0),
     "retention": dict(return_rate=0.1, max_cycles=200, initial_budget=10.0, disappointed_dwell=0.8, click_appeal=2.0,
                       appeal_quality_correlation=-0.6, return_satisfaction=4.0),
 }

@@ -250,6 +250,9 @@ class ReferenceSim:
         draws = _uniform(_key(self.seed, self.episode, self.t, Purpose.CLICK), np.arange(c.num_users))
         draws_q = _uniform(_key(self.seed, self.episode, self.t, Purpose.SATISFACTION), np.arange(c.num_users))
         draws_r = _uniform(_key(self.seed, self.episode, self.t, Purpose.RETURN), np.arange(c.num_users))
+        draws_ad = _uniform(_key(self.seed, self.episode, self.t, Purpose.AD), np.arange(c.num_users))
+        self.sponsored = np.zeros(c.num_users, bool)
+        bills = np.zeros(c.num_items, np.float32)  # second prices of the clicked ads, per item
         user_r = np.zeros(c.num_users, np.float32)
         clicked = np.zeros(c.num_users, bool)
         terminated = np.zeros(c.num_users, bool)
@@ -267,10 +270,18 @@ class ReferenceSim:
                     was_present[u] = True  # counted among the agents that earned this step (team mixing)
                 continue
             r = int(person.candidates[user_actions[u]])
+            if c.ad_load > 0 and draws_ad[u] < np.float32(c.ad_load):  # the feed's sponsored slot
+                levels = [self.items[j].level for j in person.candidates]
+                if max(levels) > 0:  # the highest level wins, the earliest retrieved among equals
+                    w = levels.index(max(levels))
+                    r, self.sponsored[u] = int(person.candidates[w]), True
+                    second = max([lv for j, lv in enumerate(levels) if j != w] + [1])  # at least the reserve
             click, w, share = person.respond(self.items[r], c, draws[u], draws_q[u])
             watched[r] += share
             user_r[u] = w if c.user_reward == "engagement" else click
             clicked[u] = bool(click)
+            if self.sponsored[u] and click:
+                bills[r] += np.float32(c.ad_price) * np.float32(second) / np.float32(c.num_levels - 1)
             clicks[r] += click
             impressions[r] += 1
             terminated[u] = not person.alive
@@ -307,8 +318,11 @@ class ReferenceSim:
                 outlay = spend + cost + f(c.upkeep)
             else:
                 outlay = spend + f(c.upkeep) if c.upkeep else spend
-            item_r[j] = np.float32(c.click_value) * clicks[j] - outlay
             item.funds = item.funds - outlay + np.float32(c.click_value) * clicks[j]
+            if c.ad_load > 0:  # clicked ads pay their second prices, billed up to the funds left
+                bill = min(bills[j], max(item.funds, np.float32(0.0)))  # upkeep may have left it below 0
+                item.funds, outlay = item.funds - bill, outlay + bill
+            item_r[j] = np.float32(c.click_value) * clicks[j] - outlay
             rp = np.float32(c.popularity_rate)
             item.impressions, item.clicks = impressions[j], clicks[j]
             item.impression_ma = (1 - rp) * item.impression_ma + rp * impressions[j]

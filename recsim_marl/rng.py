@@ -41,6 +41,7 @@ class Purpose(IntEnum):
     DRAFT_RATING = 12
     ENTRANTS = 13
     ENTRANT_RATING = 14
+    AD = 15
 
 
 def subset(key: torch.Tensor, pool: int, n: int) -> torch.Tensor:

@@ -33,9 +33,11 @@ def random_items(gen):
 
 
 def test_the_creator_fields_are_inert_when_items_never_change():
-    # the new-item bonus and the cost constants do nothing without drafts or upkeep: the same trajectory
+    # the new-item bonus and the cost constants do nothing without drafts or upkeep, nor the ad price
+    # without ads: the same trajectory
     plain = recsim_marl.make_vec(2, scenario="tiny")
-    other = recsim_marl.make_vec(2, scenario="tiny", new_item_boost=0.7, quality_cost=3.0, new_item_steps=3)
+    other = recsim_marl.make_vec(2, scenario="tiny", new_item_boost=0.7, quality_cost=3.0, new_item_steps=3,
+                                 ad_price=0.9)  # and the ad price without ads
     assert other.config.inert_fields() and not recsim_marl.make_config("creators").inert_fields()
     a = play(plain, 4, random_items(torch.Generator().manual_seed(0)), 30)
     b = play(other, 4, random_items(torch.Generator().manual_seed(0)), 30)
@@ -233,3 +235,46 @@ def test_evaluate_reports_what_creators_made():
     assert 0 < out["never-publish"]["homogeneity"][0] < 1 and out["never-publish"]["exits"][0] > 0
     tiny = recsim_marl.make_config("tiny")  # items that never change: no creator metrics
     assert "published" not in evaluate(tiny, {"users": GreedyPolicy(tiny), "items": FixedLevelPolicy(0)}, episodes=2)
+
+
+def test_a_sponsored_slot_shows_the_highest_bid_among_the_candidates_and_bills_the_second_price_per_click():
+    venv = recsim_marl.make_vec(1, scenario="tiny", num_users=4, num_items=12, ad_load=0.9, ad_price=0.6,
+                                promotion_cost=0.0, promotion_boost=0.0, initial_funds=0.05)
+    venv.reset(seed=2)
+    # set bids by hand: item 5 bids 3, item 7 bids 2, the others nothing (levels are bought last step)
+    s = venv.get_state()
+    s.promotion[0] = 0
+    s.promotion[0, 5], s.promotion[0, 7] = 3, 2
+    venv.set_state(s)
+    cand = venv.current.candidates[0]
+    _, rew, _, _, info = venv.step({"users": torch.zeros(1, 4, dtype=torch.long),
+                                    "items": torch.zeros(1, 12, dtype=torch.long)})
+    ad, shown, clicked = info["sponsored"][0], info["recommended"][0], info["clicked"][0]
+    assert bool(ad.any())
+    for u in range(4):
+        levels = s.promotion[0, cand[u]]
+        if ad[u]:  # the highest level among this person's candidates, the earliest among equals
+            assert int(shown[u]) == int(cand[u, int(torch.argmax(levels * 10 - torch.arange(len(levels))))])
+        else:  # no bidder among the candidates, or the draw said no ad: the agent's pick
+            assert int(shown[u]) == int(cand[u, 0])
+    bills = torch.zeros(12)
+    for u in range(4):
+        if ad[u] and clicked[u]:
+            levels = s.promotion[0, cand[u]].tolist()
+            w = int(cand[u].tolist().index(int(shown[u])))
+            second = max([lv for j, lv in enumerate(levels) if j != w] + [1])
+            bills[int(shown[u])] += 0.6 * second / 3
+    clicks = torch.zeros(12).index_add_(0, shown, clicked.float())
+    billed = torch.minimum(bills, 0.05 + clicks)  # never more than the funds left
+    assert torch.allclose(rew["items"][0], clicks - billed, atol=1e-6)
+    assert float(info["metrics"]["ad_revenue"][0]) == pytest.approx(float(billed.sum()), abs=1e-6)
+    assert bool((venv.current.funds >= 0).all())
+
+
+def test_no_bidder_no_ad():
+    venv = recsim_marl.make_vec(2, scenario="marketplace", num_users=8, num_items=64, encoder="hash")
+    plain = recsim_marl.make_vec(2, scenario="marketplace", num_users=8, num_items=64, encoder="hash", ad_load=0.0)
+    a = play(venv, 3, lambda obs: torch.zeros(obs["items"].shape[:2], dtype=torch.long), 10)
+    b = play(plain, 3, lambda obs: torch.zeros(obs["items"].shape[:2], dtype=torch.long), 10)
+    for (ra, ia, _), (rb, _, _) in zip(a, b):
+        assert not bool(ia["sponsored"].any()) and torch.equal(ra["users"], rb["users"])

@@ -20,6 +20,9 @@ def reference_for(venv, seed):
     ("tiny", dict(num_users=8, return_rate=0.3, initial_budget=3.0, max_cycles=40, trust_loss=0.5, click_promotion=2.0,
                   return_reward=0.5, team_mixing=0.2)),
     ("movielens-100k", dict(num_users=20, num_items=60, max_cycles=30, initial_budget=3.0, return_rate=0.2)),
+    # ads: a sponsored candidate displaces the pick at a share of steps
+    ("tiny", dict(num_users=8, num_items=40, num_candidates=6, ad_load=0.5, click_promotion=2.0, promotion_cost=0.1,
+                  trust_loss=0.5, return_rate=0.2, initial_budget=4.0, max_cycles=30)),
 ])
 def test_core_follows_the_reference_trajectory(scenario, kw):
     venv = recsim_marl.make_vec(num_envs=1, scenario=scenario, **kw)
@@ -28,7 +31,7 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
     venv.reset(seed=seed)
     ref = reference_for(venv, seed)
     gen = np.random.default_rng(0)
-    returns = 0
+    returns = ads = 0
     for t in range(c.max_cycles - 1):  # one episode (the reference does not auto-reset)
         s = venv.current
         assert np.array_equal(np.stack([p.candidates for p in ref.people]), s.candidates[0].numpy()), t
@@ -56,21 +59,25 @@ def test_core_follows_the_reference_trajectory(scenario, kw):
         _, rew, vterm, _, info = venv.step({"users": torch.as_tensor(ua)[None], "items": torch.as_tensor(ia)[None]})
         assert np.array_equal(clicked, info["clicked"][0].numpy()), t
         assert np.array_equal(term, vterm["users"][0].numpy()), t
+        assert np.array_equal(ref.sponsored, info["sponsored"][0].numpy()), t
         np.testing.assert_allclose(ur, rew["users"][0].numpy(), atol=2e-5)
         np.testing.assert_allclose(ir, rew["items"][0].numpy(), atol=2e-5)
         returns += int(info["metrics"]["returns"].sum())
+        ads += int(info["sponsored"].sum())
         if not any(p.alive for p in ref.people):
             break
     if c.return_rate > 0:
         assert returns > 0  # the sessions case did exercise returns
+    assert (ads > 0) == (c.ad_load > 0)  # the ads case did show ads
 
 
 @pytest.mark.parametrize("kw", [
     # creators publish (drafts, costs, levels clamped to what is left), leave and enter, new items boosted
     dict(num_drafts=3, upkeep=0.4, initial_funds=2.0, quality_cost=0.6, appeal_cost=0.2, new_item_boost=0.4,
          new_item_steps=4, promotion_cost=0.3, max_cycles=25),
-    # and the platform's review refuses drafts rated below 0
-    dict(num_drafts=2, upkeep=0.2, initial_funds=2.0, quality_cost=0.3, appeal_cost=0.1, quality_gate=0.0, max_cycles=25),
+    # and the platform's review refuses drafts rated below 0; ads billed while upkeep runs funds out
+    dict(num_drafts=2, upkeep=0.2, initial_funds=2.0, quality_cost=0.3, appeal_cost=0.1, quality_gate=0.0, max_cycles=25,
+         ad_load=0.4, promotion_cost=0.0),
     # leaving without drafts: only newcomers change the items
     dict(upkeep=0.3, initial_funds=1.0, max_cycles=25, new_item_boost=0.2),
 ])

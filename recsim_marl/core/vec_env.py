@@ -62,15 +62,20 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     alive, present = s.alive, s.present  # in the episode; in a visit now (present implies alive)
     pres_f = present.to(torch.float32)
     rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
+    # the step's per-person draws in one pass: click, satisfaction, return, ad (each its own stream)
+    purposes = (rng.Purpose.CLICK, rng.Purpose.SATISFACTION, rng.Purpose.RETURN, rng.Purpose.AD)
+    purposes = purposes[:2] + tuple(p for p, on in zip(purposes[2:], (c.return_rate > 0, c.ad_load > 0)) if on)
+    draws = rng.uniform(rng.stream_keys(s.seed, s.episode, s.t, purposes), (c.num_users,))
+    draw, draw_q = draws[0], draws[1]
+    if c.ad_load > 0:  # the feed's sponsored slot displaces the agent's pick
+        rec, ad, second = market.sponsored(s.candidates, s.promotion, rec, draws[-1], present, c.ad_load)
+    else:
+        ad = torch.zeros_like(present)
     e = take(world.content, rec)  # [B, U, D]
     z = take(world.quality, rec)
     aff = m.affinity(c, tr, s.interest, s.boredom, e)
     shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
     p_click = m.click_probability(c, tr, aff, take(world.appeal, rec), shown, s.trust)
-    # the step's per-person draws in one pass: click, satisfaction, return (each its own stream)
-    purposes = (rng.Purpose.CLICK, rng.Purpose.SATISFACTION) + ((rng.Purpose.RETURN,) if c.return_rate > 0 else ())
-    draws = rng.uniform(rng.stream_keys(s.seed, s.episode, s.t, purposes), (c.num_users,))
-    draw, draw_q = draws[0], draws[1]
     click = (draw < p_click).to(torch.float32) * pres_f
     q = m.satisfaction(c, tr, aff, z)
     satisfied = (draw_q < q).to(torch.float32) * click
@@ -103,6 +108,11 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, pres_f)
     completion_i = torch.zeros_like(s.funds).scatter_add_(1, rec, watched * pres_f)
     funds = s.funds - outlay + c.click_value * clicks_i
+    if c.ad_load > 0:  # a clicked ad pays the second price, billed up to the funds left
+        price = c.ad_price * second.to(torch.float32) / (c.num_levels - 1) * (click * ad.to(torch.float32))
+        bill = torch.minimum(torch.zeros_like(funds).scatter_add_(1, rec, price), funds.clamp_min(0.0))
+        funds = funds - bill
+        outlay = outlay + bill
     rp = c.popularity_rate
     item_logs = [impressions_i, clicks_i, (1 - rp) * s.impression_ma + rp * impressions_i,
                  (1 - rp) * s.click_ma + rp * clicks_i, (1 - rp) * s.completion_ma + rp * completion_i]
@@ -172,7 +182,8 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     rewards = {"users": user_r, "items": item_r}
     n_present = pres_f.sum(-1)
     extras = {
-        "recommended": rec,
+        "recommended": rec,  # what each person was shown (an ad where "sponsored")
+        "sponsored": ad,
         "clicked": click.bool(),
         "levels": level.clone(),  # level is also the next state's promotion
         "published": published,
@@ -191,6 +202,8 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
             "return_gaps": (s.away * back.to(torch.float32)).sum(-1),  # steps away of those back
             "spend": spend.sum(-1),
             "mean_level": level.to(torch.float32).mean(-1),
+            "ads": ad.to(torch.float32).sum(-1),
+            "ad_revenue": bill.sum(-1) if c.ad_load > 0 else torch.zeros_like(n_present),
             "published": published.to(torch.float32).sum(-1),
             "exits": leaves.to(torch.float32).sum(-1),
             "production_cost": cost.sum(-1) if cost is not None else torch.zeros_like(n_present),

@@ -40,3 +40,21 @@ def team_mix(reward: torch.Tensor, active: torch.Tensor, alpha: float) -> torch.
     act = active.to(reward.dtype)
     mean = (reward * act).sum(-1, keepdim=True) / act.sum(-1, keepdim=True).clamp_min(1.0)
     return ((1.0 - alpha) * reward + alpha * mean) * act
+
+
+def sponsored(candidates: torch.Tensor, promotion: torch.Tensor, pick: torch.Tensor, draw: torch.Tensor,
+              present: torch.Tensor, ad_load: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What each person is shown ``[B, U]``, whether it is an ad, and the level whose bid a click on the
+    ad pays: where ``draw < ad_load`` (a present person) and a candidate of theirs is promoted, the
+    candidate with the highest level (the earliest retrieved among equals) replaces the agent's ``pick``
+    and pays the next highest level among the other candidates, at least 1 (second price, reserve).
+
+    candidates ``[B, U, K]``; promotion ``[B, I]`` long; pick ``[B, U]`` item indices; draw ``[B, U]``
+    uniforms."""
+    b, u, k = candidates.shape
+    level = torch.gather(promotion, 1, candidates.reshape(b, u * k)).view(b, u, k)
+    rank = level * k + torch.arange(k - 1, -1, -1, device=level.device)  # highest level, then earliest
+    best = rank.argmax(-1, keepdim=True)
+    ad = present & (draw < ad_load) & (torch.gather(level, 2, best).squeeze(-1) > 0)
+    second = level.scatter(2, best, -1).amax(-1).clamp_min(1)  # the next bid, at least the reserve
+    return torch.where(ad, torch.gather(candidates, 2, best).squeeze(-1), pick), ad, second
