@@ -124,7 +124,8 @@ class RunArgs:
     users_policy: str = option("greedy",
             help="Scripted user policy when users are not learned: random, greedy, popularity.")
     items_policy: str = option("fixed:0",
-            help="Scripted item policy when items are not learned: random or fixed:LEVEL.")
+            help="Scripted item policy when items are not learned: random, fixed:LEVEL, or (with num_drafts > 0) "
+                 "a creator rule: never-publish, quality-first, clickbait-first, copy-trend.")
     total_steps: int = option(30_000, at_least(1),
             help="Environment steps summed over all envs (each moves every agent once).")
     num_envs: int = option(16, at_least(1), help="Worlds simulated in parallel.")

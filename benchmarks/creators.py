@@ -1,0 +1,142 @@
+"""Learned creators against scripted ones, with and without the platform's quality gate (issue 19).
+
+MAPPO learns the item agents (creators) of the ``creators`` scenario on training-split worlds (run r
+on seeds ``r * num_envs ...``, below the tuning seeds) with greedy users; every policy is then evaluated
+on the same ``--episodes`` test-split worlds (seeds 10,000 ...) with greedy users: provider profit per
+creator, people's return, and what was published (its quality, appeal and clickbait share). Rows: the
+scripted creators (never publish, quality-first, clickbait-first, copy-trend, promote when shown) and
+MAPPO, each with and without ``quality_gate``. Statistics: the mean over runs x worlds and its 95% CI
+by a stratified bootstrap over runs and worlds (a scripted policy is one run); the learned creators'
+margin over the best scripted one, and the gate's effect on the quality of what they publish
+(difference of means, bootstrap CI).
+
+    python -m benchmarks.creators --runs 3 --out benchmarks/results/creators.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import recsim_marl
+from agents.baselines import CreatorPolicy, GreedyPolicy, PromoteWhenShownPolicy
+from agents.evaluation import evaluate
+from agents.policy import LearnedPolicy
+from benchmarks.common import hardware, write_json
+from recsim_marl.protocol import EVAL_SEED, TUNING_SEED
+
+METRICS = ("provider_profit", "user_return", "published", "published_quality", "published_appeal",
+           "clickbait_share", "live_quality", "exits")
+
+
+def train(config_overrides: dict, run: int, total_steps: int, out_dir: Path, quick: bool):
+    from agents import mappo
+
+    extra = dict(num_envs=4, num_steps=10) if quick else {}
+    num_envs = extra.get("num_envs", mappo.Args.num_envs)
+    seed = run * num_envs
+    assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
+    gate = config_overrides.get("quality_gate")
+    args = mappo.Args(scenario="creators", env=dict(config_overrides), learn="items", users_policy="greedy",
+                      total_steps=total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
+                      log_dir=str(out_dir / "runs" / f"creators_gate{gate}_run{run}"), **extra)
+    t = time.perf_counter()
+    res = mappo.train(args)
+    return LearnedPolicy(res["nets"]["items"]), {"train_seconds": round(time.perf_counter() - t, 1), "train_seed": seed,
+                                                 "total_steps": res["global_step"]}
+
+
+def bootstrap(values: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of ``reps`` stratified resamples of ``values [runs, worlds]`` (runs and worlds resampled)."""
+    r, w = values.shape
+    runs = rng.integers(0, r, (reps, r))
+    worlds = rng.integers(0, w, (reps, w))
+    return np.stack([values[runs[k]][:, worlds[k]].mean() for k in range(reps)])
+
+
+def summarise(values: list[list[float]], reps: int, rng) -> dict:
+    v = np.asarray(values, dtype=np.float64)
+    boot = bootstrap(v, reps, rng)
+    return {"mean": float(v.mean()), "ci": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+            "per_run": v.mean(1).round(4).tolist()}
+
+
+def difference(a: list[list[float]], b: list[list[float]], reps: int, rng) -> dict:
+    """Mean of ``a`` minus mean of ``b`` (each [runs, worlds]) with a 95% bootstrap CI."""
+    da = bootstrap(np.asarray(a, dtype=np.float64), reps, rng)
+    db = bootstrap(np.asarray(b, dtype=np.float64), reps, rng)
+    d = da - db
+    return {"mean": float(np.mean(a) - np.mean(b)), "ci": [float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))]}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=3, help="MAPPO training runs per gate setting")
+    p.add_argument("--episodes", type=int, default=20, help="test-split worlds every policy is evaluated on")
+    p.add_argument("--total-steps", type=int, default=30_000, help="MAPPO's training budget per run")
+    p.add_argument("--gate", type=float, default=0.0, help="the quality gate compared with none")
+    p.add_argument("--reps", type=int, default=5000, help="bootstrap resamples")
+    p.add_argument("--quick", action="store_true", help="a smoke test: tiny budgets")
+    p.add_argument("--out", default="benchmarks/results/creators.json")
+    args = p.parse_args(argv)
+    rng = np.random.default_rng(0)
+    out_dir = Path(args.out).parent
+    episodes = 2 if args.quick else args.episodes
+    steps = 400 if args.quick else args.total_steps
+    settings = {"no gate": {}, f"gate {args.gate:g}": {"quality_gate": args.gate}}
+    print(f"hardware: {hardware()}\ncreators, greedy users, test split, seeds {EVAL_SEED}.. ({episodes} worlds); "
+          f"MAPPO {args.runs} runs x {steps} steps per setting", flush=True)
+    results: dict = {}
+    for setting, overrides in settings.items():
+        test = recsim_marl.make_config("creators", split="test", **overrides)
+        users = GreedyPolicy(test)
+        pols = {rule: [CreatorPolicy(test, rule)] for rule in CreatorPolicy.RULES}
+        pols["promote when shown"] = [PromoteWhenShownPolicy(test)]
+        infos = []
+        pols["MAPPO"] = []
+        for run in range(args.runs):
+            policy, info = train(overrides, run, steps, out_dir, args.quick)
+            pols["MAPPO"].append(policy)
+            infos.append(info)
+            print(f"  {setting}: MAPPO run {run} trained in {info['train_seconds']}s", flush=True)
+        rows = {}
+        for name, policies in pols.items():
+            per = [evaluate(test, {"users": users, "items": pol}, episodes=episodes, seed=EVAL_SEED,
+                            ranking_metrics=False, per_episode=True) for pol in policies]
+            rows[name] = {m: [r[m] for r in per] for m in METRICS}
+        results[setting] = {"raw": rows, "mappo_runs": infos,
+                            "summary": {name: {m: summarise(v, args.reps, rng) for m, v in row.items()}
+                                        for name, row in rows.items()}}
+        scripted = [n for n in rows if n != "MAPPO"]
+        best = max(scripted, key=lambda n: float(np.mean(rows[n]["provider_profit"])))
+        results[setting]["best_scripted"] = best
+        results[setting]["mappo_vs_best_scripted"] = {
+            m: difference(rows["MAPPO"][m], rows[best][m], args.reps, rng) for m in ("provider_profit", "user_return")}
+        print(f"\n{setting}\n{'policy':>20} {'profit/creator':>24} {'user return':>24} {'published':>10} "
+              f"{'quality':>8} {'appeal':>8} {'clickbait':>9}")
+        for name, sm in results[setting]["summary"].items():
+            pp, ur = sm["provider_profit"], sm["user_return"]
+            print(f"{name:>20} {pp['mean']:>7.2f} [{pp['ci'][0]:6.2f}, {pp['ci'][1]:6.2f}] "
+                  f"{ur['mean']:>7.2f} [{ur['ci'][0]:6.2f}, {ur['ci'][1]:6.2f}] {sm['published']['mean']:>10.2f} "
+                  f"{sm['published_quality']['mean']:>8.2f} {sm['published_appeal']['mean']:>8.2f} "
+                  f"{sm['clickbait_share']['mean']:>9.2f}")
+        d = results[setting]["mappo_vs_best_scripted"]["provider_profit"]
+        print(f"  MAPPO - {best}: profit {d['mean']:+.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]")
+    names = list(settings)
+    gate_effect = {m: difference(results[names[1]]["raw"]["MAPPO"][m], results[names[0]]["raw"]["MAPPO"][m],
+                                 args.reps, rng) for m in ("published_quality", "live_quality", "provider_profit",
+                                                           "user_return")}
+    g = gate_effect["published_quality"]
+    print(f"\nthe gate's effect on what learned creators publish: quality {g['mean']:+.2f} "
+          f"[{g['ci'][0]:+.2f}, {g['ci'][1]:+.2f}]")
+    payload = {"hardware": hardware(), "runs": args.runs, "episodes": episodes, "total_steps": steps,
+               "eval_seed": EVAL_SEED, "settings": settings, "results": results, "gate_effect_on_mappo": gate_effect}
+    print(f"wrote {write_json(args.out, payload)}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
