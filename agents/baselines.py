@@ -118,38 +118,40 @@ class ModelBasedPolicy(_Bound):
         return self.values(obs).argmax(-1)
 
 
-RANKER_FEATURES = fields_of("users", "affinity", "candidate")
-"""What the linear ranker weighs: every per-candidate number of the user observation (the table's
-``affinity`` and ``candidate`` fields), relevance first."""
+def ranker_features(config) -> tuple[str, ...]:
+    """What the linear ranker weighs: every per-candidate number of the user observation of worlds of
+    ``config`` (the table's ``affinity`` and ``candidate`` fields), relevance first."""
+    return fields_of("users", "affinity", "candidate", config=config)
 
 
 class LinearRankerPolicy:
     """Recommend the candidate with the highest ``sum_f w_f x_f`` over its observed features
-    :data:`RANKER_FEATURES` (relevance, familiarity, rating, promotion, popularity, click-through rate,
-    length): a learning-to-rank model's linear scorer, what a production ranker starts from. Reads only
+    :func:`ranker_features` (relevance, familiarity, rating, promotion, popularity, click-through rate,
+    length, completion; and each candidate's age where items change): a learning-to-rank model's linear scorer, what a production ranker starts from. Reads only
     the observation. Its weights come from :func:`tune_linear_ranker` on tuning seeds.
 
     weights: one number per feature (a dict by field name, missing ones 0, or a sequence in
-    :data:`RANKER_FEATURES` order), or a ``[B, F]`` tensor that gives each world of a batch its own
+    :func:`ranker_features` order), or a ``[B, F]`` tensor that gives each world of a batch its own
     weights (the tuner evaluates a population at once).
     """
 
     def __init__(self, config, weights):
         self.lay = observation_layout(config)["users"]
+        self.features = features = ranker_features(config)
         if isinstance(weights, dict):
-            unknown = set(weights) - set(RANKER_FEATURES)
+            unknown = set(weights) - set(features)
             if unknown:
-                raise ValueError(f"unknown ranker features {sorted(unknown)}; the features are {RANKER_FEATURES}")
-            weights = [float(weights.get(f, 0.0)) for f in RANKER_FEATURES]
+                raise ValueError(f"unknown ranker features {sorted(unknown)}; the features are {features}")
+            weights = [float(weights.get(f, 0.0)) for f in features]
         w = torch.as_tensor(weights, dtype=torch.float32)
-        if w.shape[-1] != len(RANKER_FEATURES) or w.dim() not in (1, 2) or not bool(torch.isfinite(w).all()):
-            raise ValueError(f"the linear ranker needs {len(RANKER_FEATURES)} finite weights per world "
-                             f"({RANKER_FEATURES}), got shape {tuple(w.shape)}")
+        if w.shape[-1] != len(features) or w.dim() not in (1, 2) or not bool(torch.isfinite(w).all()):
+            raise ValueError(f"the linear ranker needs {len(features)} finite weights per world "
+                             f"({features}), got shape {tuple(w.shape)}")
         self.weights = w
 
     def scores(self, obs) -> torch.Tensor:
         """``[B, U, K]`` each candidate's score."""
-        x = torch.stack([self.lay.read(obs, f) for f in RANKER_FEATURES], -1)  # [B, U, K, F]
+        x = torch.stack([self.lay.read(obs, f) for f in self.features], -1)  # [B, U, K, F]
         w = self.weights.to(obs.device)
         w = w if w.dim() == 1 else w[:, None, None, :]
         return (x * w).sum(-1)
@@ -160,7 +162,7 @@ class LinearRankerPolicy:
     def named_weights(self) -> dict[str, float]:
         if self.weights.dim() != 1:
             raise ValueError("a population of weights has no single set of named weights")
-        return {f: round(float(w), 4) for f, w in zip(RANKER_FEATURES, self.weights)}
+        return {f: round(float(w), 4) for f, w in zip(self.features, self.weights)}
 
 
 def episode_returns(config, users_policy, items_policy, seeds: torch.Tensor) -> torch.Tensor:
@@ -202,7 +204,7 @@ def tune_linear_ranker(config, episodes: int = 16, generations: int = 12, popula
         raise ValueError(f"episodes={episodes}, generations={generations}, population={population} must be >= 1 "
                          f"and 1 <= elite={elite} <= population")
     items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
-    f = len(RANKER_FEATURES)
+    f = len(ranker_features(config))
     gen = torch.Generator().manual_seed(seed)
     mean, std = torch.zeros(f), torch.ones(f)
     mean[0], std[0] = 1.0, 0.0  # relevance: the scale of the scores

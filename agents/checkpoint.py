@@ -32,16 +32,23 @@ class CheckpointError(ValueError):
     """A checkpoint is unreadable, truncated, unsafe, or belongs to a different algorithm, world or run."""
 
 
-def observation_fields() -> dict[str, list[str]]:
-    """This version's observation fields per group (what a checkpoint's networks read)."""
+def observation_fields(env_config: dict | None = None) -> dict[str, list[str]]:
+    """This version's observation fields per group (what a checkpoint's networks read) in worlds of
+    ``env_config`` (a checkpoint's plain-data config): the rows of the table those worlds have, so that
+    a field added with a mechanism leaves the checkpoints of worlds without it readable."""
+    from recsim_marl.config import EnvConfig, _normalise
     from recsim_marl.core.observation import FIELDS
 
-    return {group: [f.name for f in fields] for group, fields in FIELDS.items()}
+    config = None
+    if env_config is not None:
+        names = {f.name for f in dataclasses.fields(EnvConfig)}
+        config = EnvConfig(**_normalise({k: v for k, v in env_config.items() if k in names and k != "user_model"}))
+    return {group: [f.name for f in fields if config is None or f.present(config)] for group, fields in FIELDS.items()}
 
 
 def check_observation(ck: dict, path) -> None:
     """Refuse a checkpoint written for other observation fields, naming them."""
-    stored, now = ck.get("observation"), observation_fields()
+    stored, now = ck.get("observation"), observation_fields(ck.get("env_config"))
     if stored == now:
         return
     if stored is None:
@@ -68,7 +75,8 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode 0666 minus the umask, like open()
     try:
         buf = io.BytesIO()
-        torch.save({"format": CHECKPOINT_FORMAT, "observation": observation_fields(), **payload}, buf)
+        torch.save({"format": CHECKPOINT_FORMAT, "observation": observation_fields(payload.get("env_config")), **payload},
+                   buf)
         body = buf.getvalue()
         with os.fdopen(fd, "wb") as f:
             f.write(MAGIC + hashlib.sha256(body).digest() + body)
@@ -121,12 +129,18 @@ def load_checkpoint(path: str | Path, algorithm: str | None = None, env_config: 
     if algorithm is not None and ck.get("algorithm") != algorithm:
         raise CheckpointError(f"checkpoint {path} was written by {ck.get('algorithm')!r}, not {algorithm!r}")
     check_observation(ck, path)
-    if env_config is not None and ck.get("env_config") != env_config:
-        diff = sorted(k for k in env_config if ck.get("env_config", {}).get(k) != env_config[k])
-        raise CheckpointError(
-            f"checkpoint {path} is for a different world config (differs in: {', '.join(diff)}); "
-            "resume with the same scenario and overrides"
-        )
+    if env_config is not None:
+        from recsim_marl.config import EnvConfig
+
+        # a field the checkpoint does not name is one added since: it had the value that leaves it off
+        default = {f.name: f.default for f in dataclasses.fields(EnvConfig)}
+        stored = ck.get("env_config", {})
+        diff = sorted(k for k in env_config if stored.get(k, default.get(k)) != env_config[k])
+        if diff:
+            raise CheckpointError(
+                f"checkpoint {path} is for a different world config (differs in: {', '.join(diff)}); "
+                "resume with the same scenario and overrides"
+            )
     return ck
 
 

@@ -18,11 +18,16 @@ from torch import nn
 from recsim_marl.core import observation_layout
 from recsim_marl.core.observation import fields_of
 
-CANDIDATE_FIELDS = fields_of("users", "affinity", "candidate")
-"""The per-candidate numbers a user network reads beside the candidate's content (every such field of the
-observation table)."""
-CONTEXT_FIELDS = fields_of("users", "person")
-"""The person's fields a user network reads with every candidate (every such field of the table)."""
+
+def candidate_fields(config) -> tuple[str, ...]:
+    """The per-candidate numbers a user network reads beside the candidate's content: every such field of
+    the observation table that worlds of ``config`` have."""
+    return fields_of("users", "affinity", "candidate", config=config)
+
+
+def context_fields(config) -> tuple[str, ...]:
+    """The person's fields a user network reads with every candidate (every such field of the table)."""
+    return fields_of("users", "person", config=config)
 
 
 def mlp(inp: int, hidden: int, out: int, layers: int = 2) -> nn.Sequential:
@@ -43,16 +48,17 @@ def _agent_ids(b: int, n: int, num_agents: int, agent_index: torch.Tensor | None
 
 class CandidateScorer(nn.Module):
     """``[B, N, O_u] -> [B, N, K]``: one score per candidate, ``mlp(content, numbers, context) +
-    linear(numbers)`` (numbers: the candidate's :data:`CANDIDATE_FIELDS`)."""
+    linear(numbers)`` (numbers: the candidate's :func:`candidate_fields`)."""
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False):
         super().__init__()
         self.lay = observation_layout(config)["users"]
         self.k, self.d = config.num_candidates, config.embed_dim
         self.n = config.num_users if agent_id else 0
-        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
-        self.net = mlp(self.d + len(CANDIDATE_FIELDS) + ctx + self.n, hidden, 1)
-        self.wide = nn.Linear(len(CANDIDATE_FIELDS), 1)
+        self.numbers, self.context = candidate_fields(config), context_fields(config)
+        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in self.context)
+        self.net = mlp(self.d + len(self.numbers) + ctx + self.n, hidden, 1)
+        self.wide = nn.Linear(len(self.numbers), 1)
 
     def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
         return self._scores(obs, agent_index)
@@ -62,8 +68,8 @@ class CandidateScorer(nn.Module):
         """Scores from the observation plus ``context`` tensors ``[B, N, C]`` and per-candidate
         ``numbers`` ``[B, N, K]`` of a subclass."""
         b, n, _ = obs.shape
-        numbers = torch.stack([*(self.lay.read(obs, f) for f in CANDIDATE_FIELDS), *numbers], -1)  # [B, N, K, F]
-        ctx = [obs[..., self.lay[f]] for f in CONTEXT_FIELDS]
+        numbers = torch.stack([*(self.lay.read(obs, f) for f in self.numbers), *numbers], -1)  # [B, N, K, F]
+        ctx = [obs[..., self.lay[f]] for f in self.context]
         if self.n:
             ctx.append(_agent_ids(b, n, self.n, agent_index, obs.device))
         ctx = torch.cat([*ctx, *context], -1).unsqueeze(2).expand(b, n, self.k, -1)
@@ -89,11 +95,11 @@ class MemoryScorer(CandidateScorer):
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False):
         super().__init__(config, hidden, agent_id)
-        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in CONTEXT_FIELDS)
+        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in self.context)
         self.h, self.rate = hidden, config.history_rate
         self.gru = nn.GRUCell(ctx + 3 * self.d + 2, hidden)
         self.taste = nn.Linear(hidden, self.d)  # the memory's own estimate of the person's taste, in content space
-        numbers = len(CANDIDATE_FIELDS) + 1  # the observed numbers and <taste, content>
+        numbers = len(self.numbers) + 1  # the observed numbers and <taste, content>
         self.net = mlp(self.d + numbers + ctx + self.n + hidden, hidden, 1)
         self.wide = nn.Linear(numbers, 1)
 
@@ -114,7 +120,7 @@ class MemoryScorer(CandidateScorer):
         """``(logits [B, N, K], h [B, N, H])`` for this step from the memory ``state`` of the step before."""
         fresh = self.lay.read(obs, "progress") <= 0  # [B, N, 1]: an episode's first step
         state = state.masked_fill(fresh, 0.0)
-        ctx = torch.cat([obs[..., self.lay[f]] for f in CONTEXT_FIELDS], -1)
+        ctx = torch.cat([obs[..., self.lay[f]] for f in self.context], -1)
         x = torch.cat([ctx, self._last(obs, state)], -1)
         b, n, _ = obs.shape
         h = self.gru(x.reshape(b * n, -1), state[..., :self.h].reshape(b * n, -1)).reshape(b, n, -1)

@@ -7,7 +7,7 @@
 | Parallel API | Yes (AEC form: `recsim_marl.env()`) |
 | Agents | `user_0 ... user_{U-1}`, `item_0 ... item_{I-1}` (U = num_users, I = num_items) |
 | Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)`, or `Discrete((M + 1) num_levels)` for creators offered M = num_drafts drafts (all `Discrete(max(K, A))` with `pad_actions=True`) |
-| Observation shape | user: `(2D + K(D + F_c) + F_p,)`; item: `(D + F_i,)`, creators `(D + F_i + 3 + D + M (D + 3),)` (float32 Box; F_c = 7 candidate features, F_p = 4 person numbers, F_i = 6 item numbers today: `docs/observations.md`) |
+| Observation shape | user: `(2D + K(D + F_c) + F_p,)`; item: `(D + F_i,)`, creators `(D + F_i + 3 + D + M (D + 3),)` (float32 Box; F_c = 8 candidate features (9 where items change: their age), F_p = 6 person numbers, F_i = 6 item numbers today: `docs/observations.md`) |
 | State shape | `(4D + S_u U + S_i I + 1,)` (S_u = 5, S_i = 3 per-agent entries today) |
 
 A platform with U simulated people and I items. Each **user agent** is the personal recommender of one

@@ -124,9 +124,10 @@ def test_evaluate_ground_truth_follows_a_custom_user_model():
 # --- the linear ranker (issue 17 item 2) ----------------------------------------------------------------
 
 def test_linear_ranker_scores_are_the_weighted_features():
-    from agents.baselines import RANKER_FEATURES, LinearRankerPolicy
+    from agents.baselines import LinearRankerPolicy, ranker_features
 
     venv = recsim_marl.make_vec(2, scenario="default", num_users=8, num_items=40, encoder="hash")
+    features = ranker_features(venv.config)
     obs = venv.reset(seed=1)
     lay = venv.layouts["users"]
     rel, fam = lay.read(obs["users"], "candidate_relevance"), lay.read(obs["users"], "candidate_familiarity")
@@ -138,9 +139,9 @@ def test_linear_ranker_scores_are_the_weighted_features():
     greedy = LinearRankerPolicy(venv.config, {"candidate_relevance": 1.0})
     assert torch.equal(greedy.act(obs["users"], None), rel.argmax(-1))
     # one weight vector per world: world 0 greedy, world 1 the longest candidate
-    per_world = torch.zeros(2, len(RANKER_FEATURES))
-    per_world[0, RANKER_FEATURES.index("candidate_relevance")] = 1.0
-    per_world[1, RANKER_FEATURES.index("candidate_length")] = 1.0
+    per_world = torch.zeros(2, len(features))
+    per_world[0, features.index("candidate_relevance")] = 1.0
+    per_world[1, features.index("candidate_length")] = 1.0
     a = LinearRankerPolicy(venv.config, per_world).act(obs["users"], None)
     assert torch.equal(a[0], rel[0].argmax(-1)) and torch.equal(a[1], length[1].argmax(-1))
 
@@ -148,10 +149,10 @@ def test_linear_ranker_scores_are_the_weighted_features():
 def test_linear_ranker_refuses_unknown_features_and_bad_weights():
     import pytest
 
-    from agents.baselines import RANKER_FEATURES, LinearRankerPolicy
+    from agents.baselines import LinearRankerPolicy, ranker_features
 
     c = recsim_marl.make_config("tiny")
-    n = len(RANKER_FEATURES)
+    n = len(ranker_features(c))
     with pytest.raises(ValueError, match="unknown ranker features \\['relevance'\\]"):
         LinearRankerPolicy(c, {"relevance": 1.0})
     with pytest.raises(ValueError, match=f"{n} finite weights"):

@@ -278,3 +278,23 @@ def test_no_bidder_no_ad():
     b = play(plain, 3, lambda obs: torch.zeros(obs["items"].shape[:2], dtype=torch.long), 10)
     for (ra, ia, _), (rb, _, _) in zip(a, b):
         assert not bool(ia["sponsored"].any()) and torch.equal(ra["users"], rb["users"])
+
+
+def test_checkpoints_of_worlds_without_creators_stay_readable(tmp_path):
+    # a checkpoint records the observation fields of its own world, so the rows added with creators do
+    # not make the checkpoints of other worlds unreadable; a config field it does not name (added since)
+    # had the value that leaves its mechanism off
+    from agents.checkpoint import CheckpointError, config_dict, load_checkpoint, save_checkpoint
+
+    plain, made = recsim_marl.make_config("tiny"), recsim_marl.make_config("creators")
+    for config in (plain, made):
+        path = tmp_path / f"{config.scenario}.pt"
+        save_checkpoint(path, {"algorithm": "mappo", "env_config": config_dict(config)})
+        ck = load_checkpoint(path, "mappo", config_dict(config))
+        assert ("draft_quality" in ck["observation"]["items"]) == (config is made)
+        assert ("candidate_age" in ck["observation"]["users"]) == (config is made)
+    older = {k: v for k, v in config_dict(plain).items() if k not in ("num_drafts", "upkeep", "ad_load")}
+    save_checkpoint(tmp_path / "older.pt", {"algorithm": "mappo", "env_config": older})
+    load_checkpoint(tmp_path / "older.pt", "mappo", config_dict(plain))  # resumes: the fields were off
+    with pytest.raises(CheckpointError, match="differs in: num_drafts"):
+        load_checkpoint(tmp_path / "older.pt", "mappo", config_dict(plain.replace(num_drafts=2)))

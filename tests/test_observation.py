@@ -44,6 +44,7 @@ def expected_user_fields(venv) -> dict:
         "candidate_length": _gather(w.length / w.length.max(-1, keepdim=True).values, cand),
         "candidate_completion": _gather(torch.where(s.click_ma > 0, s.completion_ma / s.click_ma,
                                                     torch.zeros_like(s.click_ma)).clamp(max=1.0), cand),
+        "candidate_age": _gather(s.age / c.max_cycles, cand),
         "progress": (s.t.float() / c.max_cycles)[:, None, None].expand(-1, c.num_users, 1),
         "click_rate": s.click_rate.unsqueeze(-1),
         "watch_rate": s.watch_rate.unsqueeze(-1),
@@ -194,12 +195,17 @@ def test_kernel_writes_every_field_as_torch_does(lived_in):
 
 
 def test_derived_lists_come_from_the_table():
-    from agents.networks import CANDIDATE_FIELDS, CONTEXT_FIELDS
+    from agents.baselines import ranker_features
+    from agents.networks import candidate_fields, context_fields
 
-    kinds = {f.name: f.kind for f in obs_mod.USER_FIELDS}
-    assert set(CANDIDATE_FIELDS) == {n for n, k in kinds.items() if k in ("affinity", "candidate")}
-    assert set(CONTEXT_FIELDS) == {n for n, k in kinds.items() if k == "person"}
     config = recsim_marl.make_config("tiny")
+    for c in (config, recsim_marl.make_config("creators")):  # the fields each world has
+        kinds = {f.name: f.kind for f in obs_mod.USER_FIELDS if f.present(c)}
+        assert set(candidate_fields(c)) == set(ranker_features(c)) == {
+            n for n, k in kinds.items() if k in ("affinity", "candidate")}
+        assert set(context_fields(c)) == {n for n, k in kinds.items() if k == "person"}
+    assert "candidate_age" in candidate_fields(recsim_marl.make_config("creators"))
+    assert "candidate_age" not in candidate_fields(config)
     state = recsim_marl.observation_layout(config)["state"]
     for group, n in (("users", config.num_users), ("items", config.num_items)):
         assert obs_mod.PER_AGENT_STATE[group]
@@ -207,7 +213,7 @@ def test_derived_lists_come_from_the_table():
     # a user observation is 2D + K (D + number of candidate features) + number of person scalars
     d, k = config.embed_dim, config.num_candidates
     scalars = sum(1 for f in obs_mod.USER_FIELDS if f.kind == "person" and f.shape == (1,))
-    assert recsim_marl.observation_layout(config)["users"].size == 2 * d + k * (d + len(CANDIDATE_FIELDS)) + scalars
+    assert recsim_marl.observation_layout(config)["users"].size == 2 * d + k * (d + len(candidate_fields(config))) + scalars
 
 
 def test_docs_page_is_generated_from_the_table():

@@ -76,7 +76,7 @@ def test_shapes_are_those_the_module_docstring_states(scenario):
     c = env.config
     d, k, u, i = c.embed_dim, c.num_candidates, c.num_users, c.num_items
     # per-candidate numbers, per-person numbers, per-item numbers and per-agent state entries (from the table)
-    n_cand, n_person = (len(fields_of("users", "affinity", "candidate")),
+    n_cand, n_person = (len(fields_of("users", "affinity", "candidate", config=c)),  # candidate_age: worlds that change
                        sum(f.shape == (1,) for f in USER_FIELDS if f.kind == "person"))
     n_item = len(fields_of("items", "item")) - len(CREATOR_ONLY)  # the item numbers every world has
     m = c.num_drafts  # creators: age, quality, appeal, the trending item and M drafts (content, quality, appeal, cost)
@@ -84,6 +84,14 @@ def test_shapes_are_those_the_module_docstring_states(scenario):
     n_u, n_i = (len(PER_AGENT_STATE[g]) for g in ("users", "items"))
     assert env.observation_space("user_0").shape == (2 * d + k * (d + n_cand) + n_person,)
     assert env.observation_space("item_0").shape == (d + n_item + creators,)
+    # and the numbers the docstring writes out are these
+    import re
+
+    doc = importlib.import_module("recsim_marl.env").__doc__
+    f_c, f_c_changing, f_p, f_i = (int(x) for x in re.search(
+        r"F_c = (\d+) candidate features \((\d+) where items change: their age\), F_p = (\d+) person numbers, "
+        r"F_i = (\d+) item numbers", doc).groups())
+    assert (f_c_changing if c.items_change else f_c, f_p, n_item) == (n_cand, n_person, f_i)
     assert env.state_space.shape == (4 * d + n_u * u + n_i * i + 1,)
     assert (env.action_space("user_0").n, env.action_space("item_0").n) == (k, (m + 1) * c.num_levels)
 

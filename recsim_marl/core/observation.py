@@ -240,6 +240,8 @@ USER_FIELDS = (
     F("candidate_completion", ("K",), 0, 1,
       "the mean share of the candidate its viewers watched (completion / click moving averages; 0 if never clicked)",
       "candidate", lambda x: completion(x.s)),
+    F("candidate_age", ("K",), 0, 1, "steps since the candidate was published / max_cycles (new items have no logs yet)",
+      "candidate", lambda x: x.s.age / x.config.max_cycles, when=CHANGING),
     F("progress", (1,), 0, 1, "t / max_cycles", "person", lambda x: x.per_person(x.time)),
     F("click_rate", (1,), 0, 1, "moving average of this person's clicks", "person", lambda x: x.s.click_rate),
     F("watch_rate", (1,), 0, 1,
