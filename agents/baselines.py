@@ -165,9 +165,10 @@ class LinearRankerPolicy:
         return {f: round(float(w), 4) for f, w in zip(self.features, self.weights)}
 
 
-def episode_returns(config, users_policy, items_policy, seeds: torch.Tensor) -> torch.Tensor:
-    """``[B]`` each world's mean user return per person over one episode, world ``b`` seeded ``seeds[b]``
-    (no metrics beyond the return: what a tuner needs, fast)."""
+def episode_returns(config, users_policy, items_policy, seeds: torch.Tensor, group: str = "users") -> torch.Tensor:
+    """``[B]`` each world's mean return per agent of ``group`` over one episode (users: per person; items:
+    each creator's profit), world ``b`` seeded ``seeds[b]`` (no metrics beyond the return: what a tuner
+    and the protocol need, fast)."""
     venv = VecEnv(config, int(seeds.shape[0]), validate=False)
     obs = venv.reset(seed=seeds.tolist())
     for p in (users_policy, items_policy):
@@ -180,7 +181,7 @@ def episode_returns(config, users_policy, items_policy, seeds: torch.Tensor) -> 
                 "items": items_policy.act(obs["items"], obs["action_mask"]["items"])}
         obs, _, _, _, info = venv.step(acts)
         newly = info["done"] & ~done
-        out = torch.where(newly, info["episode"]["user_return"], out)
+        out = torch.where(newly, info["episode"]["user_return" if group == "users" else "item_return"], out)
         done |= info["done"]
     return out
 

@@ -45,13 +45,16 @@ import torch
 from agents.args import LEARNERS as learner_names
 from agents.args import learner_module
 from agents.baselines import (
+    CreatorPolicy,
     FarsightedOraclePolicy,
+    FixedLevelPolicy,
     GreedyPolicy,
     LinearRankerPolicy,
     ModelBasedPolicy,
     MyopicOraclePolicy,
     OpenLoopPolicy,
     PopularityPolicy,
+    PromoteWhenShownPolicy,
     RandomPolicy,
     episode_returns,
     scripted_policy,
@@ -96,18 +99,21 @@ def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool):
     seed = run * num_envs
     assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
     args = mod.Args(scenario=task.scenario, env=dict(task.overrides), learn=task.learn, items_policy=task.items_policy,
-                    total_steps=task.total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
-                    log_dir=str(out_dir / "runs" / f"{task.name}_{name}_run{run}"), **extra)
+                    users_policy=task.users_policy, total_steps=task.total_steps, seed=seed, eval_episodes=0,
+                    progress=False, tensorboard=False, log_dir=str(out_dir / "runs" / f"{task.name}_{name}_run{run}"),
+                    **extra)
     t = time.perf_counter()
     res = mod.train(args)
     nets = res["nets"]  # the networks that act (MAPPO's actors, IQL's Q-networks)
-    return LearnedPolicy(nets["users"]), {"train_seconds": time.perf_counter() - t, "train_seed": seed,
+    return LearnedPolicy(nets[task.learn]), {"train_seconds": time.perf_counter() - t, "train_seed": seed,
                                           "total_steps": res["global_step"], "learner": algo, "options": options}
 
 
 def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
     """Rows ``{policy: {"runs": [r, ...], "per_world": [[return per test world] per run], "info": [...]}}``
     for the given run indices (summarised by :func:`summarise` once merged with earlier runs)."""
+    if task.learn == "items":
+        return run_item_task(task, runs, learners, out_dir, quick)
     train_c, test_c = task.config("train"), task.config("test")
     items = scripted_policy(task.items_policy, test_c, "items")
     worlds = torch.tensor(list(task.eval_seeds))
@@ -132,6 +138,36 @@ def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Pa
         tuned = tune_linear_ranker(train_c, seed=TUNING_SEED + 100 * run, items_policy=items, progress=False, **budget)
         record("linear ranker", run, LinearRankerPolicy(test_c, tuned["weights"]),
                {k: tuned[k] for k in ("weights", "tuning_return", "seeds")})
+        for name in learners:
+            policy, info = train_learner(name, task, run, out_dir, quick)
+            record(name.upper(), run, policy, info)
+        print(f"  {task.name}: run {run} ({j + 1}/{len(runs)}) in {time.perf_counter() - t:.0f}s", flush=True)
+    return rows
+
+
+def run_item_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
+    """:func:`run_task` for a task where the items learn (creators): each world's score is its mean profit
+    per creator, with the task's scripted users; the scripted rows are random (masked), never promoting
+    nor publishing, promote when shown, and the creator rules (where creators have drafts)."""
+    test_c = task.config("test")
+    users = scripted_policy(task.users_policy, test_c, "users")
+    worlds = torch.tensor(list(task.eval_seeds))
+    rows: dict = {}
+
+    def record(name, run, policy, info=None):
+        r = episode_returns(test_c, users, policy, worlds, group="items").tolist()
+        row = rows.setdefault(name, {"runs": [], "per_world": [], "info": []})
+        row["runs"].append(run)
+        row["per_world"].append(r)
+        row["info"].append(info or {})
+
+    for j, run in enumerate(runs):
+        t = time.perf_counter()
+        record("random", run, RandomPolicy(test_c.num_item_actions, seed=run))
+        record("no promotion", run, FixedLevelPolicy(0))
+        record("promote when shown", run, PromoteWhenShownPolicy(test_c))
+        for rule in CreatorPolicy.RULES[1:] if test_c.num_drafts else ():  # never-publish is "no promotion"
+            record(rule, run, CreatorPolicy(test_c, rule))
         for name in learners:
             policy, info = train_learner(name, task, run, out_dir, quick)
             record(name.upper(), run, policy, info)
@@ -195,11 +231,11 @@ def merged(out: Path, results: dict, fresh: bool, reps: int | None = None) -> di
 
 
 def table(results: dict) -> str:
-    lines = ["| task | policy | IQM [95% CI] | per seed (mean over test worlds) |", "|---|---|---|---|"]
+    lines = ["| task (score) | policy | IQM [95% CI] | per seed (mean over test worlds) |", "|---|---|---|---|"]
     for task, rows in results.items():
         for name, row in sorted(rows.items(), key=lambda kv: -kv[1]["iqm"]):
             seeds = ", ".join(f"{v:.1f}" for v in row["per_seed"])
-            lines.append(f"| {task} | {name} | {row['iqm']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}] | {seeds} |")
+            lines.append(f"| {task} ({TASKS[task].score}) | {name} | {row['iqm']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}] | {seeds} |")
     return "\n".join(lines)
 
 
@@ -217,7 +253,7 @@ def plot(results: dict, path: Path) -> None:
         colors = ["tab:orange" if n.isupper() else "tab:gray" if n.endswith("*") else "tab:blue" for n in names]
         ax.barh(names, iqm, xerr=err, color=colors)
         ax.set_title(f"{task}: test worlds")
-        ax.set_xlabel("IQM user return per person (95% CI)")
+        ax.set_xlabel(f"IQM {TASKS[task].score} (95% CI)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -445,8 +445,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "movielens-100k": dict(catalog="movielens-100k", num_users=100, num_items=200, retrieval_noise=0.5,
                            return_rate=0.03, return_rate_spread=0.3, max_cycles=100, initial_budget=10.0),
     "creators": dict(num_users=64, num_items=64, num_candidates=8, num_drafts=3, quality_cost=1.0, appeal_cost=0.2,
-                     upkeep=0.2, initial_funds=3.0, new_item_boost=0.3, new_item_steps=10, ad_load=0.2,
-                     promotion_boost=0.0, promotion_cost=0.0),
+                     upkeep=0.2, initial_funds=3.0, new_item_boost=0.3, new_item_steps=10),
     "retention": dict(return_rate=0.1, max_cycles=200, initial_budget=10.0, disappointed_dwell=0.8, click_appeal=2.0,
                       appeal_quality_correlation=-0.6, return_satisfaction=4.0),
 }

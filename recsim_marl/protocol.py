@@ -54,6 +54,9 @@ class Task:
     overrides: dict = field(default_factory=dict)
     learn: str = "users"
     items_policy: str = "fixed:0"
+    """What the items do while users learn (a scripted item policy's name)."""
+    users_policy: str = "greedy"
+    """What the users do while items learn (a scripted user policy's name)."""
     eval_episodes: int = 10
     total_steps: int = 100_000
     """The learners' training budget in environment steps summed over their envs."""
@@ -69,6 +72,11 @@ class Task:
     def eval_seeds(self) -> range:
         return range(EVAL_SEED, EVAL_SEED + self.eval_episodes)
 
+    @property
+    def score(self) -> str:
+        """What a world's score is: the learning group's mean return per agent."""
+        return "user return per person" if self.learn == "users" else "profit per creator"
+
 
 TASKS: dict[str, Task] = {t.name: t for t in (
     # v2: the observation gained the platform's post-click logs (watch_rate, candidate_completion) and
@@ -80,5 +88,7 @@ TASKS: dict[str, Task] = {t.name: t for t in (
     Task("retention-v2", "retention", total_steps=160_000, learner_args={"gamma": 0.99, "gae_lambda": 0.95}),
     Task("boredom-v2", "boredom", total_steps=30_000),
     Task("default-v2", "default", total_steps=30_000),
+    # creators learn what to publish (and whether to promote) against greedy recommenders
+    Task("creators-v1", "creators", learn="items", total_steps=30_000),
 )}
 """The benchmark's tasks by id (``python -m benchmarks.protocol`` runs them)."""

@@ -32,7 +32,9 @@ def fingerprint(task) -> str:
         obs, rew, *_ = venv.step({"users": users, "items": torch.zeros(2, 24, dtype=torch.long)})
         trace.append(round(float(rew["users"].sum()), 4))
     observation = {g: [(f.name, f.shape) for f in fs if f.present(config)] for g, fs in FIELDS.items()}  # what agents see
-    blob = json.dumps({"config": fields, "task": dataclasses.asdict(task), "trace": trace, "observation": observation},
+    # what the learning group's own scripted stand-in would be is not part of its task
+    spec = {k: v for k, v in dataclasses.asdict(task).items() if k != f"{task.learn}_policy"}
+    blob = json.dumps({"config": fields, "task": spec, "trace": trace, "observation": observation},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -43,6 +45,7 @@ FINGERPRINTS = {
     "retention-v2": "4f91d3cc52055c61",
     "boredom-v2": "f3d05d1b9d185e3a",
     "default-v2": "28fa69574e5d6e1d",
+    "creators-v1": "4cb955361c866d12",
 }
 
 
@@ -87,8 +90,21 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     # tuning saw training-split worlds only, results test-split worlds only, on the held-out seeds
     assert seen["test"] == set(range(EVAL_SEED, EVAL_SEED + protocol.QUICK["eval_episodes"]))
     assert seen["train"] and max(seen["train"]) < EVAL_SEED
-    assert out.exists() and out.with_suffix(".md").read_text().startswith("| task | policy |")
+    assert out.exists() and out.with_suffix(".md").read_text().startswith("| task (score) | policy |")
     assert json.loads(out.read_text())["quick"] is True
+
+
+def test_an_item_task_scores_each_creators_profit_against_the_scripted_creators(tmp_path):
+    from benchmarks import protocol
+
+    payload = protocol.main(["--quick", "--tasks", "creators-v1", "--seeds", "2", "--reps", "200", "--out",
+                             str(tmp_path / "p.json"), "--learners", "mappo"])
+    rows = payload["results"]["creators-v1"]
+    assert set(rows) == {"random", "no promotion", "promote when shown", "quality-first", "clickbait-first",
+                         "copy-trend", "MAPPO"}
+    assert rows["MAPPO"]["info"][0]["train_seed"] == 0 and len(rows["MAPPO"]["per_seed"]) == 2
+    assert rows["quality-first"]["mean"] < rows["no promotion"]["mean"]  # making quality costs more than it earns
+    assert "creators-v1 (profit per creator)" in (tmp_path / "p.md").read_text()
 
 
 def test_protocol_results_accumulate_across_runs_and_drop_old_versions(tmp_path):
