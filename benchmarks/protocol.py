@@ -109,6 +109,17 @@ def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool):
                                           "total_steps": res["global_step"], "learner": algo, "options": options}
 
 
+def recorder(rows: dict, score):
+    """``record(name, run, policy, info=None)``: adds one run of a policy to ``rows``, its per-world scores
+    ``score(policy)`` (a ``[worlds]`` tensor) and its info."""
+    def record(name, run, policy, info=None):
+        row = rows.setdefault(name, {"runs": [], "per_world": [], "info": []})
+        row["runs"].append(run)
+        row["per_world"].append(score(policy).tolist())
+        row["info"].append(info or {})
+    return record
+
+
 def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
     """Rows ``{policy: {"runs": [r, ...], "per_world": [[return per test world] per run], "info": [...]}}``
     for the given run indices (summarised by :func:`summarise` once merged with earlier runs)."""
@@ -120,13 +131,7 @@ def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Pa
     budget = dict(episodes=2, population=4, elite=2, generations=1) if quick else tuning_budget(train_c)
     open_loop = tune_open_loop(train_c, episodes=budget["episodes"], items_policy=items)
     rows: dict = {}
-
-    def record(name, run, policy, info=None):
-        r = episode_returns(test_c, policy, items, worlds).tolist()
-        row = rows.setdefault(name, {"runs": [], "per_world": [], "info": []})
-        row["runs"].append(run)
-        row["per_world"].append(r)
-        row["info"].append(info or {})
+    record = recorder(rows, lambda policy: episode_returns(test_c, policy, items, worlds))
 
     for j, run in enumerate(runs):
         t = time.perf_counter()
@@ -153,13 +158,7 @@ def run_item_task(task: Task, runs: list[int], learners: tuple[str, ...], out_di
     users = scripted_policy(task.users_policy, test_c, "users")
     worlds = torch.tensor(list(task.eval_seeds))
     rows: dict = {}
-
-    def record(name, run, policy, info=None):
-        r = episode_returns(test_c, users, policy, worlds, group="items").tolist()
-        row = rows.setdefault(name, {"runs": [], "per_world": [], "info": []})
-        row["runs"].append(run)
-        row["per_world"].append(r)
-        row["info"].append(info or {})
+    record = recorder(rows, lambda policy: episode_returns(test_c, users, policy, worlds, group="items"))
 
     for j, run in enumerate(runs):
         t = time.perf_counter()
