@@ -58,3 +58,24 @@ def paired_difference(a, b) -> dict:
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
     return {"mean": float(d.mean()), "ci": [float(d.mean()) - half, float(d.mean()) + half]}
+
+
+def train_providers(scenario: str, overrides: dict, run: int, total_steps: int, log_dir: Path, quick: bool = False):
+    """MAPPO learning the item agents of ``scenario`` (with ``overrides``) against greedy users, on the
+    training split, run ``run`` on seeds ``run * num_envs ...`` (below the tuning seeds): the learned
+    policy and what its training was."""
+    from agents import mappo
+    from agents.policy import LearnedPolicy
+    from recsim_marl.protocol import TUNING_SEED
+
+    extra = dict(num_envs=4, num_steps=10) if quick else {}
+    num_envs = extra.get("num_envs", mappo.Args.num_envs)
+    seed = run * num_envs
+    assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
+    args = mappo.Args(scenario=scenario, env=dict(overrides), learn="items", users_policy="greedy",
+                      total_steps=total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
+                      log_dir=str(log_dir), **extra)
+    t = time.perf_counter()
+    res = mappo.train(args)
+    return LearnedPolicy(res["nets"]["items"]), {"train_seconds": round(time.perf_counter() - t, 1),
+                                                 "train_seed": seed, "total_steps": res["global_step"]}

@@ -16,7 +16,6 @@ margin over the best scripted one, and the gate's effect on the quality of what 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,29 +23,11 @@ import numpy as np
 import recsim_marl
 from agents.baselines import CreatorPolicy, GreedyPolicy, PromoteWhenShownPolicy
 from agents.evaluation import evaluate
-from agents.policy import LearnedPolicy
-from benchmarks.common import hardware, write_json
-from recsim_marl.protocol import EVAL_SEED, TUNING_SEED
+from benchmarks.common import hardware, train_providers, write_json
+from recsim_marl.protocol import EVAL_SEED
 
 METRICS = ("provider_profit", "user_return", "published", "published_quality", "published_appeal",
            "clickbait_share", "live_quality", "exits")
-
-
-def train(config_overrides: dict, run: int, total_steps: int, out_dir: Path, quick: bool):
-    from agents import mappo
-
-    extra = dict(num_envs=4, num_steps=10) if quick else {}
-    num_envs = extra.get("num_envs", mappo.Args.num_envs)
-    seed = run * num_envs
-    assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
-    gate = config_overrides.get("quality_gate")
-    args = mappo.Args(scenario="creators", env=dict(config_overrides), learn="items", users_policy="greedy",
-                      total_steps=total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
-                      log_dir=str(out_dir / "runs" / f"creators_gate{gate}_run{run}"), **extra)
-    t = time.perf_counter()
-    res = mappo.train(args)
-    return LearnedPolicy(res["nets"]["items"]), {"train_seconds": round(time.perf_counter() - t, 1), "train_seed": seed,
-                                                 "total_steps": res["global_step"]}
 
 
 def bootstrap(values: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,7 +79,9 @@ def main(argv=None) -> dict:
         infos = []
         pols["MAPPO"] = []
         for run in range(args.runs):
-            policy, info = train(overrides, run, steps, out_dir, args.quick)
+            gate = overrides.get("quality_gate")
+            policy, info = train_providers("creators", overrides, run, steps,
+                                           out_dir / "runs" / f"creators_gate{gate}_run{run}", args.quick)
             pols["MAPPO"].append(policy)
             infos.append(info)
             print(f"  {setting}: MAPPO run {run} trained in {info['train_seconds']}s", flush=True)

@@ -4,10 +4,11 @@
    the share of clicks that disappoint, the click-through rate, the per-person activity CV (clicks per
    person over the episode), the cosine between the hidden boredom and the platform's click history
    (1.0 would mean the log reveals the hidden state), and the share of the catalogue shown at least once.
-2. The tension tables of the scenarios with ads (``marketplace``, ``creators``), on test-split worlds and
+2. The tension tables of the scenarios where providers act (``marketplace``, ``creators``), on test-split worlds and
    evaluation seeds, under greedy and model-based users: provider profit and people's return for every
-   fixed promotion level and the promote-when-shown rule, each paired with "no promotion" (95% CI), and
-   what promoting earns one provider in 16 who does it while the others do not.
+   fixed promotion level and the promote-when-shown rule (and, in ``creators``, the scripted creators),
+   each paired with "no promotion" (95% CI), what promoting earns one provider in 16 who does it while
+   the others do not, and MAPPO's providers (``--learned-runs`` runs trained against greedy users).
 
     python -m benchmarks.world --out benchmarks/results/world.json
 """
@@ -15,13 +16,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 import recsim_marl
 from agents.baselines import CreatorPolicy, FixedLevelPolicy, GreedyPolicy, ModelBasedPolicy, PromoteWhenShownPolicy
 from agents.evaluation import evaluate
-from benchmarks.common import hardware, paired_difference, write_json
+from benchmarks.common import hardware, paired_difference, train_providers, write_json
 from recsim_marl.protocol import EVAL_SEED
 
 
@@ -88,15 +90,19 @@ def promoters_and_others(config, users, seeds: list[int], share: float = 1 / 16)
     return out
 
 
-def tension(episodes: int) -> dict:
-    """Per scenario with ads (``marketplace``, ``creators``; test split, evaluation seeds) and users
-    (greedy, model-based): provider profit per item and people's return under each scripted provider
-    policy, and each one's paired difference from "no promotion" (fixed level 0) with a 95% CI; then
-    the unilateral deviation of :func:`promoters_and_others`."""
+def tension(episodes: int, learned_runs: int = 0, learned_steps: int = 30_000, out_dir: Path | None = None) -> dict:
+    """Per scenario where providers act (``marketplace``'s ad market, ``creators``; test split, evaluation
+    seeds) and users (greedy, model-based): provider profit per item and people's return under each
+    scripted provider policy, and each one's paired difference from "no promotion" (fixed level 0) with a
+    95% CI; then the unilateral deviation of :func:`promoters_and_others`. ``learned_runs > 0`` adds
+    MAPPO's providers (trained with greedy users on the training split, ``learned_runs`` runs; each
+    world's value the mean over the runs) to the greedy-user tables."""
     seeds = list(range(EVAL_SEED, EVAL_SEED + episodes))
     out = {}
     for scenario in ("marketplace", "creators"):
         c = recsim_marl.make_config(scenario, split="test")
+        learned = [train_providers(scenario, {}, run, learned_steps, (out_dir or Path(".")) / "runs" /
+                                   f"tension_{scenario}_run{run}") for run in range(learned_runs)]
         for who, users in (("greedy", GreedyPolicy(c)), ("model-based", ModelBasedPolicy(c))):
             pols = [(f"fixed level {lv}", FixedLevelPolicy(lv)) for lv in range(c.num_levels)]
             pols.append(("promote when shown", PromoteWhenShownPolicy(c)))
@@ -104,6 +110,12 @@ def tension(episodes: int) -> dict:
                 pols += [(rule, CreatorPolicy(c, rule)) for rule in CreatorPolicy.RULES if rule != "never-publish"]
             runs = {name: evaluate(c, {"users": users, "items": items}, episodes=episodes, seed=EVAL_SEED,
                                    ranking_metrics=False, per_episode=True) for name, items in pols}
+            if learned and who == "greedy":  # the learned providers were trained against greedy users
+                each = [evaluate(c, {"users": users, "items": pol}, episodes=episodes, seed=EVAL_SEED,
+                                 ranking_metrics=False, per_episode=True) for pol, _ in learned]
+                runs[f"MAPPO ({len(learned)} runs)"] = {
+                    m: [sum(e[m][w] for e in each) / len(each) for w in range(episodes)]
+                    for m in ("provider_profit", "user_return")}
             base = runs["fixed level 0"]
             rows = []
             for name, r in runs.items():
@@ -113,7 +125,9 @@ def tension(episodes: int) -> dict:
             dev = promoters_and_others(c, users, seeds)
             unilateral = {part: paired_difference(dev["promoters"][part], dev["none"][part])
                           for part in ("promoters", "others", "user_return")}
-            out[f"{scenario}, {who} users"] = {"rows": rows, "one sixteenth promote at the top level": unilateral}
+            out[f"{scenario}, {who} users"] = {"rows": rows, "one sixteenth promote at the top level": unilateral,
+                                               **({"mappo_runs": [i for _, i in learned]}
+                                                  if learned and who == "greedy" else {})}
     return out
 
 
@@ -121,6 +135,9 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--episodes", type=int, default=8)
     p.add_argument("--tension-episodes", type=int, default=20, help="worlds per row of the tension tables")
+    p.add_argument("--learned-runs", type=int, default=3,
+                   help="MAPPO provider runs per scenario in the tension tables (0: scripted rows only)")
+    p.add_argument("--learned-steps", type=int, default=30_000, help="each MAPPO provider run's training steps")
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--scenarios", nargs="*", default=sorted(recsim_marl.SCENARIOS))
     p.add_argument("--out", default="benchmarks/results/world.json")
@@ -134,7 +151,7 @@ def main(argv=None) -> dict:
               f"{r['cos_boredom_history']:>12.2f} {r['catalogue_shown']:>6.2f}")
     print(f"\n2. what promotion earns providers and costs people (test split, seeds {EVAL_SEED}.., "
           f"{args.tension_episodes} episodes; differences from no promotion, paired, 95% CI)")
-    tables = tension(args.tension_episodes)
+    tables = tension(args.tension_episodes, args.learned_runs, args.learned_steps, Path(args.out).parent)
 
     def ci(d):
         return f"{d['mean']:+6.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]"
