@@ -127,8 +127,8 @@ def ranker_features(config) -> tuple[str, ...]:
 class LinearRankerPolicy:
     """Recommend the candidate with the highest ``sum_f w_f x_f`` over its observed features
     :func:`ranker_features` (relevance, familiarity, rating, promotion, popularity, click-through rate,
-    length, completion; and each candidate's age where items change): a learning-to-rank model's linear scorer, what a production ranker starts from. Reads only
-    the observation. Its weights come from :func:`tune_linear_ranker` on tuning seeds.
+    length, completion; and each candidate's age where items change): a learning-to-rank model's
+    linear scorer, what a production ranker starts from. Reads only the observation. Its weights come from :func:`tune_linear_ranker` on tuning seeds.
 
     weights: one number per feature (a dict by field name, missing ones 0, or a sequence in
     :func:`ranker_features` order), or a ``[B, F]`` tensor that gives each world of a batch its own

@@ -376,15 +376,19 @@ class VecEnv:
         extras = dict(extras)
         done = extras.pop("done")
         c, lay = self.config, self.layouts
-        # the terminal state's own items (creators may have published in this last step)
-        w = self.drawn.with_items(nxt.items) if c.items_change else self.catalogue
+        drawn, now = self.drawn, self.catalogue
+
+        @functools.cache
+        def w() -> Catalogue:  # the terminal state's own items (creators may have published this last step)
+            return drawn.with_items(nxt.items) if c.items_change else now
+
         final_obs = LazyGroups({  # nxt and s are never written again, so computing later is exact
-            "users": lambda: obs_mod.user_observation(w, c, nxt, s.candidates, lay["users"]),
-            "items": lambda: obs_mod.item_observation(w, c, nxt, lay["items"]),
-            "state": lambda: obs_mod.global_state(w, c, nxt, lay["state"]),
+            "users": lambda: obs_mod.user_observation(w(), c, nxt, s.candidates, lay["users"]),
+            "items": lambda: obs_mod.item_observation(w(), c, nxt, lay["items"]),
+            "state": lambda: obs_mod.global_state(w(), c, nxt, lay["state"]),
             "action_mask": lambda: {
                 "users": obs_mod.user_mask(nxt.present, c.num_candidates),
-                "items": obs_mod.item_mask(w, c, nxt),
+                "items": obs_mod.item_mask(w(), c, nxt),
             },
             "hidden": lambda: nxt.clone(),
         })
