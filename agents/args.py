@@ -122,7 +122,7 @@ class RunArgs:
     learn: str = option("users", one_of("users", "items", "both"),
             help="Groups to learn: 'users', 'items' or 'both'. The others follow the scripted policies below.")
     users_policy: str = option("greedy",
-            help="Scripted user policy when users are not learned: random, greedy, popularity.")
+            help="Scripted user policy when users are not learned: random, greedy, popularity, model-based.")
     items_policy: str = option("fixed:0",
             help="Scripted item policy when items are not learned: random, fixed:LEVEL, or (with num_drafts > 0) "
                  "a creator rule: never-publish, quality-first, clickbait-first, copy-trend.")

@@ -472,8 +472,9 @@ def user_baselines(config, seed: int = 0, planner: bool = False, ranker_weights:
 
 
 def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
-    """'random', 'greedy', 'popularity' (users); 'fixed:L' (items, level L) or a creator rule
-    (:attr:`CreatorPolicy.RULES`, with drafts) as a Policy."""
+    """'random', 'greedy', 'popularity', 'model-based' (users); 'fixed:L' (items, level L) or a creator
+    rule (:attr:`CreatorPolicy.RULES`, with drafts) as a Policy. A policy with ``bind`` (model-based)
+    must be bound to the env it acts in before it acts."""
     n_actions = config.num_candidates if group == "users" else config.num_item_actions
     if name == "random":
         return RandomPolicy(n_actions, seed=seed, device=device)
@@ -481,6 +482,8 @@ def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
         return GreedyPolicy(config)
     if group == "users" and name == "popularity":
         return PopularityPolicy(config)
+    if group == "users" and name == "model-based":
+        return ModelBasedPolicy(config)
     if group == "items" and name in CreatorPolicy.RULES:
         return CreatorPolicy(config, name)
     if group == "items" and name.startswith("fixed:"):
@@ -491,6 +494,6 @@ def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
         if level is None or not 0 <= level < config.num_levels:
             raise ValueError(f"fixed level in {name!r} must be an integer in 0..{config.num_levels - 1}")
         return FixedLevelPolicy(level)
-    allowed = ("random, greedy, popularity" if group == "users" else
+    allowed = ("random, greedy, popularity, model-based" if group == "users" else
                f"random, fixed:0..fixed:{config.num_levels - 1}, " + ", ".join(CreatorPolicy.RULES))
     raise ValueError(f"unknown scripted policy {name!r} for {group}: use one of {allowed}")

@@ -92,6 +92,9 @@ class Run:
                                args.seed, self.device)
             for g in GROUPS if g not in self.groups
         }
+        for p in self.scripted.values():
+            if hasattr(p, "bind"):  # model-based users read the env's user model
+                p.bind(self.venv)
         self.log_dir = Path(args.log_dir)
         self.checkpoint_path = self.log_dir / "checkpoint.pt"
         # rank 0 logs in log_dir; the others in log_dir/rank<r> (their own training episodes)

@@ -564,3 +564,19 @@ def test_memory_actor_reads_each_click_of_its_last_pick_from_the_logged_rates():
         obs, _, _, _, info = venv.step({"users": a, "items": torch.zeros(2, 64, dtype=torch.long)})
         clicked = info["clicked"]
     assert shown_steps > 100
+
+
+def test_items_learn_against_model_based_users(tmp_path):
+    """``users_policy="model-based"``: the scripted users are the one-step model-based policy, bound to the
+    learner's own env (it reads the env's user model), so providers can be trained against them."""
+    from agents.baselines import ModelBasedPolicy
+    from agents.run import Run
+
+    args = mappo.Args(total_steps=4 * 25, log_dir=str(tmp_path), learn="items", users_policy="model-based", **TINY)
+    run = Run(args, "mappo")
+    users = run.scripted["users"]
+    assert isinstance(users, ModelBasedPolicy) and users.venv is run.venv
+    obs = run.venv.reset(seed=0)
+    assert users.act(obs["users"], obs["action_mask"]["users"]).shape == (run.venv.num_envs, run.config.num_users)
+    result = mappo.train(args)
+    assert result["global_step"] == 4 * 25
