@@ -34,11 +34,18 @@ from recsim_marl.models.user import Traits
 from recsim_marl.protocol import TUNING_SEED
 
 
-class RandomPolicy:
-    """Uniform over the mask's allowed actions (all actions without a mask). Seeded, own generator."""
+def top(scores: torch.Tensor, slate_size: int = 1) -> torch.Tensor:
+    """What a policy that scores candidates ``[B, N, K]`` recommends: the best one ``[B, N]``, or with
+    slates (``slate_size`` S > 1) the S best, best on top, ``[B, N, S]``."""
+    return scores.argmax(-1) if slate_size == 1 else scores.topk(slate_size, -1).indices
 
-    def __init__(self, num_actions: int, seed: int = 0, device: str | torch.device = "cpu"):
-        self.num_actions = num_actions
+
+class RandomPolicy:
+    """Uniform over the mask's allowed actions (all actions without a mask). Seeded, own generator.
+    ``slate_size`` S > 1: S distinct allowed candidates in a uniformly random order."""
+
+    def __init__(self, num_actions: int, seed: int = 0, device: str | torch.device = "cpu", slate_size: int = 1):
+        self.num_actions, self.slate_size = num_actions, slate_size
         self.gen = torch.Generator(device=device).manual_seed(seed)
 
     def act(self, obs, mask):
@@ -46,7 +53,7 @@ class RandomPolicy:
         scores = torch.rand(b, n, self.num_actions, generator=self.gen, device=self.gen.device).to(obs.device)
         if mask is not None:
             scores = scores.masked_fill(~mask, -1.0)
-        return scores.argmax(-1)
+        return top(scores, self.slate_size)
 
 
 class _FieldArgmax:
@@ -54,9 +61,10 @@ class _FieldArgmax:
 
     def __init__(self, config):
         self.slice = observation_layout(config)["users"][self.field]
+        self.slate_size = config.slate_size
 
     def act(self, obs, mask):
-        return obs[..., self.slice].argmax(-1)
+        return top(obs[..., self.slice], self.slate_size)
 
 
 class GreedyPolicy(_FieldArgmax):
@@ -115,7 +123,7 @@ class ModelBasedPolicy(_Bound):
                                  lay.read(obs, "candidate_promotion"), zero + 1.0, lay.read(obs, "candidate_length"))
 
     def act(self, obs, mask):
-        return self.values(obs).argmax(-1)
+        return top(self.values(obs), self.config.slate_size)
 
 
 def ranker_features(config) -> tuple[str, ...]:
@@ -136,6 +144,7 @@ class LinearRankerPolicy:
     """
 
     def __init__(self, config, weights):
+        self.config = config
         self.lay = observation_layout(config)["users"]
         self.features = features = ranker_features(config)
         if isinstance(weights, dict):
@@ -157,7 +166,7 @@ class LinearRankerPolicy:
         return (x * w).sum(-1)
 
     def act(self, obs, mask):
-        return self.scores(obs).argmax(-1)
+        return top(self.scores(obs), self.config.slate_size)
 
     def named_weights(self) -> dict[str, float]:
         if self.weights.dim() != 1:
@@ -259,7 +268,7 @@ class MyopicOraclePolicy(_Bound):
                                                       x["shown"], x["trust"], x["length"])
 
     def act(self, obs, mask):
-        return self.values().argmax(-1)
+        return top(self.values(), self.config.slate_size)
 
 
 class FarsightedOraclePolicy(MyopicOraclePolicy):
@@ -290,7 +299,7 @@ class LeastRelevantPolicy(_FieldArgmax):
     field = "candidate_relevance"
 
     def act(self, obs, mask):
-        return obs[..., self.slice].argmin(-1)
+        return top(-obs[..., self.slice], self.slate_size)
 
 
 class OpenLoopPolicy:
@@ -477,7 +486,7 @@ def scripted_policy(name: str, config, group: str, seed: int = 0, device="cpu"):
     must be bound to the env it acts in before it acts."""
     n_actions = config.num_candidates if group == "users" else config.num_item_actions
     if name == "random":
-        return RandomPolicy(n_actions, seed=seed, device=device)
+        return RandomPolicy(n_actions, seed=seed, device=device, slate_size=config.slate_size if group == "users" else 1)
     if group == "users" and name == "greedy":
         return GreedyPolicy(config)
     if group == "users" and name == "popularity":

@@ -40,12 +40,12 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     visits (visits started per person), return_time (mean steps away before a return, as KuaiSim's
     "return time"; 0 when nobody came back), coverage (share of items recommended at least once), exposure_gini,
     provider_profit (per item), ndcg (the retrieved candidate list's order vs true affinity: the platform's
-    retrieval, much the same under every recommender), pick_ndcg (NDCG@1 of each recommendation among its
-    candidates: its true affinity against the best candidate's, gains shifted to be >= 0), diversity (1 - mean pairwise
+    retrieval, much the same under every recommender), pick_ndcg (NDCG@S of each recommendation among its
+    candidates, S = ``slate_size``, 1 by default: the true affinities of what was shown, in its order, against the
+    S best candidates', gains shifted to be >= 0), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
-    truly relevant items (hidden affinity >= ``relevant_affinity``): precision = relevant picks / picks shown,
-    recall = relevant picks / picks shown to a person with at least one relevant item in the catalogue
-    (recall@1 normalised by min(1, number relevant), as one pick can find at most one). Affinity is the env's user model's
+    truly relevant items (hidden affinity >= ``relevant_affinity``): precision@S = relevant items shown / items
+    shown, recall@S = relevant items shown / min(S, number relevant in the catalogue), summed over the steps. Affinity is the env's user model's
     (``venv.user_model.affinity``), so a custom model gets its own ground truth. Where items change
     (``config.items_change``), what creators did: published and exits (per creator per episode),
     published_quality and published_appeal (means over what was published), clickbait_share (of what
@@ -116,25 +116,32 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
 
         actions = {}
         for g in GROUPS:
-            actions[g] = checked_act(policies[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g])
+            actions[g] = checked_act(policies[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g], venv.slate_size(g))
         obs, rew, term, trunc, info = venv.step(actions)
-        rec = info["recommended"]
-        if ranking_metrics:
-            picked = torch.gather(true_aff, 2, actions["users"].to(dev).unsqueeze(-1)).squeeze(-1)
-            best = ideal[..., 0] - lo.squeeze(-1)
-            acc["pick"] += (torch.where(best > 1e-9, (picked - lo.squeeze(-1)) / best.clamp_min(1e-9), 1.0) * alive_f).sum(-1)
-            hit = torch.gather(relevant, 2, rec.unsqueeze(-1)).squeeze(-1).to(torch.float32)
+        # what each person was shown: [B, U, S] (one item: S = 1); an empty slate slot shows nothing
+        shown_items = info["slate"] if "slate" in info else info["recommended"].unsqueeze(-1)
+        on = shown_items >= 0
+        shown_items = shown_items.clamp_min(0)
+        if ranking_metrics:  # of the list shown: NDCG@S, precision@S, recall@S
+            slots = actions["users"].to(dev).view(b, u, -1)
+            n_slots = slots.shape[-1]
+            picked = torch.gather(true_aff, 2, slots) - lo  # gains in the order shown
+            dcg = (picked * discount[:n_slots] * on).sum(-1)
+            idcg = ((ideal[..., :n_slots] - lo) * discount[:n_slots]).sum(-1)
+            acc["pick"] += (torch.where(idcg > 1e-9, dcg / idcg.clamp_min(1e-9), 1.0) * alive_f).sum(-1)
+            hit = (torch.gather(relevant, 2, shown_items) & on).to(torch.float32).sum(-1)
             acc["tp"] += (hit * alive_f).sum(-1)
-            acc["recs"] += alive_f.sum(-1)
-            acc["rel_total"] += (relevant.any(-1).to(torch.float32) * alive_f).sum(-1)
+            acc["recs"] += alive_f.sum(-1) * n_slots
+            acc["rel_total"] += (relevant.sum(-1).clamp_max(n_slots).to(torch.float32) * alive_f).sum(-1)
         acc["clicks"] += info["metrics"]["clicks"] * live
         acc["disappointed"] += info["metrics"]["clicks"] * info["metrics"]["disappointment"] * live
         acc["returns"] += info["metrics"]["returns"] * live
         acc["gaps"] += info["metrics"]["return_gaps"] * live
         acc["shown"] += alive_f.sum(-1)
         acc["engagement"] += info["metrics"]["engagement"] * alive_f.sum(-1) / u  # per person
-        recommended_any |= torch.zeros_like(recommended_any).scatter_(1, rec, alive) & ~finished[:, None]
-        exposure += torch.zeros_like(exposure).scatter_add_(1, rec, alive_f)
+        seen = (on & alive.unsqueeze(-1)).flatten(1)
+        recommended_any |= torch.zeros_like(recommended_any).scatter_(1, shown_items.flatten(1), seen) & ~finished[:, None]
+        exposure += torch.zeros_like(exposure).scatter_add_(1, shown_items.flatten(1), seen.to(torch.float32))
         newly = info["done"] & ~finished
         ep = info["episode"]
         result["user_return"] = torch.where(newly, ep["user_return"], result["user_return"])

@@ -137,7 +137,7 @@ def train(args: Args) -> dict:
                     explore = torch.rand(greedy.shape, generator=gen, device=device) < eps
                     actions[g] = torch.where(explore, rand, greedy)
                 else:
-                    actions[g] = checked_act(scripted[g], g, obs[g], mask, venv.num_actions[g])
+                    actions[g] = checked_act(scripted[g], g, obs[g], mask, venv.num_actions[g], venv.slate_size(g))
             nobs, rew, term, trunc, info = venv.step(actions)
             final = info["final_observation"]
             done_env = info["done"]

@@ -251,7 +251,7 @@ def train(args: Args) -> dict:
                         b["alive"].append(obs["alive"][g])  # in the episode (also away): the value loss
                         actions[g] = a
                     else:
-                        actions[g] = checked_act(scripted[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g])
+                        actions[g] = checked_act(scripted[g], g, obs[g], obs["action_mask"][g], venv.num_actions[g], venv.slate_size(g))
                 obs, rew, term, trunc, info = venv.step(actions)
                 final = info["final_observation"]
                 for g in groups:

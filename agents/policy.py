@@ -24,14 +24,18 @@ class Policy(Protocol):
     def act(self, obs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor: ...
 
 
-def checked_act(policy: Policy, group: str, obs: torch.Tensor, mask: torch.Tensor | None, num_actions: int) -> torch.Tensor:
-    """Call ``policy.act`` and check what comes back: shape ``[B, N]``, integer, in range."""
+def checked_act(policy: Policy, group: str, obs: torch.Tensor, mask: torch.Tensor | None, num_actions: int,
+                slate_size: int = 1) -> torch.Tensor:
+    """Call ``policy.act`` and check what comes back: shape ``[B, N]`` (``[B, N, S]`` for users' slates,
+    ``slate_size`` S > 1), integer, in range."""
     a = policy.act(obs, mask)
     name = type(policy).__name__
+    shape = tuple(obs.shape[:2]) + ((slate_size,) if slate_size > 1 else ())
     if not isinstance(a, torch.Tensor):
-        raise TypeError(f"{name}.act for {group!r} returned {type(a).__name__}; it must return a torch.Tensor [B, N]")
-    if tuple(a.shape) != tuple(obs.shape[:2]):
-        raise ValueError(f"{name}.act for {group!r} returned shape {tuple(a.shape)}, expected {tuple(obs.shape[:2])}")
+        raise TypeError(f"{name}.act for {group!r} returned {type(a).__name__}; it must return a torch.Tensor {list(shape)}")
+    if tuple(a.shape) != shape:
+        raise ValueError(f"{name}.act for {group!r} returned shape {tuple(a.shape)}, expected {shape}"
+                         + (" (a slate of candidate indices per agent)" if slate_size > 1 else ""))
     if a.dtype.is_floating_point or a.dtype == torch.bool:
         raise TypeError(f"{name}.act for {group!r} returned dtype {a.dtype}; actions are indices (torch.long)")
     a = a.long()
@@ -95,10 +99,12 @@ class DictPolicy:
                 continue
             o = torch.as_tensor(np.stack([obs[a] for a in live]))[None]
             m = None
-            if infos is not None:
-                m = torch.as_tensor(np.stack([infos[a]["action_mask"] for a in live]).astype(bool))[None]
-            act = checked_act(self.policies[g], g, o, m, self.num_actions[g])[0].tolist()
-            actions.update(zip(live, act))
+            slate = self.env.config.slate_size if g == "users" else 1
+            if infos is not None:  # a slate's mask is one [K] mask per slot (gymnasium's MultiDiscrete mask)
+                masks = [infos[a]["action_mask"] for a in live]
+                m = torch.as_tensor(np.stack([x[0] if isinstance(x, tuple) else x for x in masks]).astype(bool))[None]
+            act = checked_act(self.policies[g], g, o, m, self.num_actions[g], slate)[0]
+            actions.update(zip(live, act.numpy() if slate > 1 else act.tolist()))
         return actions
 
 

@@ -40,8 +40,10 @@ class GroupVecEnv(VecEnv):
         self._base_seed, self._episode = 0, 0
         self._obs = None
         self._actions = None
+        n = self.core.num_actions[group]
+        self.slate = c.slate_size if group == "users" else 1  # with slates: S candidate indices, top first
         super().__init__(num_worlds * self.num_agents, spaces.Box(lay.low, lay.high, dtype=np.float32),
-                         spaces.Discrete(self.core.num_actions[group]))
+                         spaces.Discrete(n) if self.slate == 1 else spaces.MultiDiscrete([n] * self.slate))
 
     # --- SB3 VecEnv API ------------------------------------------------------------------------------
     def reset(self):
@@ -59,13 +61,13 @@ class GroupVecEnv(VecEnv):
 
     def step_wait(self):
         a = torch.as_tensor(np.asarray(self._actions), dtype=torch.long, device=self.core.device)
-        a = a.reshape(self.num_worlds, self.num_agents)
+        a = a.reshape(self.num_worlds, self.num_agents, *((self.slate,) if self.slate > 1 else ()))
         n = self.core.num_actions[self.group]
         if bool(((a < 0) | (a >= n)).any()):
             raise ValueError(f"SB3 actions for {self.group} must lie in 0..{n - 1}")
         o = self._obs
         other = checked_act(self.other_policy, self.other, o[self.other], o["action_mask"][self.other],
-                            self.core.num_actions[self.other])
+                            self.core.num_actions[self.other], self.core.slate_size(self.other))
         was_active = o["alive"][self.group]  # in the episode (a person away between visits still is)
         obs, rew, term, trunc, info = self.core.step({self.group: a, self.other: other})
         self._obs = obs
@@ -82,8 +84,10 @@ class GroupVecEnv(VecEnv):
         return now, self._flat(rew[g] * was_active.to(rew[g].dtype)), done, infos
 
     def action_masks(self) -> np.ndarray:
-        """``[num_envs, A]`` bool, for sb3-contrib's MaskablePPO."""
-        return self._flat(self._obs["action_mask"][self.group])
+        """``[num_envs, A]`` bool, for sb3-contrib's MaskablePPO (with slates ``[num_envs, S K]``: the
+        candidates' mask once per slot, MaskablePPO's layout for a MultiDiscrete space)."""
+        m = self._flat(self._obs["action_mask"][self.group])
+        return m if self.slate == 1 else np.tile(m, (1, self.slate))
 
     def close(self) -> None:
         pass
@@ -118,4 +122,4 @@ class SB3Policy:
     def act(self, obs, mask):
         b, n, o = obs.shape
         actions, _ = self.model.predict(obs.reshape(b * n, o).cpu().numpy(), deterministic=True)
-        return torch.as_tensor(actions, dtype=torch.long, device=obs.device).reshape(b, n)
+        return torch.as_tensor(actions, dtype=torch.long, device=obs.device).reshape(b, n, *actions.shape[1:])

@@ -108,6 +108,7 @@ USER_REWARDS = ("engagement", "click")
 CATALOGS = ("synthetic", "movielens-100k", "custom")
 POOLINGS = ("auto", "mean", "last")
 SPLITS = ("train", "test")
+CHOICE_MODELS = ("cascade", "pbm", "mnl")
 POOLED = ("synthetic", "movielens-100k")
 """Catalogues with a pool per split that each world draws its own items and people from."""
 
@@ -132,6 +133,19 @@ class EnvConfig:
     """L: promotion levels 0..L-1 an item agent can choose (0 = no promotion)."""
     max_cycles: int = bounded(50, at_least(1))
     """Steps after which every agent is truncated."""
+    slate_size: int = bounded(1, between(1, 64, int, "items a user agent shows at once, at most num_candidates"))
+    """S: the user agent recommends an ordered slate of S distinct candidates (slot 0 on top) and the
+    person chooses one of them or none (``choice_model``). 1 (the default): one item, clicked or not."""
+    choice_model: str = bounded("cascade", one_of(*CHOICE_MODELS))
+    """How a person chooses among a slate (S > 1): 'cascade' (look down the slate, take the first item
+    that appeals), 'pbm' (the same, looking at slot k only with probability position_bias^k: the
+    position-based model) or 'mnl' (a multinomial logit over the slate's items and not clicking, the
+    items weighted by position_bias^k). With S = 1 all three are the single click."""
+    position_bias: float = bounded(0.85, between(0, 1, why="the chance of looking one slot further down"))
+    """theta: slot k (from 0) is looked at with probability theta^k ('pbm') or weighted by it ('mnl')."""
+    look_cost: float = bounded(0.05, NON_NEGATIVE)
+    """Time budget a person spends on each item of a slate they look at beyond the first (a step's unit
+    of time covers one look); a slate that shows nothing appealing costs its looks."""
 
     # --- catalogue and text encoder --------------------------------------------------------------------
     catalog: str = bounded("synthetic", one_of(*CATALOGS))
@@ -322,8 +336,9 @@ class EnvConfig:
     def inert_fields(self) -> tuple[str, ...]:
         """Fields that change nothing in this world because their mechanism is off: the creators' fields
         when items never change (a new-item bonus shared by every item ranks nothing differently), the
-        ads' fields without ads."""
-        return (() if self.items_change else CREATOR_FIELDS) + (() if self.ad_load > 0 else AD_FIELDS)
+        ads' fields without ads, the choice model's with one item shown."""
+        return ((() if self.items_change else CREATOR_FIELDS) + (() if self.ad_load > 0 else AD_FIELDS)
+                + (() if self.slate_size > 1 else SLATE_FIELDS))
 
     def replace(self, **changes: Any) -> EnvConfig:
         """A copy with some fields changed (validated like any config)."""
@@ -337,6 +352,8 @@ CREATOR_FIELDS = ("num_drafts", "quality_cost", "appeal_cost", "upkeep", "new_it
 """The fields of publishing, leaving and entering, and new items (:meth:`EnvConfig.inert_fields`)."""
 AD_FIELDS = ("ad_load", "ad_price")
 """The fields of the sponsored slots (:meth:`EnvConfig.inert_fields`)."""
+SLATE_FIELDS = ("slate_size", "choice_model", "position_bias", "look_cost")
+"""The fields of choosing among a slate (:meth:`EnvConfig.inert_fields`)."""
 
 
 def check_keys(kwargs: dict) -> None:
@@ -385,6 +402,10 @@ def _validate(c: EnvConfig) -> None:
         raise bad(out[0], f"must be {out[2].allowed}")
     if c.num_candidates > c.num_items:
         raise bad("num_candidates", f"must be <= num_items ({c.num_items})")
+    if c.slate_size > c.num_candidates:
+        raise bad("slate_size", f"must be <= num_candidates ({c.num_candidates}): a slate shows distinct candidates")
+    if c.slate_size > 1 and c.ad_load > 0:
+        raise bad("ad_load", "must be 0 with slate_size > 1: sponsored slots in a slate are not built yet")
     if isinstance(c.user_model, str) and not c.user_model or isinstance(c.user_model, (bool, int, float)):
         raise bad("user_model", "must be a name in recsim_marl.USER_MODELS or a recsim_marl.UserModel instance")
     if not isinstance(c.encoder, str) or not c.encoder:

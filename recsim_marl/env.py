@@ -3,10 +3,10 @@
 | | |
 |---|---|
 | Import | `import recsim_marl; env = recsim_marl.parallel_env()` |
-| Actions | Discrete |
+| Actions | Discrete (users' slates: MultiDiscrete) |
 | Parallel API | Yes (AEC form: `recsim_marl.env()`) |
 | Agents | `user_0 ... user_{U-1}`, `item_0 ... item_{I-1}` (U = num_users, I = num_items) |
-| Action shape | user: `Discrete(num_candidates)`; item: `Discrete(num_levels)`, or `Discrete((M + 1) num_levels)` for creators offered M = num_drafts drafts (all `Discrete(max(K, A))` with `pad_actions=True`) |
+| Action shape | user: `Discrete(num_candidates)`, or `MultiDiscrete([num_candidates] * S)` for a slate of S = slate_size > 1 candidates (the top first; a candidate repeated leaves its later slot empty; its `action_mask` is gymnasium's: one mask per slot); item: `Discrete(num_levels)`, or `Discrete((M + 1) num_levels)` for creators offered M = num_drafts drafts (all `Discrete(max(K, A))` with `pad_actions=True`) |
 | Observation shape | user: `(2D + K(D + F_c) + F_p,)`; item: `(D + F_i,)`, creators `(D + F_i + 3 + D + M (D + 3),)` (float32 Box; F_c = 8 candidate features (9 where items change: their age), F_p = 6 person numbers, F_i = 6 item numbers today: `docs/observations.md`) |
 | State shape | `(4D + S_u U + S_i I + 1,)` (S_u = 5, S_i = 3 per-agent entries today) |
 
@@ -115,6 +115,10 @@ class RecSimParallelEnv(ParallelEnv):
         self.agent_index = {a: ("users", k) for k, a in enumerate(self.user_agents)}
         self.agent_index.update({a: ("items", k) for k, a in enumerate(self.item_agents)})
         own = self._core.num_actions  # each group's own number of actions (K, L)
+        slates = config.slate_size > 1
+        if slates and self.pad_actions:
+            raise ValueError(f"pad_actions=True gives every agent one Discrete space, but with slate_size="
+                             f"{config.slate_size} a user agent's action is a slate (MultiDiscrete); use pad_actions=False")
         # pad_actions: one action space for every agent, Discrete(max(K, L)); masks padded with False
         self._width = max(own.values()) if self.pad_actions else None
         self._obs_spaces, self._act_spaces = {}, {}
@@ -122,7 +126,10 @@ class RecSimParallelEnv(ParallelEnv):
             lay = self.layouts[group]
             for a in agents if group in self.groups else ():
                 self._obs_spaces[a] = spaces.Box(lay.low, lay.high, dtype=np.float32)
-                self._act_spaces[a] = spaces.Discrete(self._width or own[group])
+                if slates and group == "users":  # an ordered slate: S candidate indices, the top first
+                    self._act_spaces[a] = spaces.MultiDiscrete([own[group]] * config.slate_size)
+                else:
+                    self._act_spaces[a] = spaces.Discrete(self._width or own[group])
         lay = self.layouts["state"]
         self.state_space = spaces.Box(np.tile(lay.low, b), np.tile(lay.high, b), dtype=np.float32)
         self.agents: list[str] = []
@@ -138,7 +145,7 @@ class RecSimParallelEnv(ParallelEnv):
     def observation_space(self, agent: str) -> spaces.Box:
         return self._obs_spaces[self._check_agent(agent)]
 
-    def action_space(self, agent: str) -> spaces.Discrete:
+    def action_space(self, agent: str) -> spaces.Discrete | spaces.MultiDiscrete:
         return self._act_spaces[self._check_agent(agent)]
 
     @property
@@ -276,13 +283,18 @@ class RecSimParallelEnv(ParallelEnv):
         if pol is None:
             if group == "items":
                 return torch.zeros(self.num_worlds, self.config.num_items, dtype=torch.long)
-            return self.layouts["users"].read(obs["users"], "candidate_relevance").argmax(-1)
+            relevance = self.layouts["users"].read(obs["users"], "candidate_relevance")
+            if self.config.slate_size > 1:  # the most relevant candidates, the most relevant on top
+                return relevance.topk(self.config.slate_size, -1).indices
+            return relevance.argmax(-1)
         a = pol.act(obs[group], obs["action_mask"][group])
-        if (not isinstance(a, torch.Tensor) or tuple(a.shape) != tuple(obs[group].shape[:2])
+        shape = tuple(obs[group].shape[:2]) + ((self.config.slate_size,) if group == "users" and
+                                               self.config.slate_size > 1 else ())
+        if (not isinstance(a, torch.Tensor) or tuple(a.shape) != shape
                 or a.dtype.is_floating_point or a.dtype == torch.bool):
             got = f"{a.dtype} {tuple(a.shape)}" if isinstance(a, torch.Tensor) else type(a).__name__
             raise TypeError(f"{group}_policy.act must return an integer (long) tensor of shape "
-                            f"{tuple(obs[group].shape[:2])}, got {got}: actions are indices, not flags or scores")
+                            f"{shape}, got {got}: actions are indices, not flags or scores")
         if bool(((a < 0) | (a >= n)).any()):
             raise ValueError(f"{group}_policy.act returned actions outside 0..{n - 1}")
         return a.long()
@@ -300,6 +312,9 @@ class RecSimParallelEnv(ParallelEnv):
              for g in ("users", "items")}
         if self._width is not None:  # padded actions are never valid
             m = {g: np.pad(v, ((0, 0), (0, self._width - v.shape[1]))) for g, v in m.items()}
+        if self.config.slate_size > 1:  # gymnasium's mask of a MultiDiscrete: one [K] mask per slot
+            return {a: (tuple([m[g][k]] * self.config.slate_size) if g == "users" else m[g][k])
+                    for a, (g, k) in self.agent_index.items()}
         return {a: m[g][k] for a, (g, k) in self.agent_index.items()}
 
     def _actions_to_tensors(self, actions) -> tuple[torch.Tensor, torch.Tensor]:
@@ -313,25 +328,30 @@ class RecSimParallelEnv(ParallelEnv):
             raise ValueError(
                 f"no action for live agent(s) {missing[:5]}{more}: give one action per agent in env.agents"
             )
-        b = self.num_worlds
-        ua = np.zeros(b * self.config.num_users, dtype=np.int64)  # a scripted group's are filled in by step
+        b, n_slate = self.num_worlds, self.config.slate_size
+        # a scripted group's are filled in by step; a slate's empty rows are distinct (0..S-1) for the check
+        ua = np.zeros((b * self.config.num_users, n_slate), dtype=np.int64) + np.arange(n_slate)
         ia = np.zeros(b * self.config.num_items, dtype=np.int64)
         live = set(self.agents)
         for a, act in actions.items():
             g, k = self.agent_index[a]
-            n = self._act_spaces[a].n
+            space = self._act_spaces[a]
             if a not in live:
                 # an agent that is done: frameworks (torchrl, RLlib, SuperSuit's black death) keep sending
                 # actions for it, as PettingZoo's own aec_to_parallel does; a bad value is still an
                 # error, a good one is ignored
                 if act is not None:
-                    _as_index(a, act, n)
+                    _as_action(a, act, space)
+                continue
+            if g == "users" and n_slate > 1:
+                ua[k] = _as_action(a, act, space)
                 continue
             # a padded action past the group's own range means its last action (items: the top level,
             # which the core then clamps to the highest affordable one)
-            value = min(_as_index(a, act, n), self._core.num_actions[g] - 1)
+            value = min(_as_action(a, act, space), self._core.num_actions[g] - 1)
             (ua if g == "users" else ia)[k] = value
-        return torch.from_numpy(ua).view(b, -1), torch.from_numpy(ia).view(b, -1)
+        ua = torch.from_numpy(ua).view(b, -1, n_slate)
+        return (ua if n_slate > 1 else ua.squeeze(-1)), torch.from_numpy(ia).view(b, -1)
 
 
 def _rows_where(done: np.ndarray, final, obs: dict) -> dict:
@@ -343,6 +363,27 @@ def _rows_where(done: np.ndarray, final, obs: dict) -> dict:
 
     return {"users": rows(final["users"], obs["users"]), "items": rows(final["items"], obs["items"]),
             "action_mask": {g: rows(final["action_mask"][g], obs["action_mask"][g]) for g in ("users", "items")}}
+
+
+def _as_action(agent: str, act, space):
+    """An action of ``space`` (Discrete: an int; MultiDiscrete: a slate, an int array), or a clear error."""
+    if isinstance(space, spaces.Discrete):
+        return _as_index(agent, act, int(space.n))
+    size, n = len(space.nvec), int(space.nvec[0])
+    if isinstance(act, (list, tuple)):
+        act = np.asarray(act)
+    if not isinstance(act, np.ndarray) or act.shape != (size,):
+        got = f"an array of shape {act.shape}" if isinstance(act, np.ndarray) else type(act).__name__
+        raise ValueError(f"action for {agent!r} must be a slate: {size} candidate indices in 0..{n - 1}, the top "
+                         f"slot first (MultiDiscrete), got {got}")
+    if act.dtype.kind not in "iu":
+        raise TypeError(f"action for {agent!r} has dtype {act.dtype}; a slate holds integer candidate indices")
+    bad = (act < 0) | (act >= n)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"action for {agent!r} shows candidate {int(act[j])} in slot {j}: out of range, allowed "
+                         f"0..{n - 1}")
+    return act.astype(np.int64)
 
 
 def _as_index(agent: str, act, n: int) -> int:
@@ -428,7 +469,7 @@ class _CheckedAEC(parallel_to_aec_wrapper):
                     f"agent {agent!r} is done (terminated or truncated); step it with action None"
                 )
         else:
-            action = _as_index(agent, action, self.action_space(agent).n)
+            action = _as_action(agent, action, self.action_space(agent))
         super().step(action)
 
 

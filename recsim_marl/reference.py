@@ -81,15 +81,60 @@ class Person:
         self.present = True  # in a visit now
         self.candidates = np.zeros(0, np.int64)
 
-    def respond(self, item, c: EnvConfig, draw: float, draw_q: float):
-        """Click, satisfaction and engagement for a recommended ``item``; updates this person."""
+    def attraction(self, item, c: EnvConfig):
+        """P(click) on ``item`` shown alone, and the person's affinity for it now."""
         f, tr, one = np.float32, self.traits, np.float32(1.0)
         e = item.content
         aff = f(self.interest @ e) - tr["boredom_weight"] * f(self.boredom @ e)
         shown = f(item.level) / f(c.num_levels - 1)  # the level bought last step
         sponsored = shown * (f(c.click_promotion) * self.trust - f(c.click_distrust) * (one - self.trust))
-        p_click = _sigmoid(tr["click_bias"] + f(c.click_temperature) * aff + tr["appeal_weight"] * item.appeal + sponsored)
-        click = f(1.0 if draw < p_click else 0.0)
+        return _sigmoid(tr["click_bias"] + f(c.click_temperature) * aff + tr["appeal_weight"] * item.appeal + sponsored), aff
+
+    def respond(self, item, c: EnvConfig, draw: float, draw_q: float):
+        """Click, satisfaction and engagement for a recommended ``item``; updates this person."""
+        p_click, aff = self.attraction(item, c)
+        return self.consume(item, aff, np.float32(1.0 if draw < p_click else 0.0), c, draw_q)
+
+    def respond_slate(self, slate: list, c: EnvConfig, draw: float, draw_q: float, look: np.ndarray):
+        """The person looks down ``slate`` (items, None for an empty slot) and chooses one item or none
+        (``c.choice_model``); ``look``: the uniforms of the position-based model's looks. Returns the slot
+        chosen (``len(slate)``: none), its click, engagement and watched share."""
+        f, one, n = np.float32, np.float32(1.0), len(slate)
+        theta = f(c.position_bias)
+        attr = [self.attraction(it, c) if it is not None else (f(0.0), f(0.0)) for it in slate]
+        looked = [it is not None and (c.choice_model != "pbm" or look[k] < theta**k) for k, it in enumerate(slate)]
+        x = [attr[k][0] * f(looked[k]) for k in range(n)]
+        if c.choice_model == "mnl":
+            w = [x[k] * theta**k / max(one - attr[k][0], f(1e-6)) for k in range(n)]
+            total = f(1.0)
+            for v in w:
+                total = f(total + v)
+            p = [f(v / total) for v in w]
+        else:  # down the slate: the first looked-at item that appeals
+            p, survive = [], one
+            for v in x:
+                p.append(f(v * survive))
+                survive = f(survive * (one - v))
+        chosen, cum = n, f(0.0)
+        for k in range(n):
+            cum = f(cum + p[k])
+            if draw < cum:
+                chosen = k
+                break
+        if c.choice_model != "mnl":  # looking stops at the item chosen
+            looked = [lk and k <= chosen for k, lk in enumerate(looked)]
+        k = chosen if chosen < n else 0
+        seen = f(c.boredom_exposure) * sum((slate[j].content for j in range(n) if looked[j]), np.zeros_like(self.boredom))
+        looks = f(max(sum(looked) - 1, 0))
+        out = self.consume(slate[k], attr[k][1], f(chosen < n), c, draw_q, seen=seen, looks=looks)
+        return (chosen, *out)
+
+    def consume(self, item, aff, click, c: EnvConfig, draw_q: float, seen=None, looks=None):
+        """Satisfaction and engagement of ``click`` on ``item``; updates this person. ``seen``: a slate's
+        exposure (the items looked at, weighted) in place of one item's; ``looks``: further items looked at."""
+        f, tr, one = np.float32, self.traits, np.float32(1.0)
+        e = item.content
+        shown = f(item.level) / f(c.num_levels - 1)
         q = _sigmoid(f(c.satisfaction_temperature) * aff + f(c.satisfaction_quality) * item.quality + f(c.satisfaction_bias))
         sat = f(1.0 if draw_q < q else 0.0) * click
         engagement = click * item.length * (sat + f(c.disappointed_dwell) * (one - sat))
@@ -97,10 +142,15 @@ class Person:
         self.interest = _normalize(self.interest + step * (e - self.interest))
         self.estimate = _normalize(f(1 - c.estimate_rate) * self.estimate + f(c.estimate_rate) * click * e)
         rho = tr["boredom_rate"]
-        seen = f(c.boredom_exposure) + (one - f(c.boredom_exposure)) * click
-        self.boredom = (one - rho) * self.boredom + rho * (seen * e + f(c.boredom_elsewhere) * self.profile)
+        if seen is None:
+            seen = (f(c.boredom_exposure) + (one - f(c.boredom_exposure)) * click) * e
+        else:
+            seen = seen + (one - f(c.boredom_exposure)) * click * e
+        self.boredom = (one - rho) * self.boredom + rho * (seen + f(c.boredom_elsewhere) * self.profile)
         self.history = f(1 - c.history_rate) * self.history + f(c.history_rate) * click * e
         self.budget = self.budget - one + f(c.budget_gain) * tr["sensitivity"] * click * (f(2.0) * sat - one)
+        if looks is not None:
+            self.budget = self.budget - f(c.look_cost) * looks
         self.trust = f(min(max(self.trust + f(c.trust_recovery) * (one - self.trust)
                                - f(c.trust_loss) * shown * click * (one - sat), 0.0), 1.0))
         mu = f(c.memory_rate)
@@ -260,6 +310,7 @@ class ReferenceSim:
         clicks = np.zeros(c.num_items, np.float32)
         watched = np.zeros(c.num_items, np.float32)  # shares watched, summed per item
         impressions = np.zeros(c.num_items, np.float32)
+        key = lambda purpose: _key(self.seed, self.episode, self.t, purpose)  # noqa: E731
         for u, person in enumerate(self.people):
             if not person.alive:
                 person.away = person.away + np.float32(1.0)  # counted on after they left for good
@@ -268,6 +319,22 @@ class ReferenceSim:
                 if person.stay_away(c, draws_r[u]):
                     user_r[u] = np.float32(c.return_reward)
                     was_present[u] = True  # counted among the agents that earned this step (team mixing)
+                continue
+            if c.slate_size > 1:  # a slate: a candidate already shown higher up leaves its slot empty
+                slots = [int(k) for k in user_actions[u]]
+                slate = [int(person.candidates[k]) if k not in slots[:j] else None for j, k in enumerate(slots)]
+                look = _uniform(key(Purpose.LOOK), u * c.slate_size + np.arange(c.slate_size))
+                chosen, click, w, share = person.respond_slate([self.items[r] if r is not None else None for r in slate],
+                                                               c, draws[u], draws_q[u], look)
+                r = slate[chosen] if chosen < len(slate) else slate[0]
+                for j in slate:
+                    if j is not None:
+                        impressions[j] += 1
+                watched[r] += share
+                user_r[u] = w if c.user_reward == "engagement" else click
+                clicked[u] = bool(click)
+                clicks[r] += click
+                terminated[u] = not person.alive
                 continue
             r = int(person.candidates[user_actions[u]])
             if c.ad_load > 0 and draws_ad[u] < np.float32(c.ad_load):  # the feed's sponsored slot

@@ -42,6 +42,7 @@ class Purpose(IntEnum):
     ENTRANTS = 13
     ENTRANT_RATING = 14
     AD = 15
+    LOOK = 16
 
 
 def subset(key: torch.Tensor, pool: int, n: int) -> torch.Tensor:

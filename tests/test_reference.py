@@ -110,3 +110,40 @@ def test_core_follows_the_reference_when_creators_publish_leave_and_enter(kw):
         if not any(p.alive for p in ref.people):
             break
     assert entered > 0 and (published > 0 or not c.num_drafts)  # both mechanisms did happen
+
+
+@pytest.mark.parametrize("choice_model", ["cascade", "pbm", "mnl"])
+def test_core_follows_the_reference_when_people_choose_from_slates(choice_model):
+    """Slates of S = 3 (repeats included: a candidate shown higher up leaves its slot empty), each choice
+    model, with promotion marks, returns and team mixing in play."""
+    venv = recsim_marl.make_vec(num_envs=1, scenario="tiny", num_users=8, num_items=30, num_candidates=6, slate_size=3,
+                                choice_model=choice_model, position_bias=0.6, look_cost=0.2, return_rate=0.2,
+                                initial_budget=4.0, click_promotion=2.0, trust_loss=0.5, team_mixing=0.2,
+                                max_cycles=30, validate=False)
+    c = venv.config
+    venv.reset(seed=5)
+    ref = reference_for(venv, 5)
+    gen = np.random.default_rng(2)
+    chosen = np.zeros(c.slate_size + 1)
+    for t in range(c.max_cycles - 1):
+        s = venv.current
+        assert np.array_equal(np.stack([p.candidates for p in ref.people]), s.candidates[0].numpy()), t
+        for name in ("interest", "budget", "boredom", "trust", "history", "estimate", "click_rate", "watch_rate"):
+            np.testing.assert_allclose(np.stack([getattr(p, name) for p in ref.people]), getattr(s, name)[0].numpy(),
+                                       atol=2e-5, err_msg=f"{name} at step {t}")
+        assert [p.present for p in ref.people] == s.present[0].tolist(), t
+        np.testing.assert_allclose([it.impression_ma for it in ref.items], s.impression_ma[0].numpy(), atol=2e-5)
+        np.testing.assert_allclose([it.click_ma for it in ref.items], s.click_ma[0].numpy(), atol=2e-5)
+        ua = gen.integers(c.num_candidates, size=(c.num_users, c.slate_size))
+        ia = gen.integers(c.num_levels, size=c.num_items)
+        ur, ir, term, clicked = ref.step(ua, ia)
+        _, rew, vterm, _, info = venv.step({"users": torch.as_tensor(ua)[None], "items": torch.as_tensor(ia)[None]})
+        assert np.array_equal(clicked, info["clicked"][0].numpy()), t
+        assert np.array_equal(term, vterm["users"][0].numpy()), t
+        np.testing.assert_allclose(ur, rew["users"][0].numpy(), atol=2e-5)
+        np.testing.assert_allclose(ir, rew["items"][0].numpy(), atol=2e-5)
+        for k in info["chosen"][0].tolist():
+            chosen[k] += 1  # -1 (nothing chosen) counts in the last cell
+        if not any(p.alive for p in ref.people):
+            break
+    assert (chosen[1:c.slate_size] > 0).all()  # lower slots were chosen too

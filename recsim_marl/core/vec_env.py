@@ -49,6 +49,36 @@ def reset_state(world: Catalogue, config: EnvConfig, seed: torch.Tensor, episode
     return s
 
 
+def slate_items(candidates: torch.Tensor, slots: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The items of each person's slate, ``[B, U, S]`` (item agents), from the candidate indices ``slots
+    [B, U, S]``, and which slots show one, ``[B, U, S]`` bool: a candidate already shown higher up the slate
+    leaves its slot empty (the first occurrence wins), and nothing is shown to a person who is not there."""
+    n = slots.shape[-1]
+    earlier = torch.ones(n, n, dtype=torch.bool, device=slots.device).tril(-1)  # [k, j]: j above k
+    repeat = ((slots.unsqueeze(-1) == slots.unsqueeze(-2)) & earlier).any(-1)
+    return torch.gather(candidates, 2, slots), ~repeat & present.unsqueeze(-1)
+
+
+def choose_from_slate(world: Catalogue, c: EnvConfig, s: State, m, tr, slate, on_slate, draw):
+    """What each person does with their slate (docs/world.md, "Slates"): the slot chosen ``[B, U]`` (S for
+    none), the slots looked at, the item consumed (the top one when none was), its affinity and promotion
+    mark, and the click (float)."""
+    trp = tr.per_candidate()
+    levels = torch.gather(s.promotion, 1, slate.flatten(1)).view(slate.shape).to(torch.float32) / (c.num_levels - 1)
+    aff = m.affinity(c, trp, s.interest.unsqueeze(-2), s.boredom.unsqueeze(-2), take(world.content, slate))
+    attraction = m.click_probability(c, trp, aff, take(world.appeal, slate), levels, s.trust.unsqueeze(-1))
+    attraction = attraction * on_slate
+    look = None
+    if c.choice_model == "pbm":
+        key = rng.stream_key(s.seed, s.episode, s.t, rng.Purpose.LOOK)
+        look = rng.uniform(key, (c.num_users, c.slate_size))
+    slot, looked = m.choose(c, attraction, m.look(c, on_slate, look), draw)
+    chose = slot < c.slate_size
+    pick = torch.where(chose, slot, 0).unsqueeze(-1)
+    one = lambda x: torch.gather(x, 2, pick).squeeze(-1)  # noqa: E731
+    return slot, looked, one(slate), one(aff), one(levels), chose.to(torch.float32)
+
+
 def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
                model: um.UserModel | None = None):
     """One step of every env (docs/world.md, "One step"; without the reset); ``world``: their catalogues.
@@ -61,29 +91,37 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     tr = um.Traits.of(s.traits)
     alive, present = s.alive, s.present  # in the episode; in a visit now (present implies alive)
     pres_f = present.to(torch.float32)
-    rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
     # the step's per-person draws in one pass: click, satisfaction, return, ad (each its own stream)
     purposes = (rng.Purpose.CLICK, rng.Purpose.SATISFACTION, rng.Purpose.RETURN, rng.Purpose.AD)
     purposes = purposes[:2] + tuple(p for p, on in zip(purposes[2:], (c.return_rate > 0, c.ad_load > 0)) if on)
     draws = rng.uniform(rng.stream_keys(s.seed, s.episode, s.t, purposes), (c.num_users,))
     draw, draw_q = draws[0], draws[1]
-    if c.ad_load > 0:  # the feed's sponsored slot displaces the agent's pick
-        rec, ad, second = market.sponsored(s.candidates, s.promotion, rec, draws[-1], present, c.ad_load)
+    ad = torch.zeros_like(present)
+    if c.slate_size > 1:  # a slate: the person looks down it and chooses one item or none
+        slate, on_slate = slate_items(s.candidates, user_action, present)
+        slot, looked, rec, aff, shown, click = choose_from_slate(world, c, s, m, tr, slate, on_slate, draw)
+        click = click * pres_f
+        e = take(world.content, rec)
     else:
-        ad = torch.zeros_like(present)
-    e = take(world.content, rec)  # [B, U, D]
+        rec = torch.gather(s.candidates, 2, user_action.unsqueeze(-1)).squeeze(-1)  # [B, U]
+        if c.ad_load > 0:  # the feed's sponsored slot displaces the agent's pick
+            rec, ad, second = market.sponsored(s.candidates, s.promotion, rec, draws[-1], present, c.ad_load)
+        e = take(world.content, rec)  # [B, U, D]
+        aff = m.affinity(c, tr, s.interest, s.boredom, e)
+        shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
+        p_click = m.click_probability(c, tr, aff, take(world.appeal, rec), shown, s.trust)
+        click = (draw < p_click).to(torch.float32) * pres_f
     z = take(world.quality, rec)
-    aff = m.affinity(c, tr, s.interest, s.boredom, e)
-    shown = torch.gather(s.promotion, 1, rec).to(torch.float32) / (c.num_levels - 1)  # bought last step
-    p_click = m.click_probability(c, tr, aff, take(world.appeal, rec), shown, s.trust)
-    click = (draw < p_click).to(torch.float32) * pres_f
     q = m.satisfaction(c, tr, aff, z)
     satisfied = (draw_q < q).to(torch.float32) * click
     length = take(world.length, rec)
     w = m.engagement(c, click, satisfied, length)
     watched = (w / length.clamp_min(1e-6)).clamp(0.0, 1.0)  # the share of the item watched: what a platform logs
 
-    budget = torch.where(present, m.update_budget(c, tr, s.budget, click, satisfied), s.budget)
+    budget = m.update_budget(c, tr, s.budget, click, satisfied)
+    if c.slate_size > 1:  # looking further down a slate takes time
+        budget = budget - m.look_time(c, looked)
+    budget = torch.where(present, budget, s.budget)
     trust = torch.where(alive, m.update_trust(c, tr, s.trust, click, satisfied, shown), s.trust)
     memory = torch.where(present, m.update_memory(c, tr, s.memory, click, satisfied), s.memory)
     stays = present & (budget > 0)  # a visit ends when the person's time budget runs out
@@ -105,7 +143,10 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         published, items, rating, cost = torch.zeros_like(s.funds, dtype=torch.bool), s.items, s.rating, None
         outlay = spend + c.upkeep if c.upkeep else spend
     clicks_i = torch.zeros_like(s.funds).scatter_add_(1, rec, click)
-    impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, pres_f)
+    if c.slate_size > 1:  # every item of a slate is shown
+        impressions_i = torch.zeros_like(s.funds).scatter_add_(1, slate.flatten(1), on_slate.flatten(1).to(torch.float32))
+    else:
+        impressions_i = torch.zeros_like(s.funds).scatter_add_(1, rec, pres_f)
     completion_i = torch.zeros_like(s.funds).scatter_add_(1, rec, watched * pres_f)
     funds = s.funds - outlay + c.click_value * clicks_i
     if c.ad_load > 0:  # a clicked ad pays the second price, billed up to the funds left
@@ -146,7 +187,9 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         t=t_next,
         interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
         estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate * pres_f),
-        boredom=m.update_boredom(c, tr, s.boredom, e, click, world.profile, pres_f, alive.to(torch.float32)),
+        boredom=(m.update_boredom_slate(c, tr, s.boredom, take(world.content, slate), looked, click, e, world.profile,
+                                        pres_f, alive.to(torch.float32)) if c.slate_size > 1 else
+                 m.update_boredom(c, tr, s.boredom, e, click, world.profile, pres_f, alive.to(torch.float32))),
         history=platform.update_history(s.history, e, click, c.history_rate * pres_f),
         budget=budget,
         click_rate=torch.where(present, platform.update_log_rate(s.click_rate, click, c.history_rate), s.click_rate),
@@ -182,7 +225,9 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     rewards = {"users": user_r, "items": item_r}
     n_present = pres_f.sum(-1)
     extras = {
-        "recommended": rec,  # what each person was shown (an ad where "sponsored")
+        "recommended": rec,  # what each person was shown (an ad where "sponsored"; with slates: what they chose, else the top)
+        **({"slate": torch.where(on_slate, slate, -1), "chosen": torch.where(slot < c.slate_size, slot, -1)}
+           if c.slate_size > 1 else {}),
         "sponsored": ad,
         "clicked": click.bool(),
         "levels": level.clone(),  # level is also the next state's promotion
@@ -435,6 +480,10 @@ class VecEnv:
             self.catalogue = self.drawn = select(self.world, state.items, state.people)
         self._state = state
 
+    def slate_size(self, group: str) -> int:
+        """How many candidate indices an agent of ``group`` gives per step: S for users with slates, else 1."""
+        return self.config.slate_size if group == "users" else 1
+
     @property
     def current(self) -> State:
         """The live state tensors (read them; do not write them)."""
@@ -476,6 +525,9 @@ class VecEnv:
         for g in GROUPS:
             a = actions[g]
             shape = (self.num_envs, self.num_agents[g])
+            slates = g == "users" and self.config.slate_size > 1
+            if slates:  # an ordered slate of candidate indices per person
+                shape = (*shape, self.config.slate_size)
             if not isinstance(a, torch.Tensor):
                 raise TypeError(f"actions[{g!r}] must be a torch.Tensor of shape {shape}, got {type(a).__name__}")
             if a.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
@@ -483,20 +535,33 @@ class VecEnv:
                     f"actions[{g!r}] has dtype {a.dtype}; actions are indices: use an integer dtype (torch.long)"
                 )
             if tuple(a.shape) != shape:
-                raise ValueError(f"actions[{g!r}] has shape {tuple(a.shape)}, expected {shape} (num_envs, agents)")
+                raise ValueError(f"actions[{g!r}] has shape {tuple(a.shape)}, expected {shape} (num_envs, agents"
+                                 + (", slate_size: candidate indices, the top slot first)" if slates else ")"))
             if a.device != self.device:
                 raise ValueError(f"actions[{g!r}] is on {a.device} but the env is on {self.device}; move it with .to()")
             if self.validate:
                 n = self.num_actions[g]
                 bad = (a < 0) | (a >= n)
                 if bool(bad.any()):
-                    b, j = (int(x) for x in bad.nonzero()[0])
+                    b, j = (int(x) for x in bad.nonzero()[0][:2])
                     c = self.config
+                    if slates:
+                        k = int(bad[b, j].nonzero()[0])
+                        raise ValueError(f"actions['users'][{b}, {j}, {k}] = {int(a[b, j, k])} is out of range: a slate "
+                                         f"holds candidate indices 0..{n - 1}")
                     meaning = (f" (p * {c.num_levels} + l: publish p in 0..{c.num_drafts}, 0 keeping the live item, at "
                                f"level l in 0..{c.num_levels - 1})" if g == "items" and c.num_drafts else "")
                     raise ValueError(
                         f"actions[{g!r}][{b}, {j}] = {int(a[b, j])} is out of range: allowed 0..{n - 1}{meaning}"
                     )
+                if slates:
+                    same = (a.unsqueeze(-1) == a.unsqueeze(-2)).triu(1)
+                    if bool(same.any()):
+                        b, j, k1, k2 = (int(x) for x in same.nonzero()[0])
+                        raise ValueError(
+                            f"actions['users'][{b}, {j}] shows candidate {int(a[b, j, k1])} in slots {k1} and {k2}: a slate "
+                            f"holds {self.config.slate_size} distinct candidates (with validate=False a repeat leaves its "
+                            "slot empty)")
             out.append(a.long())
         return out[0], out[1]
 

@@ -5,6 +5,8 @@ Batch size ``[num_envs]``; the two groups are nested keys, every tensor on the e
     ("users", "observation")  [B, U, O_u]   ("items", "observation")  [B, I, O_i]
     ("users", "action_mask")  [B, U, K]     ("items", "action_mask")  [B, I, L]   (bool)
     ("users", "action")       [B, U]        ("items", "action")       [B, I]      (index)
+                              [B, U, S] with slates (slate_size S > 1: candidate indices, the top first;
+                              a repeat leaves its slot empty)
     ("users", "reward")       [B, U, 1]     ("items", "reward")       [B, I, 1]
     ("users", "done" / "terminated" / "truncated")  [B, U, 1], the same for items
     "state" [B, S] (the compact critic input), "done" / "terminated" / "truncated" [B, 1]
@@ -94,7 +96,8 @@ class RecSimEnv(EnvBase):
                 "observation": _box(lay[g].low, lay[g].high, (b, n, size), dev),
                 "action_mask": Categorical(n=2, shape=(b, n, a), dtype=torch.bool, device=dev),
             }, shape=(b, n), device=dev)
-            act[g] = Composite({"action": Categorical(n=a, shape=(b, n), dtype=torch.long, device=dev)},
+            slate = (self.config.slate_size,) if g == "users" and self.config.slate_size > 1 else ()
+            act[g] = Composite({"action": Categorical(n=a, shape=(b, n, *slate), dtype=torch.long, device=dev)},
                                shape=(b, n), device=dev)
             rew[g] = Composite({"reward": Unbounded(shape=(b, n, 1), dtype=torch.float32, device=dev)},
                                shape=(b, n), device=dev)

@@ -108,6 +108,24 @@ def update_trust(trust: torch.Tensor, click: torch.Tensor, satisfied: torch.Tens
     return (trust + recovery * (1.0 - trust) - loss * shown * click * (1.0 - satisfied)).clamp(0.0, 1.0)
 
 
+def choice_probabilities(attraction: torch.Tensor, looked: torch.Tensor, model: str, position_bias: float) -> torch.Tensor:
+    """``[..., S]`` the probability that the person chooses each slot of a slate (the rest: none).
+
+    ``attraction [..., S]``: P(click) of each slot's item were it shown alone (0 for an empty slot);
+    ``looked [..., S]`` (float 0/1 or a probability): which slots the person looks at.
+    'cascade' and 'pbm': down the slate, the first looked-at item that appeals,
+    ``P_k = l_k a_k prod_{j<k} (1 - l_j a_j)``; 'mnl': ``P_k = w_k / (1 + sum_j w_j)`` with
+    ``w_k = l_k theta^k a_k / (1 - a_k)`` (the odds of clicking it alone, weighted by position; not clicking
+    has weight 1, so one item alone is clicked with probability ``a``)."""
+    x = attraction * looked
+    if model == "mnl":
+        pos = torch.arange(x.shape[-1], device=x.device, dtype=x.dtype)
+        w = x * position_bias**pos / (1.0 - attraction).clamp_min(1e-6)
+        return w / (1.0 + w.sum(-1, keepdim=True))
+    before = torch.cumprod(1.0 - x, -1)
+    return x * torch.cat([torch.ones_like(x[..., :1]), before[..., :-1]], -1)
+
+
 class UserModel:
     """The simulated people as one object: the core, the reference, the oracles, the planner and
     ``evaluate`` call these methods, so people are defined once.
@@ -186,6 +204,40 @@ class UserModel:
     def update_trust(self, c, tr: Traits, trust, click, satisfied, shown):
         """``[B, U]`` the next trust in sponsored items."""
         return update_trust(trust, click, satisfied, shown, c.trust_loss, c.trust_recovery)
+
+    def look(self, c, shown: torch.Tensor, draw: torch.Tensor) -> torch.Tensor:
+        """``[B, U, S]`` bool: the slots of a slate the person looks at, from uniforms ``draw [B, U, S]``:
+        every slot showing an item (``shown``), under 'pbm' slot k only with probability theta^k."""
+        if c.choice_model != "pbm":
+            return shown
+        pos = torch.arange(shown.shape[-1], device=shown.device, dtype=draw.dtype)
+        return shown & (draw < c.position_bias**pos)
+
+    def choose(self, c, attraction: torch.Tensor, looked: torch.Tensor, draw: torch.Tensor):
+        """The slot each person chooses, ``[B, U]`` long in 0..S (S: none), and the slots they looked at,
+        ``[B, U, S]`` bool: the first slot whose cumulative choice probability (:func:`choice_probabilities`)
+        exceeds the uniform ``draw [B, U]``. Looking down a slate stops at the item chosen ('cascade',
+        'pbm'); a logit choice looks at the whole slate."""
+        p = choice_probabilities(attraction, looked.to(attraction.dtype), c.choice_model, c.position_bias)
+        slot = (draw.unsqueeze(-1) >= p.cumsum(-1)).sum(-1)
+        if c.choice_model != "mnl":
+            pos = torch.arange(looked.shape[-1], device=looked.device)
+            looked = looked & (pos <= slot.unsqueeze(-1))
+        return slot, looked
+
+    def look_time(self, c, looked: torch.Tensor) -> torch.Tensor:
+        """``[B, U]`` the time budget spent looking at a slate beyond its first item: ``look_cost`` per
+        further item looked at."""
+        return c.look_cost * (looked.to(torch.float32).sum(-1) - 1.0).clamp_min(0.0)
+
+    def update_boredom_slate(self, c, tr: Traits, boredom, content, looked, click, chosen, elsewhere, present, alive):
+        """``[B, U, D]`` the next boredom after a slate: each item looked at (``content [B, U, S, D]``,
+        ``looked [B, U, S]``) adds ``omega_x`` of its vector, the one consumed (``chosen [B, U, D]``, when
+        ``click``) the rest; as :meth:`update_boredom` for one item."""
+        seen = c.boredom_exposure * (looked.to(content.dtype).unsqueeze(-1) * content).sum(-2)
+        seen = seen + ((1.0 - c.boredom_exposure) * click).unsqueeze(-1) * chosen
+        return update_boredom(boredom, seen, torch.ones_like(click), elsewhere, tr.boredom_rate * alive, 1.0,
+                              c.boredom_elsewhere, present)
 
     def expected_reward(self, c, tr: Traits, aff, quality, appeal, shown, trust, length):
         """The user agent's expected reward now: P(click) * length * (q + lambda_d (1 - q)) for engagement,

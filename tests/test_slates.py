@@ -1,0 +1,202 @@
+"""Slates (issue 20): a user agent shows S candidates, the person chooses one or none."""
+
+import numpy as np
+import pytest
+import torch
+
+import recsim_marl
+from recsim_marl.models.user import choice_probabilities
+
+TINY = dict(scenario="tiny", encoder="hash", num_users=6, num_items=24, num_candidates=6, max_cycles=20)
+MODELS = ("cascade", "pbm", "mnl")
+
+
+def slates(gen, b, u, k, s):
+    """Random slates of distinct candidates ``[b, u, s]``."""
+    return torch.stack([torch.randperm(k, generator=gen)[:s] for _ in range(b * u)]).view(b, u, s)
+
+
+def play(venv, seed, steps, gen):
+    obs = venv.reset(seed=seed)
+    c = venv.config
+    out = []
+    for _ in range(steps):
+        ua = (slates(gen, venv.num_envs, c.num_users, c.num_candidates, c.slate_size) if c.slate_size > 1 else
+              torch.randint(c.num_candidates, (venv.num_envs, c.num_users), generator=gen))
+        obs, rew, term, trunc, info = venv.step({"users": ua, "items": torch.zeros(venv.num_envs, c.num_items,
+                                                                                     dtype=torch.long)})
+        out.append((rew["users"].clone(), info))
+    return out
+
+
+def test_one_item_is_the_single_click_whatever_the_choice_model():
+    """With S = 1 the choice model's fields are inert: every model gives today's trajectory, bit for bit."""
+    runs = []
+    for model in MODELS:
+        venv = recsim_marl.make_vec(3, **TINY, choice_model=model, position_bias=0.3, look_cost=1.0)
+        assert set(venv.config.inert_fields()) >= {"slate_size", "choice_model", "position_bias", "look_cost"}
+        runs.append(torch.stack([r for r, _ in play(venv, 4, 15, torch.Generator().manual_seed(0))]))
+    assert torch.equal(runs[0], runs[1]) and torch.equal(runs[0], runs[2])
+
+
+def test_choice_probabilities_by_hand():
+    a = torch.tensor([0.5, 0.4, 0.2])
+    seen = torch.ones(3)
+    cascade = choice_probabilities(a, seen, "cascade", 0.9)
+    assert torch.allclose(cascade, torch.tensor([0.5, 0.5 * 0.4, 0.5 * 0.6 * 0.2]))
+    mnl = choice_probabilities(a, seen, "mnl", 0.5)
+    w = torch.tensor([1.0, 0.4 / 0.6 * 0.5, 0.2 / 0.8 * 0.25])
+    assert torch.allclose(mnl, w / (1 + w.sum()))
+    one = choice_probabilities(a[:1], seen[:1], "mnl", 0.5)
+    assert torch.allclose(one, a[:1])  # one item alone: its click probability
+    # an empty or unseen slot is never chosen, and nothing above it changes
+    assert torch.allclose(choice_probabilities(a, torch.tensor([1.0, 0.0, 1.0]), "cascade", 0.9),
+                          torch.tensor([0.5, 0.0, 0.5 * 0.2]))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_lower_slots_are_chosen_less_and_nothing_is_a_real_outcome(model):
+    venv = recsim_marl.make_vec(8, **{**TINY, "max_cycles": 50}, slate_size=3, choice_model=model, position_bias=0.7)
+    counts = np.zeros(4)
+    for _, info in play(venv, 0, 40, torch.Generator().manual_seed(1)):
+        present = info["slate"][..., 0] >= 0
+        ch = info["chosen"][present]
+        counts += np.bincount(np.where(ch.numpy() < 0, 3, ch.numpy()), minlength=4)
+    assert counts[0] > counts[1] > counts[2] > 0 and counts[3] > 0, counts  # random slates: position bias shows
+
+
+def test_a_slate_costs_time_to_look_down():
+    kw = dict(**TINY, slate_size=4, choice_model="cascade")
+    cheap = recsim_marl.make_vec(4, **kw, look_cost=0.0)
+    dear = recsim_marl.make_vec(4, **kw, look_cost=0.5)
+    a = play(cheap, 2, 1, torch.Generator().manual_seed(0))
+    b = play(dear, 2, 1, torch.Generator().manual_seed(0))
+    assert torch.equal(a[0][1]["chosen"], b[0][1]["chosen"])  # the same looks and choices...
+    looked_past_top = (a[0][1]["chosen"] != 0)
+    spent = cheap.current.budget - dear.current.budget
+    assert bool((spent[looked_past_top] > 0.49).all()) and bool((spent[~looked_past_top].abs() < 1e-6).all())
+
+
+def test_a_repeat_leaves_its_slot_empty_without_validation_and_is_refused_with_it():
+    venv = recsim_marl.make_vec(1, **TINY, slate_size=3, validate=False)
+    venv.reset(seed=0)
+    ua = torch.tensor([[[2, 2, 5]] * 6])
+    _, _, _, _, info = venv.step({"users": ua, "items": torch.zeros(1, 24, dtype=torch.long)})
+    assert (info["slate"][0, :, 1] == -1).all() and (info["slate"][0, :, 0] >= 0).all()
+    assert not (info["chosen"] == 1).any()  # an empty slot is never chosen
+    assert torch.equal(venv.current.impressions.sum(-1), torch.tensor([12.0]))  # two items shown to each of 6
+    strict = recsim_marl.make_vec(1, **TINY, slate_size=3)
+    strict.reset(seed=0)
+    before = strict.get_state()
+    with pytest.raises(ValueError, match=r"actions\['users'\]\[0, 0\] shows candidate 2 in slots 0 and 1"):
+        strict.step({"users": ua, "items": torch.zeros(1, 24, dtype=torch.long)})
+    with pytest.raises(ValueError, match=r"expected \(1, 6, 3\)"):
+        strict.step({"users": ua[..., :2], "items": torch.zeros(1, 24, dtype=torch.long)})
+    with pytest.raises(ValueError, match=r"\[0, 0, 2\] = 6 is out of range"):
+        strict.step({"users": torch.tensor([[[0, 1, 6]] * 6]), "items": torch.zeros(1, 24, dtype=torch.long)})
+    assert torch.equal(strict.get_state().budget, before.budget) and bool((strict.current.t == 0).all())
+
+
+def test_config_refuses_slates_it_cannot_make():
+    with pytest.raises(ValueError, match="slate_size=7 is invalid: must be <= num_candidates"):
+        recsim_marl.make_config("tiny", slate_size=7, num_candidates=6)
+    with pytest.raises(ValueError, match="choice_model"):
+        recsim_marl.make_config("tiny", slate_size=2, choice_model="logit")
+    with pytest.raises(ValueError, match="ad_load"):
+        recsim_marl.make_config("tiny", slate_size=2, ad_load=0.2)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_batch_size_does_not_change_a_slate_world(model):
+    kw = dict(**TINY, slate_size=3, choice_model=model)
+    big, small = recsim_marl.make_vec(4, **kw), recsim_marl.make_vec(2, **kw)
+    ob, os_ = big.reset(seed=0), small.reset(seed=[2, 3])
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(15):
+        assert torch.equal(ob["users"][2:], os_["users"])
+        ua = slates(gen, 4, 6, 6, 3)
+        ia = torch.randint(4, (4, 24), generator=gen)
+        ob, rb, *_, ib = big.step({"users": ua, "items": ia})
+        os_, rs, *_, is_ = small.step({"users": ua[2:], "items": ia[2:]})
+        assert torch.equal(rb["users"][2:], rs["users"]) and torch.equal(ib["chosen"][2:], is_["chosen"])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_pettingzoo_checks_pass_with_slates(model):
+    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
+
+    kw = dict(**TINY, slate_size=3, choice_model=model)
+    env = recsim_marl.parallel_env(**kw)
+    space = env.action_space("user_0")
+    assert list(space.nvec) == [6, 6, 6] and env.action_space("item_0").n == 4
+    parallel_api_test(env, num_cycles=30)  # random slates, repeats included: their documented meaning
+    api_test(recsim_marl.env(**kw), num_cycles=10)
+    parallel_seed_test(lambda: recsim_marl.parallel_env(**kw), num_cycles=10)
+
+
+def test_pettingzoo_refuses_a_bad_slate_naming_the_agent():
+    env = recsim_marl.parallel_env(**TINY, slate_size=3)
+    env.reset(seed=0)
+    acts = {a: (np.array([0, 1, 2]) if a.startswith("user") else 0) for a in env.agents}
+    for bad, match in ((np.array([0, 1]), "user_0.*must be a slate: 3 candidate indices"),
+                       (np.array([0, 1, 9]), "user_0.*candidate 9 in slot 2: out of range"),
+                       (np.array([0.0, 1.0, 2.0]), "user_0.*dtype float64"),
+                       (3, "user_0.*must be a slate")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            env.step({**acts, "user_0": bad})
+    assert env.step(acts)[0]  # nothing was changed by the refusals
+    with pytest.raises(ValueError, match="pad_actions"):
+        recsim_marl.parallel_env(**TINY, slate_size=3, pad_actions=True)
+
+
+def test_every_door_takes_slates():
+    """TorchRL's spec check (random slates: repeats included), RLlib's checker, SB3 PPO on the users'
+    MultiDiscrete slates, and evaluate's slate metrics."""
+    from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+    from stable_baselines3 import PPO
+    from torchrl.envs.utils import check_env_specs
+
+    from agents.baselines import FixedLevelPolicy, GreedyPolicy
+    from agents.evaluation import evaluate
+    from agents.sb3 import GroupVecEnv, SB3Policy
+    from recsim_marl.integrations.rllib import RecSimMultiAgentEnv
+    from recsim_marl.integrations.torchrl import RecSimEnv
+
+    kw = dict(TINY, slate_size=3, choice_model="pbm")
+    env = RecSimEnv(num_envs=3, seed=1, **kw)
+    assert env.action_spec["users", "action"].shape == (3, 6, 3)
+    check_env_specs(env)
+    check_multiagent_environments(RecSimMultiAgentEnv(dict(kw)))
+    venv = GroupVecEnv(group="users", num_worlds=2, **kw)
+    venv.reset()
+    assert list(venv.action_space.nvec) == [6, 6, 6] and venv.action_masks().shape == (12, 18)
+    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=48, n_epochs=1, seed=0)
+    model.learn(64)
+    c = recsim_marl.make_config(**kw)
+    for users in (SB3Policy(model), GreedyPolicy(c)):
+        r = evaluate(c, {"users": users, "items": FixedLevelPolicy(0)}, episodes=2, seed=3)
+        assert 0 < r["precision"][0] <= 1 and 0 < r["pick_ndcg"][0] <= 1 and r["coverage"][0] > 0
+
+
+def test_learners_say_they_do_not_learn_slates_yet(tmp_path):
+    from agents import mappo
+
+    args = mappo.Args(scenario="tiny", env={"slate_size": 2, "encoder": "hash"}, total_steps=50, log_dir=str(tmp_path),
+                      progress=False, tensorboard=False, eval_episodes=0)
+    with pytest.raises(ValueError, match="slate_size=2: mappo does not learn slates yet"):
+        mappo.train(args)
+
+
+def test_the_obd_table_reads_the_shipped_logs_and_simulates_every_choice_model(tmp_path):
+    from benchmarks import calibration_obd
+
+    out = calibration_obd.main(["--episodes", "128", "--scenario", "tiny", "--out", str(tmp_path / "obd.json")])
+    random = out["data"]["random"]
+    assert sum(random["impressions"]) == 30_000 and sum(random["clicks"]) == 130  # three campaign files
+    for t in (random, *out["simulated"].values()):
+        assert all(x["ci"][0] <= x["ctr"] <= x["ci"][1] for x in t["ctr"])
+        assert all(r["ci"][0] <= r["ratio"] <= r["ci"][1] for r in t["ratio_to_first"])
+    sim = out["simulated"]
+    # looking down a list: lower slots are chosen less under every model, most steeply under the PBM
+    assert all(t["ratio_to_first"][1]["ratio"] < 1 for t in sim.values())
+    assert sim["pbm"]["ratio_to_first"][1]["ratio"] < sim["cascade"]["ratio_to_first"][1]["ratio"]
