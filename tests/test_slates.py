@@ -200,3 +200,14 @@ def test_the_obd_table_reads_the_shipped_logs_and_simulates_every_choice_model(t
     # looking down a list: lower slots are chosen less under every model, most steeply under the PBM
     assert all(t["ratio_to_first"][1]["ratio"] < 1 for t in sim.values())
     assert sim["pbm"]["ratio_to_first"][1]["ratio"] < sim["cascade"]["ratio_to_first"][1]["ratio"]
+
+
+def test_the_slate_speed_benchmark_times_every_choice_model(tmp_path, monkeypatch):
+    from benchmarks import slates
+
+    assert slates.time_case(2, 2, "tiny", 3, "mnl") > 0  # one real case, in its own process
+    monkeypatch.setattr(slates, "time_case", lambda b, steps, scenario, s, model: 100.0 / s)
+    out = slates.main(["--scenario", "tiny", "--num-envs", "2", "--rounds", "1", "--slate-size", "4",
+                       "--out", str(tmp_path / "s.json")])
+    assert set(out["user_steps_per_s"]) == {"S = 1", "S = 4, cascade", "S = 4, pbm", "S = 4, mnl"}
+    assert out["ratio_to_one_item"] == {"S = 1": 1.0, "S = 4, cascade": 0.25, "S = 4, pbm": 0.25, "S = 4, mnl": 0.25}
