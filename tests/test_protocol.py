@@ -46,6 +46,7 @@ FINGERPRINTS = {
     "boredom-v2": "f3d05d1b9d185e3a",
     "default-v2": "28fa69574e5d6e1d",
     "creators-v1": "4cb955361c866d12",
+    "creators-v2": "6103a5bc4a8ed20e",
 }
 
 
