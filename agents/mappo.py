@@ -22,7 +22,7 @@ import recsim_marl
 from agents.args import MappoArgs, validate
 from agents.logger import ReturnTracker, RunLogger
 from agents.networks import PerGroup, build, group_head, masked_logits, mlp
-from agents.policy import GROUPS, LearnedPolicy, checked_act, sample
+from agents.policy import GROUPS, LearnedPolicy, checked_act, log_prob, sample
 from agents.run import Run, load_group_policy
 from recsim_marl.core import PER_AGENT_STATE
 
@@ -237,10 +237,10 @@ def train(args: Args) -> dict:
                         else:
                             logits = actors[g](obs[g])
                         logits = masked_logits(logits, obs["action_mask"][g])
-                        a = sample(logits, gen)
+                        a = sample(logits, gen, venv.slate_size(g))  # users' slates: Plackett-Luce
                         if g in recurrent:
                             memory[g] = actors[g].after(obs[g], a, h)
-                        logp = torch.log_softmax(logits, -1).gather(-1, a.unsqueeze(-1)).squeeze(-1)
+                        logp = log_prob(logits, a)
                         b = buf[g]
                         b["obs"].append(obs[g])
                         b["mask"].append(obs["action_mask"][g])
@@ -296,9 +296,9 @@ def train(args: Args) -> dict:
                         logits = actors[g](flat["obs"][j])
                     logits = masked_logits(logits, flat["mask"][j])
                     logp_all = torch.log_softmax(logits, -1)
-                    logp = logp_all.gather(-1, flat["act"][j].unsqueeze(-1)).squeeze(-1)
+                    logp = log_prob(logits, flat["act"][j])  # a slate's: the Plackett-Luce log-probability
                     pg = clipped_surrogate(torch.exp(logp - flat["logp"][j]), flat_adv[j], args.clip_coef)
-                    probs = logp_all.exp()
+                    probs = logp_all.exp()  # with slates: the entropy of the top slot's choice
                     entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
                     v_new = critics[g](flat_st[j], flat["obs"][j])
                     v_old = flat["val"][j]

@@ -159,7 +159,12 @@ def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, mem
     """The action head (policy logits or Q-values) of a group; ``memory``: the users' recurrent
     :class:`MemoryScorer` (items have no memory head)."""
     if group == "users":
-        return (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id)
+        if memory and config.slate_size > 1:
+            raise ValueError(f"slate_size={config.slate_size}: the recurrent users' head (--memory) shows one item; "
+                             "use slate_size=1 or no memory")
+        net = (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id)
+        net.slate_size = config.slate_size  # S candidates shown: LearnedPolicy and the learners read it here
+        return net
     lay = observation_layout(config)["items"]
     return FlatHead(lay.size, config.num_item_actions, config.num_items, hidden, agent_id)
 

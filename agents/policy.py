@@ -68,16 +68,38 @@ class LearnedPolicy:
         else:
             logits = self.net(obs)
         logits = masked_logits(logits, mask)
-        a = logits.argmax(-1) if self.deterministic else sample(logits, self.gen)
+        s = getattr(self.net, "slate_size", 1)
+        if self.deterministic:
+            a = logits.argmax(-1) if s == 1 else logits.topk(s, -1).indices
+        else:
+            a = sample(logits, self.gen, s)
         if hasattr(self.net, "step"):
             self.memory = self.net.after(obs, a, h)
         return a
 
 
-def sample(logits: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-    """Gumbel-max sampling from ``logits [..., A]`` with an explicit generator (reproducible, resumable)."""
+def sample(logits: torch.Tensor, gen: torch.Generator | None, slate_size: int = 1) -> torch.Tensor:
+    """Gumbel-max sampling from ``logits [..., A]`` with an explicit generator (reproducible, resumable);
+    ``slate_size`` S > 1: an ordered slate ``[..., S]`` of distinct actions from the Plackett-Luce model of
+    the logits (Gumbel top-S: the first drawn from the softmax, each next from the softmax of the rest)."""
     u = torch.rand(logits.shape, generator=gen, device=logits.device).clamp_(1e-9, 1 - 1e-9)
-    return (logits - torch.log(-torch.log(u))).argmax(-1)
+    perturbed = logits - torch.log(-torch.log(u))
+    return perturbed.argmax(-1) if slate_size == 1 else perturbed.topk(slate_size, -1).indices
+
+
+def log_prob(logits: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``log P(a)`` under the softmax of ``logits [..., A]``: of an action ``a [...]``, or of an ordered slate
+    ``a [..., S]`` under the Plackett-Luce model, ``sum_k (l_{a_k} - logsumexp of the logits not yet
+    chosen)``."""
+    if a.dim() == logits.dim() - 1:
+        return torch.log_softmax(logits, -1).gather(-1, a.unsqueeze(-1)).squeeze(-1)
+    out = torch.zeros(a.shape[:-1], dtype=logits.dtype, device=logits.device)
+    rest = logits
+    for k in range(a.shape[-1]):
+        pick = a[..., k:k + 1]
+        out = out + (rest.gather(-1, pick).squeeze(-1) - torch.logsumexp(rest, -1))
+        rest = rest.scatter(-1, pick, -1e9)  # chosen: out of the rest (below any masked logit's -1e8)
+    return out
 
 
 class DictPolicy:

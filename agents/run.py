@@ -70,9 +70,9 @@ class Run:
         self.args, self.algorithm = args, algorithm
         self.groups = learned_groups(args.learn)
         slates = recsim_marl.make_config(args.scenario, **args.env).slate_size
-        if slates > 1 and "users" in self.groups:
-            raise ValueError(f"slate_size={slates}: {algorithm} does not learn slates yet (issue 20); learn items with "
-                             "scripted users (--learn items), or use slate_size=1")
+        if slates > 1 and "users" in self.groups and algorithm != "mappo":
+            raise ValueError(f"slate_size={slates}: {algorithm} does not learn slates yet (issue 20; MAPPO does); learn "
+                             "items with scripted users (--learn items), learn slates with mappo, or use slate_size=1")
         # launched by torchrun: join the process group; each rank its own device, env seeds and samples
         self.ranks = Ranks(torch.device(args.device))
         self.device = self.ranks.device

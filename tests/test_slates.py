@@ -178,13 +178,34 @@ def test_every_door_takes_slates():
         assert 0 < r["precision"][0] <= 1 and 0 < r["pick_ndcg"][0] <= 1 and r["coverage"][0] > 0
 
 
-def test_learners_say_they_do_not_learn_slates_yet(tmp_path):
-    from agents import mappo
+def test_mappo_learns_slates_with_plackett_luce_and_iql_says_it_does_not_yet(tmp_path):
+    from agents import iql, mappo
+    from agents.baselines import FixedLevelPolicy, RandomPolicy
+    from agents.evaluation import evaluate
+    from agents.policy import LearnedPolicy, log_prob, sample
 
-    args = mappo.Args(scenario="tiny", env={"slate_size": 2, "encoder": "hash"}, total_steps=50, log_dir=str(tmp_path),
+    logits = torch.tensor([[2.0, 0.0, -1.0, 0.5]])
+    slate = torch.tensor([[0, 3]])
+    p0 = torch.softmax(logits, -1)[0, 0]
+    p1 = torch.exp(logits[0, 3]) / torch.exp(logits[0, 1:]).sum()
+    assert torch.allclose(log_prob(logits, slate), torch.log(p0 * p1))  # Plackett-Luce by hand
+    draws = sample(logits.expand(4000, 4), torch.Generator().manual_seed(0), 2)
+    assert bool((draws[:, 0] != draws[:, 1]).all())  # distinct
+    assert abs(float((draws[:, 0] == 0).float().mean()) - float(p0)) < 0.03  # the top slot follows the softmax
+    kw = {"slate_size": 3, "encoder": "hash", "max_cycles": 20}
+    args = mappo.Args(scenario="tiny", env=kw, total_steps=8 * 25 * 6, num_envs=8, log_dir=str(tmp_path / "m"),
                       progress=False, tensorboard=False, eval_episodes=0)
-    with pytest.raises(ValueError, match="slate_size=2: mappo does not learn slates yet"):
-        mappo.train(args)
+    res = mappo.train(args)
+    c = recsim_marl.make_config("tiny", **kw)
+    learned = LearnedPolicy(res["nets"]["users"])
+    items = FixedLevelPolicy(0)
+    mine = evaluate(c, {"users": learned, "items": items}, episodes=16, seed=1000, ranking_metrics=False)
+    rand = evaluate(c, {"users": RandomPolicy(4, slate_size=3), "items": items}, episodes=16, seed=1000,
+                    ranking_metrics=False)
+    assert mine["user_return"][0] > rand["user_return"][0]
+    with pytest.raises(ValueError, match="slate_size=3: iql does not learn slates yet"):
+        iql.train(iql.Args(scenario="tiny", env=kw, total_steps=50, log_dir=str(tmp_path / "i"), progress=False,
+                           tensorboard=False, eval_episodes=0))
 
 
 def test_the_obd_table_reads_the_shipped_logs_and_simulates_every_choice_model(tmp_path):
