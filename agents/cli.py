@@ -19,7 +19,7 @@ DEMO_METRICS = {  # column header: (metric of agents.policy.evaluate, what it me
     "return": ("user_return", "mean summed engagement per person over the episode (the users' reward)"),
     "ctr": ("ctr", "clicks per recommendation shown to a person still present"),
     "churn": ("churn", "share of people not present at the end: left (ran out of budget) or away between visits"),
-    "ndcg@1": ("pick_ndcg", "true (hidden) affinity of the pick against the best candidate's (NDCG@1), 0..1"),
+    "ndcg@1": ("pick_ndcg", "true (hidden) affinity of the pick against the best candidate's (NDCG@1; of a slate: NDCG@S), 0..1"),
     "f1": ("f1", "F1 of precision and recall: recommended items vs each person's truly relevant items"),
     "coverage": ("coverage", "share of the catalogue recommended to someone at least once"),
     "gini": ("exposure_gini", "inequality of recommendations over items: 0 equal, 1 one item gets all"),
