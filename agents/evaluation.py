@@ -51,6 +51,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     published_quality and published_appeal (means over what was published), clickbait_share (of what
     was published, appeal > quality + 1), live_quality and homogeneity (mean pairwise cosine of the live
     items) at the episode's end.
+    With slates (``slate_size`` S > 1): no_click (share of slates from which nothing was chosen) and
+    ctr_slot1 .. ctr_slotS (choices from slot k over items shown in slot k: the click-through rate by position).
     ``ranking_metrics=False`` leaves out ndcg, pick_ndcg, diversity, precision, recall and f1, whose ground truth
     (every person's affinity to every item, each step) costs more than the episodes themselves.
     ``per_episode=True`` returns each metric's value per episode (a list, in seed order) instead of
@@ -82,6 +84,9 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         "clicks", "disappointed", "returns", "gaps", "shown", "engagement", "ndcg", "ndcg_n", "pick", "div", "tp", "rel_total",
         "recs")}
     recommended_any = torch.zeros(b, i, dtype=torch.bool, device=dev)
+    slot_shown = torch.zeros(b, config.slate_size, device=dev)  # per slot: items shown, and chosen
+    slot_chosen = torch.zeros(b, config.slate_size, device=dev)
+    acc["none"] = torch.zeros(b, device=dev)
     exposure = torch.zeros(b, i, device=dev)
     result = {n: torch.zeros(b, device=dev) for n in ("user_return", "provider_profit", "churn", "visits")}
     discount = 1.0 / torch.log2(torch.arange(k, device=dev, dtype=torch.float32) + 2.0)
@@ -139,6 +144,11 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         acc["gaps"] += info["metrics"]["return_gaps"] * live
         acc["shown"] += alive_f.sum(-1)
         acc["engagement"] += info["metrics"]["engagement"] * alive_f.sum(-1) / u  # per person
+        if "chosen" in info:  # slates: what was chosen from which slot, and slates that found nothing
+            here = on & alive.unsqueeze(-1) & ~finished[:, None, None]
+            slot_shown += here.sum(1).to(torch.float32)
+            slot_chosen += ((info["chosen"].unsqueeze(-1) == torch.arange(on.shape[-1], device=dev)) & here).sum(1)
+            acc["none"] += ((info["chosen"] < 0) & here[..., 0]).sum(-1)
         seen = (on & alive.unsqueeze(-1)).flatten(1)
         recommended_any |= torch.zeros_like(recommended_any).scatter_(1, shown_items.flatten(1), seen) & ~finished[:, None]
         exposure += torch.zeros_like(exposure).scatter_add_(1, shown_items.flatten(1), seen.to(torch.float32))
@@ -167,6 +177,10 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
         "coverage": recommended_any.to(torch.float32).mean(-1),
         "exposure_gini": _gini(exposure),
     }
+    if config.slate_size > 1:
+        episodes_of["no_click"] = acc["none"] / slot_shown[:, 0].clamp_min(1)
+        for k in range(config.slate_size):
+            episodes_of[f"ctr_slot{k + 1}"] = slot_chosen[:, k] / slot_shown[:, k].clamp_min(1)
     if creators:
         episodes_of.update({
             "published": made["published"] / i,  # per creator

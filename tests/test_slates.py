@@ -176,6 +176,10 @@ def test_every_door_takes_slates():
     for users in (SB3Policy(model), GreedyPolicy(c)):
         r = evaluate(c, {"users": users, "items": FixedLevelPolicy(0)}, episodes=2, seed=3)
         assert 0 < r["precision"][0] <= 1 and 0 < r["pick_ndcg"][0] <= 1 and r["coverage"][0] > 0
+        assert 0 < r["no_click"][0] < 1 and all(0 <= r[f"ctr_slot{k}"][0] <= 1 for k in (1, 2, 3))
+        chosen_share = sum(r[f"ctr_slot{k}"][0] for k in (1, 2, 3))  # every slot is shown (greedy: no repeats)
+        if isinstance(users, GreedyPolicy):
+            assert abs(chosen_share + r["no_click"][0] - 1) < 1e-5
 
 
 def test_mappo_learns_slates_with_plackett_luce_and_iql_says_it_does_not_yet(tmp_path):
