@@ -34,6 +34,38 @@ from recsim_marl.models.user import Traits
 from recsim_marl.protocol import TUNING_SEED
 
 
+def slate_by_choice_model(config, attraction: torch.Tensor, value: torch.Tensor, mask=None) -> torch.Tensor:
+    """``[B, N, S]`` a slate built slot by slot, each slot taking the candidate that most raises the slate's
+    expected reward under the world's choice model (:func:`recsim_marl.models.user.choice_probabilities`;
+    the position-based model's looks in expectation), from each candidate's click probability alone
+    ``attraction [B, N, K]`` and expected reward alone ``value [B, N, K]`` (so its reward given a click is
+    ``value / attraction``). Greedy, as SlateQ's greedy slate optimisation."""
+    from recsim_marl.models.user import choice_probabilities
+
+    s = config.slate_size
+    reward = value / attraction.clamp_min(1e-6)
+    taken = torch.zeros_like(attraction, dtype=torch.bool)
+    allowed = torch.ones_like(taken) if mask is None else mask
+    slots = []
+    a_sl = attraction.new_zeros(*attraction.shape[:-1], 0)
+    r_sl = attraction.new_zeros(*attraction.shape[:-1], 0)
+    theta = torch.tensor(config.position_bias, dtype=attraction.dtype)
+    for k in range(s):
+        # every candidate in slot k: [B, N, K, k + 1]
+        a_try = torch.cat([a_sl.unsqueeze(-2).expand(*attraction.shape, k), attraction.unsqueeze(-1)], -1)
+        r_try = torch.cat([r_sl.unsqueeze(-2).expand(*attraction.shape, k), reward.unsqueeze(-1)], -1)
+        looked = theta ** torch.arange(k + 1, dtype=attraction.dtype) if config.choice_model == "pbm" else \
+            torch.ones(k + 1, dtype=attraction.dtype)
+        gain = (choice_probabilities(a_try, looked, config.choice_model, config.position_bias) * r_try).sum(-1)
+        # masked candidates only once the allowed ones run out: a slate's S candidates stay distinct
+        pick = gain.masked_fill(~allowed, -1e9).masked_fill(taken, float("-inf")).argmax(-1, keepdim=True)
+        slots.append(pick)
+        taken = taken.scatter(-1, pick, True)
+        a_sl = torch.cat([a_sl, attraction.gather(-1, pick)], -1)
+        r_sl = torch.cat([r_sl, reward.gather(-1, pick)], -1)
+    return torch.cat(slots, -1)
+
+
 def top(scores: torch.Tensor, slate_size: int = 1) -> torch.Tensor:
     """What a policy that scores candidates ``[B, N, K]`` recommends: the best one ``[B, N]``, or with
     slates (``slate_size`` S > 1) the S best, best on top, ``[B, N, S]``."""
@@ -102,9 +134,10 @@ class ModelBasedPolicy(_Bound):
     interest and boredom, the noisy rating in place of quality, the promotion shown, each candidate's
     length, and the median person's traits (``UserModel.population``: it cannot see how this person
     differs, nor an item's appeal, nor trust, so it assumes average appeal and full trust); picks the
-    candidate with the highest expected reward now. It reads nothing but the observation (it is bound
-    to the env only to use the env's user model). Not privileged. The strongest simple myopic policy a
-    learner must beat."""
+    candidate with the highest expected reward now (with slates, :func:`slate_by_choice_model`: the slate
+    of highest expected reward under the world's choice model, slot by slot). It reads nothing but the
+    observation (it is bound to the env only to use the env's user model). Not privileged. The strongest
+    simple myopic policy a learner must beat."""
 
     def __init__(self, config):
         super().__init__(config)
@@ -122,8 +155,19 @@ class ModelBasedPolicy(_Bound):
         return m.expected_reward(c, pop, aff, lay.read(obs, "candidate_rating"), zero,
                                  lay.read(obs, "candidate_promotion"), zero + 1.0, lay.read(obs, "candidate_length"))
 
+    def attraction(self, obs) -> torch.Tensor:
+        """``[B, U, K]`` each candidate's click probability were it shown alone (the same estimate)."""
+        c, lay, m = self.config, self.lay, self._env().user_model
+        pop = m.population(c)
+        aff = m.affinity(c, pop, lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
+                         lay.read(obs, "candidate_content"))
+        zero = torch.zeros_like(aff)
+        return m.click_probability(c, pop, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
+
     def act(self, obs, mask):
-        return top(self.values(obs), self.config.slate_size)
+        if self.config.slate_size == 1:
+            return self.values(obs).argmax(-1)
+        return slate_by_choice_model(self.config, self.attraction(obs), self.values(obs), mask)
 
 
 def ranker_features(config) -> tuple[str, ...]:
@@ -268,7 +312,11 @@ class MyopicOraclePolicy(_Bound):
                                                       x["shown"], x["trust"], x["length"])
 
     def act(self, obs, mask):
-        return top(self.values(), self.config.slate_size)
+        if self.config.slate_size == 1:
+            return self.values().argmax(-1)
+        x = self.truth()  # a slate: built slot by slot under the true choice model
+        p = self._env().user_model.click_probability(self.config, x["tr"], x["aff"], x["appeal"], x["shown"], x["trust"])
+        return slate_by_choice_model(self.config, p, self.values(), mask)
 
 
 class FarsightedOraclePolicy(MyopicOraclePolicy):
