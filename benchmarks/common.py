@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -60,10 +61,12 @@ def paired_difference(a, b) -> dict:
     return {"mean": float(d.mean()), "ci": [float(d.mean()) - half, float(d.mean()) + half]}
 
 
-def train_providers(scenario: str, overrides: dict, run: int, total_steps: int, log_dir: Path, quick: bool = False):
-    """MAPPO learning the item agents of ``scenario`` (with ``overrides``) against greedy users, on the
-    training split, run ``run`` on seeds ``run * num_envs ...`` (below the tuning seeds): the learned
-    policy and what its training was."""
+def train_providers(scenario: str, overrides: dict, run: int, total_steps: int, log_dir: Path, quick: bool = False,
+                    users: str = "greedy", reuse: bool = False):
+    """MAPPO learning the item agents of ``scenario`` (with ``overrides``) against scripted ``users``
+    (greedy or model-based), on the training split, run ``run`` on seeds ``run * num_envs ...`` (below
+    the tuning seeds): the learned policy and what its training was. ``reuse``: a finished run of the
+    same options in ``log_dir`` is loaded instead of trained again (resuming checks every option)."""
     from agents import mappo
     from agents.policy import LearnedPolicy
     from recsim_marl.protocol import TUNING_SEED
@@ -72,10 +75,16 @@ def train_providers(scenario: str, overrides: dict, run: int, total_steps: int, 
     num_envs = extra.get("num_envs", mappo.Args.num_envs)
     seed = run * num_envs
     assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
-    args = mappo.Args(scenario=scenario, env=dict(overrides), learn="items", users_policy="greedy",
+    args = mappo.Args(scenario=scenario, env=dict(overrides), learn="items", users_policy=users,
                       total_steps=total_steps, seed=seed, eval_episodes=0, progress=False, tensorboard=False,
                       log_dir=str(log_dir), **extra)
     t = time.perf_counter()
-    res = mappo.train(args)
+    if reuse and (Path(log_dir) / "checkpoint.pt").exists():
+        res = mappo.train(dataclasses.replace(args, resume=True))  # refuses a run of other options
+        if res.get("finished_before"):
+            return mappo.load_policy(Path(log_dir) / "checkpoint.pt", "items"), {
+                "train_seconds": None, "train_seed": seed, "total_steps": total_steps, "reused": str(log_dir)}
+    else:
+        res = mappo.train(args)
     return LearnedPolicy(res["nets"]["items"]), {"train_seconds": round(time.perf_counter() - t, 1),
                                                  "train_seed": seed, "total_steps": res["global_step"]}

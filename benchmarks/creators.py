@@ -4,8 +4,9 @@ MAPPO learns the item agents (creators) of the ``creators`` scenario on training
 on seeds ``r * num_envs ...``, below the tuning seeds) with greedy users; every policy is then evaluated
 on the same ``--episodes`` test-split worlds (seeds 10,000 ...) with greedy users: provider profit per
 creator, people's return, and what was published (its quality, appeal and clickbait share). Rows: the
-scripted creators (never publish, quality-first, clickbait-first, copy-trend, promote when shown) and
-MAPPO, each with and without ``quality_gate``. Statistics: the mean over runs x worlds and its 95% CI
+scripted creators (never publish, quality-first, clickbait-first, copy-trend, promote when shown),
+MAPPO, and MAPPO with its promotion removed (the same publishing at level 0: what its promotion adds,
+with its mean promotion level), each with and without ``quality_gate``. Statistics: the mean over runs x worlds and its 95% CI
 by a stratified bootstrap over runs and worlds (a scripted policy is one run); the learned creators'
 margin over every scripted one, and the gate's effect on the quality of what they publish
 (differences of means, bootstrap CIs paired by world: every policy plays the same worlds).
@@ -32,6 +33,32 @@ from recsim_marl.protocol import EVAL_SEED
 
 METRICS = ("provider_profit", "user_return", "published", "published_quality", "published_appeal",
            "clickbait_share", "live_quality", "exits")
+
+
+class Levels:
+    """A creator policy that records the mean promotion level it chooses (action ``p * L + l``)."""
+
+    def __init__(self, inner, num_levels: int):
+        self.inner, self.num_levels, self.total, self.count = inner, num_levels, 0.0, 0
+
+    def act(self, obs, mask):
+        a = self.inner.act(obs, mask)
+        self.total += float((a % self.num_levels).sum())
+        self.count += a.numel()
+        return a
+
+    def mean_level(self) -> float:
+        return self.total / max(self.count, 1)
+
+
+class NoPromotion:
+    """The same creator policy with its promotion removed: what it publishes, at level 0."""
+
+    def __init__(self, inner, num_levels: int):
+        self.inner, self.num_levels = inner, num_levels
+
+    def act(self, obs, mask):
+        return self.inner.act(obs, mask) // self.num_levels * self.num_levels
 
 
 def bootstrap(values: np.ndarray, reps: int, rng: np.random.Generator, worlds: np.ndarray | None = None) -> np.ndarray:
@@ -70,6 +97,8 @@ def main(argv=None) -> dict:
     p.add_argument("--gate", type=float, default=0.0, help="the quality gate compared with none")
     p.add_argument("--reps", type=int, default=5000, help="bootstrap resamples")
     p.add_argument("--quick", action="store_true", help="a smoke test: tiny budgets")
+    p.add_argument("--reuse", action="store_true",
+                   help="load MAPPO runs already trained with the same options in the runs folder instead of training")
     p.add_argument("--out", default="benchmarks/results/creators.json")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
@@ -85,15 +114,19 @@ def main(argv=None) -> dict:
         users = GreedyPolicy(test)
         pols = {rule: [CreatorPolicy(test, rule)] for rule in CreatorPolicy.RULES}
         pols["promote when shown"] = [PromoteWhenShownPolicy(test)]
-        infos = []
+        infos, raw = [], []
         pols["MAPPO"] = []
         for run in range(args.runs):
             gate = overrides.get("quality_gate")
             policy, info = train_providers("creators", overrides, run, steps,
-                                           out_dir / "runs" / f"creators_gate{gate}_run{run}", args.quick)
-            pols["MAPPO"].append(policy)
+                                           out_dir / "runs" / f"creators_gate{gate}_run{run}", args.quick,
+                                           reuse=args.reuse)
+            pols["MAPPO"].append(Levels(policy, test.num_levels))
+            raw.append(policy)
             infos.append(info)
             print(f"  {setting}: MAPPO run {run} trained in {info['train_seconds']}s", flush=True)
+        # the same learned creators with their promotion removed: what their promotion adds
+        pols["MAPPO, no promotion"] = [NoPromotion(pol, test.num_levels) for pol in raw]
         rows = {}
         for name, policies in pols.items():
             per = [evaluate(test, {"users": users, "items": pol}, episodes=episodes, seed=EVAL_SEED,
@@ -102,13 +135,17 @@ def main(argv=None) -> dict:
         results[setting] = {"raw": rows, "mappo_runs": infos,
                             "summary": {name: {m: summarise(v, args.reps, rng) for m, v in row.items()}
                                         for name, row in rows.items()}}
-        scripted = [n for n in rows if n != "MAPPO"]
+        scripted = [n for n in rows if not n.startswith("MAPPO")]
+        results[setting]["mappo_mean_level"] = [pol.mean_level() for pol in pols["MAPPO"]]
+        results[setting]["mappo_promotion_adds"] = {
+            m: difference(rows["MAPPO"][m], rows["MAPPO, no promotion"][m], args.reps, rng)
+            for m in ("provider_profit", "user_return")}
         best = max(scripted, key=lambda n: float(np.mean(rows[n]["provider_profit"])))
         results[setting]["best_scripted"] = best
-        results[setting]["mappo_vs_best_scripted"] = {
-            m: difference(rows["MAPPO"][m], rows[best][m], args.reps, rng) for m in ("provider_profit", "user_return")}
         results[setting]["mappo_vs_scripted"] = {
-            n: difference(rows["MAPPO"]["provider_profit"], rows[n]["provider_profit"], args.reps, rng) for n in scripted}
+            n: {m: difference(rows["MAPPO"][m], rows[n][m], args.reps, rng) for m in ("provider_profit", "user_return")}
+            for n in scripted}
+        results[setting]["mappo_vs_best_scripted"] = results[setting]["mappo_vs_scripted"][best]
         print(f"\n{setting}\n{'policy':>20} {'profit/creator':>24} {'user return':>24} {'published':>10} "
               f"{'quality':>8} {'appeal':>8} {'clickbait':>9}")
         for name, sm in results[setting]["summary"].items():
@@ -117,8 +154,13 @@ def main(argv=None) -> dict:
                   f"{ur['mean']:>7.2f} [{ur['ci'][0]:6.2f}, {ur['ci'][1]:6.2f}] {sm['published']['mean']:>10.2f} "
                   f"{sm['published_quality']['mean']:>8.2f} {sm['published_appeal']['mean']:>8.2f} "
                   f"{sm['clickbait_share']['mean']:>9.2f}")
-        for n, d in results[setting]["mappo_vs_scripted"].items():
-            print(f"  MAPPO - {n}: profit {d['mean']:+.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]")
+        for n, dd in results[setting]["mappo_vs_scripted"].items():
+            d, u = dd["provider_profit"], dd["user_return"]
+            print(f"  MAPPO - {n}: profit {d['mean']:+.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}], people's return "
+                  f"{u['mean']:+.2f} [{u['ci'][0]:+.2f}, {u['ci'][1]:+.2f}]")
+        d = results[setting]["mappo_promotion_adds"]
+        print(f"  MAPPO's mean promotion level {np.mean(results[setting]['mappo_mean_level']):.3f}; what its promotion "
+              f"adds: profit {d['provider_profit']['mean']:+.2f}, people's return {d['user_return']['mean']:+.2f}")
     names = list(settings)
     gate_effect = {m: difference(results[names[1]]["raw"]["MAPPO"][m], results[names[0]]["raw"]["MAPPO"][m],
                                  args.reps, rng) for m in ("published_quality", "live_quality", "provider_profit",

@@ -8,7 +8,7 @@
    evaluation seeds, under greedy and model-based users: provider profit and people's return for every
    fixed promotion level and the promote-when-shown rule (and, in ``creators``, the scripted creators),
    each paired with "no promotion" (95% CI), what promoting earns one provider in 16 who does it while
-   the others do not, and MAPPO's providers (``--learned-runs`` runs trained against greedy users).
+   the others do not, and MAPPO's providers (``--learned-runs`` runs, trained against the table's users).
 
     python -m benchmarks.world --out benchmarks/results/world.json
 """
@@ -95,22 +95,22 @@ def tension(episodes: int, learned_runs: int = 0, learned_steps: int = 30_000, o
     seeds) and users (greedy, model-based): provider profit per item and people's return under each
     scripted provider policy, and each one's paired difference from "no promotion" (fixed level 0) with a
     95% CI; then the unilateral deviation of :func:`promoters_and_others`. ``learned_runs > 0`` adds
-    MAPPO's providers (trained with greedy users on the training split, ``learned_runs`` runs; each
-    world's value the mean over the runs) to the greedy-user tables."""
+    MAPPO's providers to every table (trained on the training split against that table's users,
+    ``learned_runs`` runs; each world's value the mean over the runs)."""
     seeds = list(range(EVAL_SEED, EVAL_SEED + episodes))
     out = {}
     for scenario in ("marketplace", "creators"):
         c = recsim_marl.make_config(scenario, split="test")
-        learned = [train_providers(scenario, {}, run, learned_steps, (out_dir or Path(".")) / "runs" /
-                                   f"tension_{scenario}_run{run}") for run in range(learned_runs)]
         for who, users in (("greedy", GreedyPolicy(c)), ("model-based", ModelBasedPolicy(c))):
+            learned = [train_providers(scenario, {}, run, learned_steps, (out_dir or Path(".")) / "runs" /
+                                       f"tension_{scenario}_{who}_run{run}", users=who) for run in range(learned_runs)]
             pols = [(f"fixed level {lv}", FixedLevelPolicy(lv)) for lv in range(c.num_levels)]
             pols.append(("promote when shown", PromoteWhenShownPolicy(c)))
             if c.num_drafts:  # the scripted creators (never-publish is fixed level 0)
                 pols += [(rule, CreatorPolicy(c, rule)) for rule in CreatorPolicy.RULES if rule != "never-publish"]
             runs = {name: evaluate(c, {"users": users, "items": items}, episodes=episodes, seed=EVAL_SEED,
                                    ranking_metrics=False, per_episode=True) for name, items in pols}
-            if learned and who == "greedy":  # the learned providers were trained against greedy users
+            if learned:  # providers trained against these users
                 each = [evaluate(c, {"users": users, "items": pol}, episodes=episodes, seed=EVAL_SEED,
                                  ranking_metrics=False, per_episode=True) for pol, _ in learned]
                 runs[f"MAPPO ({len(learned)} runs)"] = {
@@ -126,8 +126,7 @@ def tension(episodes: int, learned_runs: int = 0, learned_steps: int = 30_000, o
             unilateral = {part: paired_difference(dev["promoters"][part], dev["none"][part])
                           for part in ("promoters", "others", "user_return")}
             out[f"{scenario}, {who} users"] = {"rows": rows, "one sixteenth promote at the top level": unilateral,
-                                               **({"mappo_runs": [i for _, i in learned]}
-                                                  if learned and who == "greedy" else {})}
+                                               **({"mappo_runs": [i for _, i in learned]} if learned else {})}
     return out
 
 
