@@ -38,8 +38,11 @@ def test_the_creator_fields_are_inert_when_items_never_change():
     plain = recsim_marl.make_vec(2, scenario="tiny")
     other = recsim_marl.make_vec(2, scenario="tiny", new_item_boost=0.7, quality_cost=3.0, new_item_steps=3,
                                  ad_price=0.9)  # and the ad price without ads
-    assert other.config.inert_fields() and recsim_marl.make_config("creators").inert_fields() == ("ad_load", "ad_price")
-    assert not recsim_marl.make_config("creators", ad_load=0.2).inert_fields()
+    from recsim_marl.config import SLATE_FIELDS
+
+    assert other.config.inert_fields()
+    assert recsim_marl.make_config("creators").inert_fields() == ("ad_load", "ad_price", *SLATE_FIELDS)
+    assert recsim_marl.make_config("creators", ad_load=0.2).inert_fields() == SLATE_FIELDS
     a = play(plain, 4, random_items(torch.Generator().manual_seed(0)), 30)
     b = play(other, 4, random_items(torch.Generator().manual_seed(0)), 30)
     for (ra, ia, _), (rb, ib, _) in zip(a, b):
