@@ -1,8 +1,9 @@
 """Learned creators against scripted ones, with and without the platform's quality gate (issue 19).
 
 MAPPO learns the item agents (creators) of the ``creators`` scenario on training-split worlds (run r
-on seeds ``r * num_envs ...``, below the tuning seeds) with greedy users; every policy is then evaluated
-on the same ``--episodes`` test-split worlds (seeds 10,000 ...) with greedy users: provider profit per
+on seeds ``r * num_envs ...``, below the tuning seeds) with greedy users (``--users model-based``: the
+model-based policy); every policy is then evaluated on the same ``--episodes`` test-split worlds (seeds
+10,000 ...) with those users: provider profit per
 creator, people's return, and what was published (its quality, appeal and clickbait share). Rows: the
 scripted creators (never publish, quality-first, clickbait-first, copy-trend, promote when shown),
 MAPPO, and MAPPO with its promotion removed (the same publishing at level 0: what its promotion adds,
@@ -16,6 +17,8 @@ tuning seeds 1,000-1,019 against never publishing (+0.60, +1.11, +2.07 per creat
 300k steps, one run each; docs/learners.md "Creators").
 
     python -m benchmarks.creators --runs 3 --out benchmarks/results/creators.json
+    python -m benchmarks.creators --runs 3 --users model-based --no-gate-only \
+        --out benchmarks/results/creators_model_based.json
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import recsim_marl
-from agents.baselines import CreatorPolicy, GreedyPolicy, PromoteWhenShownPolicy
+from agents.baselines import CreatorPolicy, GreedyPolicy, ModelBasedPolicy, PromoteWhenShownPolicy
 from agents.evaluation import evaluate
 from benchmarks.common import hardware, train_providers, write_json
 from recsim_marl.protocol import EVAL_SEED
@@ -99,19 +102,24 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true", help="a smoke test: tiny budgets")
     p.add_argument("--reuse", action="store_true",
                    help="load MAPPO runs already trained with the same options in the runs folder instead of training")
+    p.add_argument("--users", default="greedy", choices=["greedy", "model-based"],
+                   help="the scripted recommenders MAPPO trains against and every policy is evaluated with")
+    p.add_argument("--no-gate-only", action="store_true", help="only the setting without the quality gate")
     p.add_argument("--out", default="benchmarks/results/creators.json")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
     out_dir = Path(args.out).parent
     episodes = 2 if args.quick else args.episodes
     steps = 400 if args.quick else args.total_steps
-    settings = {"no gate": {}, f"gate {args.gate:g}": {"quality_gate": args.gate}}
-    print(f"hardware: {hardware()}\ncreators, greedy users, test split, seeds {EVAL_SEED}.. ({episodes} worlds); "
+    settings = {"no gate": {}, **({} if args.no_gate_only else {f"gate {args.gate:g}": {"quality_gate": args.gate}})}
+    users_of = {"greedy": GreedyPolicy, "model-based": ModelBasedPolicy}[args.users]
+    runs_tag = "" if args.users == "greedy" else "_model-based"
+    print(f"hardware: {hardware()}\ncreators, {args.users} users, test split, seeds {EVAL_SEED}.. ({episodes} worlds); "
           f"MAPPO {args.runs} runs x {steps} steps per setting", flush=True)
     results: dict = {}
     for setting, overrides in settings.items():
         test = recsim_marl.make_config("creators", split="test", **overrides)
-        users = GreedyPolicy(test)
+        users = users_of(test)
         pols = {rule: [CreatorPolicy(test, rule)] for rule in CreatorPolicy.RULES}
         pols["promote when shown"] = [PromoteWhenShownPolicy(test)]
         infos, raw = [], []
@@ -119,8 +127,8 @@ def main(argv=None) -> dict:
         for run in range(args.runs):
             gate = overrides.get("quality_gate")
             policy, info = train_providers("creators", overrides, run, steps,
-                                           out_dir / "runs" / f"creators_gate{gate}_run{run}", args.quick,
-                                           reuse=args.reuse)
+                                           out_dir / "runs" / f"creators{runs_tag}_gate{gate}_run{run}", args.quick,
+                                           users=args.users, reuse=args.reuse)
             pols["MAPPO"].append(Levels(policy, test.num_levels))
             raw.append(policy)
             infos.append(info)
@@ -162,13 +170,15 @@ def main(argv=None) -> dict:
         print(f"  MAPPO's mean promotion level {np.mean(results[setting]['mappo_mean_level']):.3f}; what its promotion "
               f"adds: profit {d['provider_profit']['mean']:+.2f}, people's return {d['user_return']['mean']:+.2f}")
     names = list(settings)
-    gate_effect = {m: difference(results[names[1]]["raw"]["MAPPO"][m], results[names[0]]["raw"]["MAPPO"][m],
-                                 args.reps, rng) for m in ("published_quality", "live_quality", "provider_profit",
-                                                           "user_return")}
-    g = gate_effect["published_quality"]
-    print(f"\nthe gate's effect on what learned creators publish: quality {g['mean']:+.2f} "
-          f"[{g['ci'][0]:+.2f}, {g['ci'][1]:+.2f}]")
-    payload = {"hardware": hardware(), "runs": args.runs, "episodes": episodes, "total_steps": steps,
+    gate_effect = None
+    if len(names) == 2:
+        gate_effect = {m: difference(results[names[1]]["raw"]["MAPPO"][m], results[names[0]]["raw"]["MAPPO"][m],
+                                     args.reps, rng) for m in ("published_quality", "live_quality", "provider_profit",
+                                                               "user_return")}
+        g = gate_effect["published_quality"]
+        print(f"\nthe gate's effect on what learned creators publish: quality {g['mean']:+.2f} "
+              f"[{g['ci'][0]:+.2f}, {g['ci'][1]:+.2f}]")
+    payload = {"hardware": hardware(), "users": args.users, "runs": args.runs, "episodes": episodes, "total_steps": steps,
                "eval_seed": EVAL_SEED, "settings": settings, "results": results, "gate_effect_on_mappo": gate_effect}
     print(f"wrote {write_json(args.out, payload)}")
     return payload

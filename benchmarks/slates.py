@@ -12,43 +12,15 @@ first S candidates, items never promote (the step's cost does not depend on whic
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 from benchmarks.common import hardware, write_json
+from benchmarks.versus import ROOT, rate
 from recsim_marl.config import CHOICE_MODELS
-
-ROOT = Path(__file__).resolve().parent.parent
-
-_CASE = r"""
-import json, sys, time
-sys.path.insert(0, sys.argv[1])
-import torch
-import recsim_marl
-b, steps, scenario, s, model = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
-venv = recsim_marl.make_vec(b, scenario=scenario, validate=False, slate_size=s, choice_model=model)
-venv.reset(seed=0)
-c = venv.config
-users = torch.arange(s).expand(b, c.num_users, s).clone() if s > 1 else torch.zeros(b, c.num_users, dtype=torch.long)
-acts = {"users": users, "items": torch.zeros(b, c.num_items, dtype=torch.long)}
-for _ in range(5):
-    venv.step(acts)
-best = 0.0
-for _ in range(3):
-    t = time.perf_counter()
-    for _ in range(steps):
-        venv.step(acts)
-    best = max(best, b * c.num_users * steps / (time.perf_counter() - t))
-print(json.dumps({"user_steps_per_s": best}))
-"""
 
 
 def time_case(num_envs: int, steps: int, scenario: str, slate: int, model: str) -> float:
-    out = subprocess.run([sys.executable, "-c", _CASE, str(ROOT), str(num_envs), str(steps), scenario, str(slate), model],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["user_steps_per_s"]
+    """User-steps/s of this tree's core with slates of ``slate`` under ``model`` (``benchmarks.versus.rate``)."""
+    return rate(ROOT, num_envs, steps, scenario, {"slate_size": slate, "choice_model": model})
 
 
 def main(argv=None) -> dict:
@@ -67,8 +39,8 @@ def main(argv=None) -> dict:
             best[name] = max(best[name], time_case(args.num_envs, args.steps, args.scenario, s, m))
     base = best["S = 1"]
     print(f"hardware: {hardware()}\n{args.scenario}, {args.num_envs} worlds, best of {args.rounds} rounds")
-    for name, rate in best.items():
-        print(f"{name:>22}: {rate:12,.0f} user-steps/s  {rate / base:5.2f}x")
+    for name, r in best.items():
+        print(f"{name:>22}: {r:12,.0f} user-steps/s  {r / base:5.2f}x")
     payload = {"hardware": hardware(), "scenario": args.scenario, "num_envs": args.num_envs, "rounds": args.rounds,
                "user_steps_per_s": best, "ratio_to_one_item": {n: r / base for n, r in best.items()}}
     print(f"wrote {write_json(args.out, payload)}")
