@@ -143,26 +143,27 @@ class ModelBasedPolicy(_Bound):
         super().__init__(config)
         self.lay = observation_layout(config)["users"]
 
-    def values(self, obs) -> torch.Tensor:
-        """``[B, U, K]`` the expected reward now of each candidate, as far as the platform can tell, in
-        units of the catalogue's longest item (the observed length is a fraction of it)."""
-        c, lay, m = self.config, self.lay, self._env().user_model
-        pop = m.population(c)
-        content = lay.read(obs, "candidate_content")  # [B, U, K, D]
-        aff = m.affinity(c, pop, lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
-                         content)
-        zero = torch.zeros_like(aff)
-        return m.expected_reward(c, pop, aff, lay.read(obs, "candidate_rating"), zero,
-                                 lay.read(obs, "candidate_promotion"), zero + 1.0, lay.read(obs, "candidate_length"))
-
-    def attraction(self, obs) -> torch.Tensor:
-        """``[B, U, K]`` each candidate's click probability were it shown alone (the same estimate)."""
+    def _affinity(self, obs):
+        """The user model, the median person and ``[B, U, K]`` affinities from what the platform observes."""
         c, lay, m = self.config, self.lay, self._env().user_model
         pop = m.population(c)
         aff = m.affinity(c, pop, lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
                          lay.read(obs, "candidate_content"))
+        return m, pop, aff
+
+    def values(self, obs) -> torch.Tensor:
+        """``[B, U, K]`` the expected reward now of each candidate, as far as the platform can tell, in
+        units of the catalogue's longest item (the observed length is a fraction of it)."""
+        m, pop, aff = self._affinity(obs)
+        zero, lay = torch.zeros_like(aff), self.lay
+        return m.expected_reward(self.config, pop, aff, lay.read(obs, "candidate_rating"), zero,
+                                 lay.read(obs, "candidate_promotion"), zero + 1.0, lay.read(obs, "candidate_length"))
+
+    def attraction(self, obs) -> torch.Tensor:
+        """``[B, U, K]`` each candidate's click probability were it shown alone (the same estimate)."""
+        m, pop, aff = self._affinity(obs)
         zero = torch.zeros_like(aff)
-        return m.click_probability(c, pop, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
+        return m.click_probability(self.config, pop, aff, zero, self.lay.read(obs, "candidate_promotion"), zero + 1.0)
 
     def act(self, obs, mask):
         if self.config.slate_size == 1:

@@ -60,12 +60,13 @@ def slate_items(candidates: torch.Tensor, slots: torch.Tensor, present: torch.Te
 
 
 def choose_from_slate(world: Catalogue, c: EnvConfig, s: State, m, tr, slate, on_slate, draw):
-    """What each person does with their slate (docs/world.md, "Slates"): the slot chosen ``[B, U]`` (S for
-    none), the slots looked at, the item consumed (the top one when none was), its affinity and promotion
-    mark, and the click (float)."""
+    """What each person does with their slate (docs/world.md, "One step", the slate row): the slot chosen
+    ``[B, U]`` (S for none), the slots looked at, the slate's content ``[B, U, S, D]``, the item consumed (the
+    top one when none was), its affinity and promotion mark, and the click (float)."""
     trp = tr.per_candidate()
     levels = torch.gather(s.promotion, 1, slate.flatten(1)).view(slate.shape).to(torch.float32) / (c.num_levels - 1)
-    aff = m.affinity(c, trp, s.interest.unsqueeze(-2), s.boredom.unsqueeze(-2), take(world.content, slate))
+    content = take(world.content, slate)
+    aff = m.affinity(c, trp, s.interest.unsqueeze(-2), s.boredom.unsqueeze(-2), content)
     attraction = m.click_probability(c, trp, aff, take(world.appeal, slate), levels, s.trust.unsqueeze(-1))
     attraction = attraction * on_slate
     look = None
@@ -76,7 +77,7 @@ def choose_from_slate(world: Catalogue, c: EnvConfig, s: State, m, tr, slate, on
     chose = slot < c.slate_size
     pick = torch.where(chose, slot, 0).unsqueeze(-1)
     one = lambda x: torch.gather(x, 2, pick).squeeze(-1)  # noqa: E731
-    return slot, looked, one(slate), one(aff), one(levels), chose.to(torch.float32)
+    return slot, looked, content, one(slate), one(aff), one(levels), chose.to(torch.float32)
 
 
 def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tensor, item_action: torch.Tensor,
@@ -99,7 +100,7 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
     ad = torch.zeros_like(present)
     if c.slate_size > 1:  # a slate: the person looks down it and chooses one item or none
         slate, on_slate = slate_items(s.candidates, user_action, present)
-        slot, looked, rec, aff, shown, click = choose_from_slate(world, c, s, m, tr, slate, on_slate, draw)
+        slot, looked, slate_e, rec, aff, shown, click = choose_from_slate(world, c, s, m, tr, slate, on_slate, draw)
         click = click * pres_f
         e = take(world.content, rec)
     else:
@@ -187,7 +188,7 @@ def transition(world: Catalogue, c: EnvConfig, s: State, user_action: torch.Tens
         t=t_next,
         interest=m.drift_interest(c, tr, s.interest, e, click, satisfied),
         estimate=platform.update_estimate(s.estimate, e, click, c.estimate_rate * pres_f),
-        boredom=(m.update_boredom_slate(c, tr, s.boredom, take(world.content, slate), looked, click, e, world.profile,
+        boredom=(m.update_boredom_slate(c, tr, s.boredom, slate_e, looked, click, e, world.profile,
                                         pres_f, alive.to(torch.float32)) if c.slate_size > 1 else
                  m.update_boredom(c, tr, s.boredom, e, click, world.profile, pres_f, alive.to(torch.float32))),
         history=platform.update_history(s.history, e, click, c.history_rate * pres_f),
