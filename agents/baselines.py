@@ -34,14 +34,23 @@ from recsim_marl.models.user import Traits
 from recsim_marl.protocol import TUNING_SEED
 
 
-def slate_by_choice_model(config, attraction: torch.Tensor, value: torch.Tensor, mask=None) -> torch.Tensor:
-    """``[B, N, S]`` a slate built slot by slot, each slot taking the candidate that most raises the slate's
-    expected reward under the world's choice model (:func:`recsim_marl.models.user.choice_probabilities`;
-    the position-based model's looks in expectation), from each candidate's click probability alone
-    ``attraction [B, N, K]`` and expected reward alone ``value [B, N, K]`` (so its reward given a click is
-    ``value / attraction``). Greedy, as SlateQ's greedy slate optimisation."""
+def slate_choice(config, attraction: torch.Tensor) -> torch.Tensor:
+    """``[..., S]`` the probability that a person chooses each slot of a slate whose items would each be
+    clicked alone with probability ``attraction [..., S]``, under the world's choice model
+    (:func:`recsim_marl.models.user.choice_probabilities`; the position-based model's looks in expectation)."""
     from recsim_marl.models.user import choice_probabilities
 
+    n = attraction.shape[-1]
+    pos = torch.arange(n, dtype=attraction.dtype, device=attraction.device)
+    looked = config.position_bias ** pos if config.choice_model == "pbm" else torch.ones_like(pos)
+    return choice_probabilities(attraction, looked, config.choice_model, config.position_bias)
+
+
+def slate_by_choice_model(config, attraction: torch.Tensor, value: torch.Tensor, mask=None) -> torch.Tensor:
+    """``[B, N, S]`` a slate built slot by slot, each slot taking the candidate that most raises the slate's
+    expected reward under the world's choice model (:func:`slate_choice`), from each candidate's click
+    probability alone ``attraction [B, N, K]`` and expected reward alone ``value [B, N, K]`` (so its reward
+    given a click is ``value / attraction``). Greedy, as SlateQ's greedy slate optimisation."""
     s = config.slate_size
     reward = value / attraction.clamp_min(1e-6)
     taken = torch.zeros_like(attraction, dtype=torch.bool)
@@ -49,14 +58,11 @@ def slate_by_choice_model(config, attraction: torch.Tensor, value: torch.Tensor,
     slots = []
     a_sl = attraction.new_zeros(*attraction.shape[:-1], 0)
     r_sl = attraction.new_zeros(*attraction.shape[:-1], 0)
-    theta = torch.tensor(config.position_bias, dtype=attraction.dtype)
     for k in range(s):
         # every candidate in slot k: [B, N, K, k + 1]
         a_try = torch.cat([a_sl.unsqueeze(-2).expand(*attraction.shape, k), attraction.unsqueeze(-1)], -1)
         r_try = torch.cat([r_sl.unsqueeze(-2).expand(*attraction.shape, k), reward.unsqueeze(-1)], -1)
-        looked = theta ** torch.arange(k + 1, dtype=attraction.dtype) if config.choice_model == "pbm" else \
-            torch.ones(k + 1, dtype=attraction.dtype)
-        gain = (choice_probabilities(a_try, looked, config.choice_model, config.position_bias) * r_try).sum(-1)
+        gain = (slate_choice(config, a_try) * r_try).sum(-1)
         # masked candidates only once the allowed ones run out: a slate's S candidates stay distinct
         pick = gain.masked_fill(~allowed, -1e9).masked_fill(taken, float("-inf")).argmax(-1, keepdim=True)
         slots.append(pick)
@@ -137,15 +143,19 @@ class ModelBasedPolicy(_Bound):
     candidate with the highest expected reward now (with slates, :func:`slate_by_choice_model`: the slate
     of highest expected reward under the world's choice model, slot by slot). It reads nothing but the
     observation (it is bound to the env only to use the env's user model). Not privileged. The strongest
-    simple myopic policy a learner must beat."""
+    simple myopic policy a learner must beat. ``user_model``: the formulas to use without binding to an
+    env (:func:`recsim_marl.models.user.resolve_user_model` of the config's ``user_model``, as SlateQ's
+    network estimates its choice probabilities); by default the bound env's."""
 
-    def __init__(self, config):
+    def __init__(self, config, user_model=None):
         super().__init__(config)
         self.lay = observation_layout(config)["users"]
+        self.user_model = user_model
 
     def _affinity(self, obs):
         """The user model, the median person and ``[B, U, K]`` affinities from what the platform observes."""
-        c, lay, m = self.config, self.lay, self._env().user_model
+        c, lay = self.config, self.lay
+        m = self.user_model if self.user_model is not None else self._env().user_model
         pop = m.population(c)
         aff = m.affinity(c, pop, lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
                          lay.read(obs, "candidate_content"))
@@ -354,26 +364,34 @@ class LeastRelevantPolicy(_FieldArgmax):
 class OpenLoopPolicy:
     """The open-loop floor (SMACv2): an action that depends on nothing the agent observes but the time
     step. Here one candidate position for every person and step (position 0 is the platform's own first
-    retrieved candidate), the best on tuning seeds (:func:`tune_open_loop`). ``position``: an int, or a
-    ``[B]`` tensor giving each world its own (the tuner's population)."""
+    retrieved candidate), the best on tuning seeds (:func:`tune_open_loop`); with slates (``slate_size``
+    S > 1) the S positions from it in the platform's order (``p, p + 1, ...``, wrapping round).
+    ``position``: an int, or a ``[B]`` tensor giving each world its own (the tuner's population)."""
 
-    def __init__(self, position):
+    def __init__(self, position, slate_size: int = 1, num_candidates: int | None = None):
+        if slate_size > 1 and num_candidates is None:
+            raise ValueError("an open-loop slate wraps round the candidates: pass num_candidates")
         self.position = torch.as_tensor(position, dtype=torch.long)
+        self.slate_size, self.k = slate_size, num_candidates
 
     def act(self, obs, mask):
         b, n = obs.shape[:2]
-        return self.position.to(obs.device).reshape(-1, 1).expand(b, n).clone()
+        p = self.position.to(obs.device).reshape(-1, 1).expand(b, n)
+        if self.slate_size == 1:
+            return p.clone()
+        return (p.unsqueeze(-1) + torch.arange(self.slate_size, device=obs.device)) % self.k
 
 
 def tune_open_loop(config, episodes: int = 12, seed: int = TUNING_SEED, items_policy=None) -> dict:
     """The candidate position with the best mean return on the tuning seeds ``seed ..`` (every position
-    tried on the same seeds). Returns ``{"position": k, "tuning_return": ..., "returns": per position}``."""
+    tried on the same seeds; with slates, the slate from each position). Returns ``{"position": k,
+    "tuning_return": ..., "returns": per position}``."""
     config = recsim_marl.make_config(config) if isinstance(config, str) else config
     items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
     k = config.num_candidates
     seeds = torch.arange(seed, seed + episodes).repeat(k)
-    ret = episode_returns(config, OpenLoopPolicy(torch.arange(k).repeat_interleave(episodes)), items_policy,
-                          seeds).view(k, episodes).mean(1)
+    policy = OpenLoopPolicy(torch.arange(k).repeat_interleave(episodes), config.slate_size, k)
+    ret = episode_returns(config, policy, items_policy, seeds).view(k, episodes).mean(1)
     best = int(ret.argmax())
     return {"position": best, "tuning_return": float(ret[best]), "returns": [round(float(r), 4) for r in ret],
             "seeds": [seed, seed + episodes - 1]}

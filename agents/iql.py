@@ -1,9 +1,14 @@
 """Independent Q-learning: one shared Q-network per group, double Q, target network, epsilon schedule,
-replay buffer on the simulation device, action masks.
+replay buffer on the simulation device, action masks; with slates (``slate_size`` S > 1), SlateQ.
 
 Every agent of a learned group is an independent learner that shares the group's network (and,
 optionally, sees its one-hot id). Transitions of agents that are present are stored; a truncated
 agent bootstraps from its final observation, a terminated one (a person who left) does not.
+
+Slates: the users' Q-network is :class:`agents.networks.SlateQ` (Ie et al. 2019): it learns the value of
+what a person consumed (the chosen candidate, or nothing), the transition stored with that choice, and
+bootstraps from the value of the slate it would show next, ``Q(s', A*)`` under the choice model as the
+platform estimates it. Exploration shows a uniformly random slate of distinct allowed candidates.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from torch import nn
 
 import recsim_marl
 from agents.args import IqlArgs, validate
+from agents.baselines import top
 from agents.logger import ReturnTracker, RunLogger
-from agents.networks import PerGroup, build, group_head, masked_logits
+from agents.networks import PerGroup, SlateQ, build, group_head, masked_logits
 from agents.policy import GROUPS, LearnedPolicy, checked_act
 from agents.run import Run, load_group_policy
 
@@ -68,12 +74,31 @@ class Replay:
             self.data[k][: self.size] = v.to(self.data[k].device)
 
 
-def td_target(q_next_online, q_next_target, next_mask, rew, done, gamma: float, double_q: bool):
-    """r + gamma (1 - done) Q_target(s', a*), with a* = argmax over allowed actions of the online net
-    (double Q) or of the target net itself."""
-    chooser = q_next_online if double_q else q_next_target
+def td_target(q_next_online, q_next_target, next_mask, rew, done, gamma: float, double_q: bool, net=None,
+              next_obs=None):
+    """``r + gamma (1 - done) V(s')``, ``V`` from :func:`next_value` (``net`` and ``next_obs``: a :class:`SlateQ`
+    network and the next observation, which its slate needs)."""
+    return rew + gamma * (1.0 - done) * next_value(net, q_next_online, q_next_target, next_obs, next_mask, double_q)
+
+
+def next_value(net, q_online, q_target, next_obs, next_mask, double_q: bool) -> torch.Tensor:
+    """The value of the next state as the target network sees it: of the best allowed action (double Q: the
+    one the online network picks, else the target network's own), or with :class:`SlateQ` of the slate
+    it would show, ``Q(s', A*)``."""
+    chooser = q_online if double_q else q_target
+    if isinstance(net, SlateQ):
+        attraction = net.attraction(next_obs)
+        return net.slate_value(q_target, attraction, net.slate(chooser, attraction, next_mask))
     a_star = masked_logits(chooser, next_mask).argmax(-1, keepdim=True)
-    return rew + gamma * (1.0 - done) * q_next_target.gather(-1, a_star).squeeze(-1)
+    return q_target.gather(-1, a_star).squeeze(-1)
+
+
+def consumed(actions: torch.Tensor, info: dict, num_actions: int) -> torch.Tensor:
+    """``[B, U]`` what each person consumed from their slate ``actions [B, U, S]``: the chosen candidate's
+    index, or ``num_actions`` (K) for nothing (SlateQ's transition)."""
+    slot = info["chosen"]
+    chosen = actions.gather(-1, slot.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+    return torch.where(slot >= 0, chosen, num_actions)
 
 
 def epsilon(args: Args, step: int, total: int) -> float:
@@ -94,7 +119,7 @@ def train(args: Args) -> dict:
     ck = run.load() if args.resume else None
     if ck is not None and ck["iteration"] >= total_iters and ck.get("result") is not None:
         return run.finished(ck)
-    qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id), run.init_gen)
+    qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, q_values=True), run.init_gen)
                       for g in groups}).to(device)
     run.ranks.broadcast_(qnets)  # the same start on every rank
     targets = copy.deepcopy(qnets)
@@ -132,10 +157,14 @@ def train(args: Args) -> dict:
             for g in GROUPS:
                 mask = obs["action_mask"][g]
                 if g in groups:
-                    greedy = masked_logits(qnets[g](obs[g]), mask).argmax(-1)
-                    rand = torch.rand(mask.shape, generator=gen, device=device).masked_fill(~mask, -1.0).argmax(-1)
-                    explore = torch.rand(greedy.shape, generator=gen, device=device) < eps
-                    actions[g] = torch.where(explore, rand, greedy)
+                    s = venv.slate_size(g)
+                    if isinstance(qnets[g], SlateQ):
+                        greedy = qnets[g].choose(obs[g], mask)
+                    else:
+                        greedy = masked_logits(qnets[g](obs[g]), mask).argmax(-1)
+                    rand = top(torch.rand(mask.shape, generator=gen, device=device).masked_fill(~mask, -1.0), s)
+                    explore = torch.rand(greedy.shape[:2], generator=gen, device=device) < eps
+                    actions[g] = torch.where(explore.unsqueeze(-1) if s > 1 else explore, rand, greedy)
                 else:
                     actions[g] = checked_act(scripted[g], g, obs[g], mask, venv.num_actions[g], venv.slate_size(g))
             nobs, rew, term, trunc, info = venv.step(actions)
@@ -150,8 +179,9 @@ def train(args: Args) -> dict:
                 valid = obs["alive"][g]
                 n = venv.num_agents[g]
                 agent = torch.arange(n, device=device).expand(B, n)
+                act = consumed(actions[g], info, venv.num_actions[g]) if isinstance(qnets[g], SlateQ) else actions[g]
                 buffers[g].add({
-                    "obs": obs[g][valid], "next_obs": next_obs[valid], "act": actions[g][valid],
+                    "obs": obs[g][valid], "next_obs": next_obs[valid], "act": act[valid],
                     "rew": rew[g][valid], "done": term[g][valid].to(torch.float32), "agent": agent[valid],
                     "next_mask": next_mask[valid],
                 })
@@ -164,12 +194,13 @@ def train(args: Args) -> dict:
                 for g in groups:
                     bt = buffers[g].sample(args.batch_size, gen)
                     ids = bt["agent"].unsqueeze(1) if args.agent_id else None
-                    q = qnets[g](bt["obs"].unsqueeze(1), ids).squeeze(1)
-                    q_a = q.gather(-1, bt["act"].unsqueeze(-1)).squeeze(-1)
+                    one = {k: v.unsqueeze(1) for k, v in bt.items()}  # [batch, 1, ...]: one agent per world
+                    q_a = qnets[g](one["obs"], ids).gather(-1, one["act"].unsqueeze(-1)).squeeze(-1).squeeze(1)
                     with torch.no_grad():
-                        nq_t = targets[g](bt["next_obs"].unsqueeze(1), ids).squeeze(1)
-                        nq_o = qnets[g](bt["next_obs"].unsqueeze(1), ids).squeeze(1) if args.double_q else nq_t
-                        y = td_target(nq_o, nq_t, bt["next_mask"], bt["rew"], bt["done"], args.gamma, args.double_q)
+                        nq_t = targets[g](one["next_obs"], ids)
+                        nq_o = qnets[g](one["next_obs"], ids) if args.double_q else nq_t
+                        y = td_target(nq_o, nq_t, one["next_mask"], one["rew"], one["done"], args.gamma, args.double_q,
+                                      qnets[g], one["next_obs"]).squeeze(1)
                     loss = loss + nn.functional.smooth_l1_loss(q_a, y)
                 optim.zero_grad()
                 loss.backward()
@@ -205,7 +236,7 @@ def train(args: Args) -> dict:
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:
     """The greedy policy of ``group``'s Q-network from an IQL checkpoint."""
-    return load_group_policy(checkpoint, ALGORITHM, Args, "qnets", group, device)
+    return load_group_policy(checkpoint, ALGORITHM, Args, "qnets", group, device, q_values=True)
 
 
 if __name__ == "__main__":  # python -m agents.iql ...

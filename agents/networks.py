@@ -141,6 +141,65 @@ class MemoryScorer(CandidateScorer):
         return self.step(obs, self.initial(obs.shape[0], obs.shape[1], obs.device), agent_index)[0]
 
 
+class SlateQ(nn.Module):
+    """SlateQ's decomposition of a slate's value (Ie et al., IJCAI 2019) as a Q-network ``[B, N, O_u] ->
+    [B, N, K + 1]``: the value of the person consuming each candidate, ``Qbar(s, i)`` (a
+    :class:`CandidateScorer`), and last the value of their choosing nothing, ``Qbar(s, none)`` (an MLP of the
+    person's context). With one choice per step, and a reward and next state that depend only on what was
+    consumed, a slate ``A`` is worth
+    ``Q(s, A) = sum_{i in A} P(i | s, A) Qbar(s, i) + P(none | s, A) Qbar(s, none)``.
+
+    ``P`` is the world's choice model (its family and position bias are public: a platform knows the shape
+    of its own click model) applied to each candidate's click probability as the platform can estimate it
+    from the observation (:meth:`agents.baselines.ModelBasedPolicy.attraction`: the median person, the
+    platform's interest estimate and click log in place of the hidden interest and boredom), never the
+    hidden one. The slate: slot by slot, each slot the candidate that most raises ``Q(s, A)``
+    (:func:`agents.baselines.slate_by_choice_model`, SlateQ's greedy optimisation)."""
+
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False):
+        super().__init__()
+        from agents.baselines import ModelBasedPolicy
+        from recsim_marl.models.user import resolve_user_model
+
+        self.config, self.slate_size = config, config.slate_size
+        self.items = CandidateScorer(config, hidden, agent_id)
+        lay, ctx = self.items.lay, self.items.context
+        width = sum(lay.fields[f][0].stop - lay.fields[f][0].start for f in ctx)
+        self.none = mlp(width + self.items.n, hidden, 1)
+        self.estimate = ModelBasedPolicy(config, resolve_user_model(config.user_model))
+
+    def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
+        b, n, _ = obs.shape
+        ctx = [obs[..., self.items.lay[f]] for f in self.items.context]
+        if self.items.n:
+            ctx.append(_agent_ids(b, n, self.items.n, agent_index, obs.device))
+        return torch.cat([self.items(obs, agent_index), self.none(torch.cat(ctx, -1))], -1)
+
+    def attraction(self, obs: torch.Tensor) -> torch.Tensor:
+        """``[B, N, K]`` each candidate's click probability alone, as the platform estimates it."""
+        return self.estimate.attraction(obs)
+
+    def slate(self, q: torch.Tensor, attraction: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``[B, N, S]`` the slate of highest ``Q(s, A)`` (greedy, slot by slot) for values ``q [B, N, K + 1]``."""
+        from agents.baselines import slate_by_choice_model
+
+        gain = q[..., :-1] - q[..., -1:]  # what consuming a candidate is worth over consuming nothing
+        return slate_by_choice_model(self.config, attraction, attraction * gain, mask)
+
+    def slate_value(self, q: torch.Tensor, attraction: torch.Tensor, slate: torch.Tensor) -> torch.Tensor:
+        """``[B, N]`` ``Q(s, A)`` of ``slate [B, N, S]`` for values ``q [B, N, K + 1]``."""
+        from agents.baselines import slate_choice
+
+        none = q[..., -1]
+        p = slate_choice(self.config, attraction.gather(-1, slate))
+        return none + (p * (q[..., :-1].gather(-1, slate) - none.unsqueeze(-1))).sum(-1)
+
+    @torch.no_grad()
+    def choose(self, obs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``[B, N, S]`` the slate this network recommends (what :class:`agents.policy.LearnedPolicy` acts)."""
+        return self.slate(self(obs), self.attraction(obs), mask)
+
+
 class FlatHead(nn.Module):
     """``[B, N, O] -> [B, N, A]`` with an MLP (item agents)."""
 
@@ -155,13 +214,17 @@ class FlatHead(nn.Module):
         return self.net(obs)
 
 
-def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, memory: bool = False) -> nn.Module:
+def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, memory: bool = False,
+               q_values: bool = False) -> nn.Module:
     """The action head (policy logits or Q-values) of a group; ``memory``: the users' recurrent
-    :class:`MemoryScorer` (items have no memory head)."""
+    :class:`MemoryScorer` (items have no memory head); ``q_values`` with slates (S > 1): the users' values
+    decomposed by :class:`SlateQ` (a Q-learner's slate head)."""
     if group == "users":
         if memory and config.slate_size > 1:
             raise ValueError(f"slate_size={config.slate_size}: the recurrent users' head (--memory) shows one item; "
                              "use slate_size=1 or no memory")
+        if q_values and config.slate_size > 1:
+            return SlateQ(config, hidden, agent_id)
         net = (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id)
         net.slate_size = config.slate_size  # S candidates shown: LearnedPolicy and the learners read it here
         return net

@@ -48,6 +48,9 @@ class LearnedPolicy:
     """A trained network ``[B, N, O] -> [B, N, A]`` (policy logits or Q-values) as a :class:`Policy`:
     argmax over allowed actions, or a sample from the masked softmax when not deterministic.
 
+    A network that builds its own slate (``choose(obs, mask)``, as :class:`agents.networks.SlateQ`) acts its
+    slate, deterministic or not (its values are no distribution to sample).
+
     A network with memory (``step``/``after``/``initial``, as :class:`agents.networks.MemoryScorer`) keeps
     its memory here between calls: call ``act`` once per step of the same batch of worlds; the memory
     starts afresh at each episode's first step, and when the batch's shape changes."""
@@ -60,6 +63,8 @@ class LearnedPolicy:
     def act(self, obs, mask):
         from agents.networks import masked_logits
 
+        if hasattr(self.net, "choose"):
+            return self.net.choose(obs, mask)
         if hasattr(self.net, "step"):
             b, n = obs.shape[:2]
             if self.memory is None or self.memory.shape[:2] != (b, n):

@@ -69,10 +69,6 @@ class Run:
     def __init__(self, args: RunArgs, algorithm: str):
         self.args, self.algorithm = args, algorithm
         self.groups = learned_groups(args.learn)
-        slates = recsim_marl.make_config(args.scenario, **args.env).slate_size
-        if slates > 1 and "users" in self.groups and algorithm != "mappo":
-            raise ValueError(f"slate_size={slates}: {algorithm} does not learn slates yet (issue 20; MAPPO does); learn "
-                             "items with scripted users (--learn items), learn slates with mappo, or use slate_size=1")
         # launched by torchrun: join the process group; each rank its own device, env seeds and samples
         self.ranks = Ranks(torch.device(args.device))
         self.device = self.ranks.device
@@ -221,9 +217,11 @@ def _cpu(x):
     return x
 
 
-def load_group_policy(checkpoint, algorithm: str, args_cls, nets_key: str, group: str, device="cpu") -> LearnedPolicy:
+def load_group_policy(checkpoint, algorithm: str, args_cls, nets_key: str, group: str, device="cpu",
+                      q_values: bool = False) -> LearnedPolicy:
     """The network of ``group`` stored under ``nets_key`` in a learner's checkpoint, as a
-    deterministic Policy (argmax over allowed actions)."""
+    deterministic Policy (argmax over allowed actions; ``q_values``: a Q-learner's, whose slates are
+    built by :class:`agents.networks.SlateQ`)."""
     from agents.networks import group_head
 
     ck = load_checkpoint(checkpoint, algorithm)
@@ -231,6 +229,6 @@ def load_group_policy(checkpoint, algorithm: str, args_cls, nets_key: str, group
     if group not in learned_groups(args.learn):
         raise ValueError(f"checkpoint {checkpoint} did not learn {group!r} (learn={args.learn!r})")
     net = group_head(recsim_marl.make_config(args.scenario, **args.env), group, args.hidden, args.agent_id,
-                     getattr(args, "memory", False))
+                     getattr(args, "memory", False), q_values)
     net.load_state_dict({k.split(".", 1)[1]: v for k, v in ck[nets_key].items() if k.startswith(group + ".")})
     return LearnedPolicy(net.to(device))

@@ -135,11 +135,11 @@ def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Pa
 
     for j, run in enumerate(runs):
         t = time.perf_counter()
-        record("random", run, RandomPolicy(test_c.num_candidates, seed=run))
+        record("random", run, RandomPolicy(test_c.num_candidates, seed=run, slate_size=test_c.slate_size))
         for name, cls in (("popularity", PopularityPolicy), ("greedy", GreedyPolicy), ("model-based", ModelBasedPolicy),
                           ("myopic oracle*", MyopicOraclePolicy), ("farsighted oracle*", FarsightedOraclePolicy)):
             record(name, run, cls(test_c))
-        record("open loop", run, OpenLoopPolicy(open_loop["position"]), open_loop)
+        record("open loop", run, OpenLoopPolicy(open_loop["position"], test_c.slate_size, test_c.num_candidates), open_loop)
         tuned = tune_linear_ranker(train_c, seed=TUNING_SEED + 100 * run, items_policy=items, progress=False, **budget)
         record("linear ranker", run, LinearRankerPolicy(test_c, tuned["weights"]),
                {k: tuned[k] for k in ("weights", "tuning_return", "seeds")})

@@ -24,6 +24,11 @@ def test_unknown_override_fails_by_name():
         RecSimTask.TINY.get_task({"num_userz": 3}).get_env_fun(2, False, 0, "cpu")
 
 
+def test_slates_are_refused_with_the_doors_that_take_them():
+    with pytest.raises(ValueError, match="slate_size=3: BenchMARL's models give each agent one categorical"):
+        RecSimTask.TINY.get_task({"slate_size": 3}).get_env_fun(2, False, 0, "cpu")
+
+
 def _config(on_policy: bool) -> ExperimentConfig:
     cfg = ExperimentConfig.get_from_yaml()
     cfg.sampling_device = cfg.train_device = "cpu"

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import recsim_marl
+from agents.baselines import top
 from recsim_marl.core.observation import FIELDS
 from recsim_marl.protocol import EVAL_SEED, FRESH_SEED, TASKS, TRAINING_SEED, TUNING_SEED
 
@@ -28,7 +29,7 @@ def fingerprint(task) -> str:
     lay = venv.layouts["users"]
     trace = []
     for _ in range(5):
-        users = lay.read(obs["users"], "candidate_relevance").argmax(-1)
+        users = top(lay.read(obs["users"], "candidate_relevance"), config.slate_size)
         obs, rew, *_ = venv.step({"users": users, "items": torch.zeros(2, 24, dtype=torch.long)})
         trace.append(round(float(rew["users"].sum()), 4))
     observation = {g: [(f.name, f.shape) for f in fs if f.present(config)] for g, fs in FIELDS.items()}  # what agents see
@@ -47,6 +48,8 @@ FINGERPRINTS = {
     "default-v2": "28fa69574e5d6e1d",
     "creators-v1": "4cb955361c866d12",
     "creators-v2": "6103a5bc4a8ed20e",
+    "slates-v1": "0b5c8814bc8bc601",
+    "slates-retention-v1": "7e36851789d303fd",
 }
 
 
@@ -93,6 +96,20 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     assert seen["train"] and max(seen["train"]) < EVAL_SEED
     assert out.exists() and out.with_suffix(".md").read_text().startswith("| task (score) | policy |")
     assert json.loads(out.read_text())["quick"] is True
+
+
+def test_a_slate_task_runs_every_policy_with_slates(tmp_path):
+    from benchmarks import protocol
+
+    slates = [n for n, t in TASKS.items() if t.config().slate_size > 1]
+    assert slates, "a slate task is registered (issue 20)"
+    payload = protocol.main(["--quick", "--tasks", slates[0], "--seeds", "1", "--reps", "200", "--out",
+                             str(tmp_path / "p.json"), "--learners", "mappo", "iql"])
+    rows = payload["results"][slates[0]]
+    assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "linear ranker",
+                         "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL"}
+    assert all(row["ci_low"] <= row["iqm"] <= row["ci_high"] for row in rows.values())
+    assert rows["random"]["mean"] < rows["myopic oracle*"]["mean"]
 
 
 def test_an_item_task_scores_each_creators_profit_against_the_scripted_creators(tmp_path):

@@ -182,8 +182,8 @@ def test_every_door_takes_slates():
             assert abs(chosen_share + r["no_click"][0] - 1) < 1e-5
 
 
-def test_mappo_learns_slates_with_plackett_luce_and_iql_says_it_does_not_yet(tmp_path):
-    from agents import iql, mappo
+def test_mappo_learns_slates_with_plackett_luce(tmp_path):
+    from agents import mappo
     from agents.baselines import FixedLevelPolicy, RandomPolicy
     from agents.evaluation import evaluate
     from agents.policy import LearnedPolicy, log_prob, sample
@@ -207,9 +207,55 @@ def test_mappo_learns_slates_with_plackett_luce_and_iql_says_it_does_not_yet(tmp
     rand = evaluate(c, {"users": RandomPolicy(4, slate_size=3), "items": items}, episodes=16, seed=1000,
                     ranking_metrics=False)
     assert mine["user_return"][0] > rand["user_return"][0]
-    with pytest.raises(ValueError, match="slate_size=3: iql does not learn slates yet"):
-        iql.train(iql.Args(scenario="tiny", env=kw, total_steps=50, log_dir=str(tmp_path / "i"), progress=False,
-                           tensorboard=False, eval_episodes=0))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_slateq_values_a_slate_by_its_choice_probabilities(model):
+    from agents.iql import consumed
+    from agents.networks import SlateQ
+
+    c = recsim_marl.make_config("tiny", slate_size=3, choice_model=model, encoder="hash")
+    net = SlateQ(c)
+    gen = torch.Generator().manual_seed(1)
+    q = torch.randn(2, 5, c.num_candidates + 1, generator=gen)
+    a = torch.rand(2, 5, c.num_candidates, generator=gen) * 0.8 + 0.1
+    mask = torch.ones(2, 5, c.num_candidates, dtype=torch.bool)
+    slate = net.slate(q, a, mask)
+    assert bool((slate.sort(-1).values.diff(dim=-1) > 0).all())  # distinct candidates
+    looked = (torch.tensor(c.position_bias) ** torch.arange(3.0)) if model == "pbm" else torch.ones(3)
+    p = choice_probabilities(a.gather(-1, slate), looked, model, c.position_bias)
+    by_hand = (p * q[..., :-1].gather(-1, slate)).sum(-1) + (1 - p.sum(-1)) * q[..., -1]
+    assert torch.allclose(net.slate_value(q, a, slate), by_hand, atol=1e-6)
+    # nothing to gain over choosing nothing: every slate is worth no click's value
+    flat = q[..., -1:].expand_as(q)
+    assert torch.allclose(net.slate_value(flat, a, slate), q[..., -1], atol=1e-6)
+    # a transition stores what was consumed: the chosen slot's candidate, or K for nothing
+    acts = torch.tensor([[[2, 0, 3], [1, 3, 0]]])
+    got = consumed(acts, {"chosen": torch.tensor([[1, -1]])}, c.num_candidates)
+    assert got.tolist() == [[0, c.num_candidates]]
+
+
+def test_iql_learns_slates_with_slateq_and_its_checkpoint_acts_them(tmp_path):
+    from agents import iql
+    from agents.baselines import FixedLevelPolicy, RandomPolicy
+    from agents.evaluation import evaluate
+    from agents.policy import checked_act
+
+    kw = {"slate_size": 3, "choice_model": "mnl", "encoder": "hash", "max_cycles": 20}
+    args = iql.Args(scenario="tiny", env=kw, total_steps=8 * 20 * 12, num_envs=8, learning_starts=200,
+                    log_dir=str(tmp_path / "i"), progress=False, tensorboard=False, eval_episodes=0)
+    iql.train(args)
+    c = recsim_marl.make_config("tiny", **kw)
+    learned = iql.load_policy(tmp_path / "i" / "checkpoint.pt")
+    venv = recsim_marl.VecEnv(c, 2)
+    obs = venv.reset(seed=5)
+    a = checked_act(learned, "users", obs["users"], obs["action_mask"]["users"], c.num_candidates, 3)
+    assert bool((a.sort(-1).values.diff(dim=-1) > 0).all())  # a slate of distinct candidates
+    items = FixedLevelPolicy(0)
+    mine = evaluate(c, {"users": learned, "items": items}, episodes=16, seed=1000, ranking_metrics=False)
+    rand = evaluate(c, {"users": RandomPolicy(4, slate_size=3), "items": items}, episodes=16, seed=1000,
+                    ranking_metrics=False)
+    assert mine["user_return"][0] > rand["user_return"][0]
 
 
 def test_the_obd_table_reads_the_shipped_logs_and_simulates_every_choice_model(tmp_path):

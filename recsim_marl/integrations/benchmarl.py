@@ -49,7 +49,12 @@ class RecSimTaskClass(TaskClass):
             raise ValueError("recsim_marl tasks have discrete actions (pick a candidate, a promotion level); "
                              "use an algorithm config with prefer_continuous_actions=False")
         config = copy.deepcopy(self.config)
-        recsim_marl.make_config(scenario_of(self.name), **config)  # unknown keys fail here, by name
+        c = recsim_marl.make_config(scenario_of(self.name), **config)  # unknown keys fail here, by name
+        if c.slate_size > 1:
+            raise ValueError(f"slate_size={c.slate_size}: BenchMARL's models give each agent one categorical "
+                             "action, and a slate is S of them (Categorical shape (S,)); train slates through "
+                             "TorchRL's RecSimEnv, PettingZoo, SB3, RLlib or the project's learners "
+                             "(recsim-marl train mappo|iql), or use slate_size=1 here")
         return lambda: RecSimEnv(scenario=scenario_of(self.name), num_envs=num_envs, device=device,
                                  seed=0 if seed is None else seed, **config)
 
