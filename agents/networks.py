@@ -149,11 +149,14 @@ class SlateQ(nn.Module):
     consumed, a slate ``A`` is worth
     ``Q(s, A) = sum_{i in A} P(i | s, A) Qbar(s, i) + P(none | s, A) Qbar(s, none)``.
 
-    ``P`` is the world's choice model (its family and position bias are public: a platform knows the shape
-    of its own click model) applied to each candidate's click probability as the platform can estimate it
-    from the observation (:meth:`agents.baselines.ModelBasedPolicy.attraction`: the median person, the
-    platform's interest estimate and click log in place of the hidden interest and boredom), never the
-    hidden one. The slate: slot by slot, each slot the candidate that most raises ``Q(s, A)``
+    ``P`` is the world's choice model (its family and position bias) applied to each candidate's click
+    probability as the model-based policy estimates it from the observation
+    (:meth:`agents.baselines.ModelBasedPolicy.attraction`: the world's click formula with the median
+    person's traits, the platform's interest estimate and click log in place of the hidden interest and
+    boredom, average appeal and full trust): model knowledge a platform has of its own click model, never
+    the hidden state. The decomposition is exact only where reward and next state depend on what was
+    consumed alone; here every item looked at also tires the person a little and every look beyond the
+    first costs time, so it is an approximation (as in RecSim's interest-evolution world). The slate: slot by slot, each slot the candidate that most raises ``Q(s, A)``
     (:func:`agents.baselines.slate_by_choice_model`, SlateQ's greedy optimisation)."""
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False):
@@ -176,8 +179,10 @@ class SlateQ(nn.Module):
         return torch.cat([self.items(obs, agent_index), self.none(torch.cat(ctx, -1))], -1)
 
     def attraction(self, obs: torch.Tensor) -> torch.Tensor:
-        """``[B, N, K]`` each candidate's click probability alone, as the platform estimates it."""
-        return self.estimate.attraction(obs)
+        """``[B, N, K]`` each candidate's click probability alone, as the platform estimates it; 0 for a
+        person away between visits (shown nothing, they consume nothing: their slate is worth
+        ``Qbar(s, none)``, the value their steps away are stored with)."""
+        return self.estimate.attraction(obs) * self.items.lay.read(obs, "present")
 
     def slate(self, q: torch.Tensor, attraction: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """``[B, N, S]`` the slate of highest ``Q(s, A)`` (greedy, slot by slot) for values ``q [B, N, K + 1]``."""

@@ -211,6 +211,7 @@ def test_mappo_learns_slates_with_plackett_luce(tmp_path):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_slateq_values_a_slate_by_its_choice_probabilities(model):
+    from agents.baselines import top
     from agents.iql import consumed
     from agents.networks import SlateQ
 
@@ -229,6 +230,23 @@ def test_slateq_values_a_slate_by_its_choice_probabilities(model):
     # nothing to gain over choosing nothing: every slate is worth no click's value
     flat = q[..., -1:].expand_as(q)
     assert torch.allclose(net.slate_value(flat, a, slate), q[..., -1], atol=1e-6)
+    # a person away between visits is shown nothing: their slate is worth choosing nothing
+    rc = recsim_marl.make_config("tiny", slate_size=3, choice_model=model, encoder="hash", return_rate=0.5)
+    venv = recsim_marl.VecEnv(rc, 4)
+    obs = venv.reset(seed=3)
+    for _ in range(12):
+        if not bool(venv.current.present.all()):
+            break
+        obs, *_ = venv.step({"users": top(torch.rand(4, rc.num_users, rc.num_candidates), 3),
+                             "items": torch.zeros(4, rc.num_items, dtype=torch.long)})
+    away = ~venv.current.present
+    assert bool(away.any()), "someone is away between visits"
+    rnet = SlateQ(rc)
+    attraction = rnet.attraction(obs["users"])
+    assert bool((attraction[away] == 0).all()) and bool((attraction[~away] > 0).all())
+    rq = torch.randn(4, rc.num_users, rc.num_candidates + 1, generator=gen)
+    value = rnet.slate_value(rq, attraction, rnet.slate(rq, attraction, obs["action_mask"]["users"]))
+    assert torch.allclose(value[away], rq[..., -1][away])
     # a transition stores what was consumed: the chosen slot's candidate, or K for nothing
     acts = torch.tensor([[[2, 0, 3], [1, 3, 0]]])
     got = consumed(acts, {"chosen": torch.tensor([[1, -1]])}, c.num_candidates)
