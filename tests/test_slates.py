@@ -251,6 +251,18 @@ def test_slateq_values_a_slate_by_its_choice_probabilities(model):
     acts = torch.tensor([[[2, 0, 3], [1, 3, 0]]])
     got = consumed(acts, {"chosen": torch.tensor([[1, -1]])}, c.num_candidates)
     assert got.tolist() == [[0, c.num_candidates]]
+    # and in a real step: the consumed candidate is the item the person was recommended and clicked
+    venv = recsim_marl.VecEnv(c, 8)
+    venv.reset(seed=11)
+    before = venv.current.candidates.clone()  # [B, U, K] item ids
+    acts = top(torch.rand(8, c.num_users, c.num_candidates, generator=gen), 3)
+    _, _, _, _, info = venv.step({"users": acts, "items": torch.zeros(8, c.num_items, dtype=torch.long)})
+    got = consumed(acts, info, c.num_candidates)
+    chose = got < c.num_candidates
+    assert bool(chose.any()) and bool((~chose).any())
+    assert torch.equal(before.gather(2, got.clamp(max=c.num_candidates - 1).unsqueeze(-1)).squeeze(-1)[chose],
+                       info["recommended"][chose])
+    assert torch.equal(chose, info["clicked"])
 
 
 def test_iql_learns_slates_with_slateq_and_its_checkpoint_acts_them(tmp_path):
