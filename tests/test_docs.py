@@ -71,7 +71,9 @@ def test_the_tasks_table_matches_the_protocol():
     assert sorted(rows) == sorted(TASKS)
     for name, task in TASKS.items():
         cells = [c.strip() for c in rows[name].strip("|").split("|")]
-        assert cells[1] == f"`{task.scenario}`" and cells[2] == task.learn, cells
+        scenario = ", ".join([f"`{task.scenario}`"] + [f"`{k}` " + (f"`{v}`" if isinstance(v, str) else f"{v}")
+                                                         for k, v in task.overrides.items()])
+        assert cells[1] == scenario and cells[2] == task.learn, cells
         assert cells[4] == f"{task.total_steps:,}", cells
         assert f"seeds {task.eval_seeds.start:,}-{task.eval_seeds.stop - 1:,}" in cells[6], cells
 
