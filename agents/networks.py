@@ -156,8 +156,8 @@ class SlateQ(nn.Module):
     boredom, average appeal and full trust): model knowledge a platform has of its own click model, never
     the hidden state. The decomposition is exact only where reward and next state depend on what was
     consumed alone; here every item looked at also tires the person a little and every look beyond the
-    first costs time, so it is an approximation (as in RecSim's interest-evolution world). The slate: slot by slot, each slot the candidate that most raises ``Q(s, A)``
-    (:func:`agents.baselines.slate_by_choice_model`, SlateQ's greedy optimisation)."""
+    first costs time, so it is an approximation. The slate: slot by slot, each slot the candidate that most
+    raises ``Q(s, A)`` (:func:`agents.baselines.slate_by_choice_model`, SlateQ's greedy optimisation)."""
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False):
         super().__init__()
