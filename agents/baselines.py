@@ -420,6 +420,10 @@ class RolloutPlannerPolicy(_Bound):
         super().__init__(config)
         if horizon < 1 or samples < 1 or not 0 < discount <= 1:
             raise ValueError(f"horizon={horizon} and samples={samples} must be >= 1, discount={discount} in (0, 1]")
+        if config.slate_size > 1:
+            raise ValueError(f"the rollout planner tries one candidate at a time and recommends single items; "
+                             f"slate_size={config.slate_size} would need a rollout per slate. Use slate_size=1, or "
+                             f"the farsighted oracle* as the slate reference")
         self.horizon, self.samples, self.discount = horizon, samples, discount
         self.sim = None
         self.inner = MyopicOraclePolicy(config)
@@ -534,7 +538,7 @@ def user_baselines(config, seed: int = 0, planner: bool = False, ranker_weights:
     copies of the batch stepped horizon times per decision). ``ranker_weights`` (from
     :func:`tune_linear_ranker` on this config) adds the tuned ``linear ranker``."""
     pols = {
-        "random": RandomPolicy(config.num_candidates, seed=seed),
+        "random": RandomPolicy(config.num_candidates, seed=seed, slate_size=config.slate_size),
         "popularity": PopularityPolicy(config),
         "greedy": GreedyPolicy(config),
         "model-based": ModelBasedPolicy(config),

@@ -41,6 +41,8 @@ from agents.baselines import (
     RolloutPlannerPolicy,
     episode_returns,
     scripted_policy,
+    slate_by_choice_model,
+    slate_choice,
     tune_linear_ranker,
 )
 from agents.checkpoint import load_checkpoint
@@ -87,17 +89,23 @@ class ObservedOracle(FarsightedOraclePolicy):
 
     def act(self, obs, mask):
         self._obs = obs
-        return self.values().argmax(-1)
+        return super().act(obs, mask)
 
 
 class MemoryPolicy(ModelBasedPolicy):
     """Keeps its own estimate of each person's interest (an online logistic regression of the person's
     clicks, at rate ``click_rate``, and of their satisfaction given a click, at ``satisfaction_rate``, on
-    the recommended item's content), started from the platform's estimate at the episode's start; picks
+    the recommended items' content), started from the platform's estimate at the episode's start; picks
     the candidate with the highest ``expected reward + future_weight P(click)(2q - 1)`` under that
-    estimate, the median person's traits and the observed rating. Reads only the observation: the click
-    and the watched share of its last recommendation come from the change of the person's click rate and
-    watch rate (both moving averages at ``history_rate``)."""
+    estimate, the median person's traits and the observed rating (with slates, the slate built slot by
+    slot for that value under the world's choice model). Reads only the observation: the click and the
+    watched share of its last recommendation come from the change of the person's click rate and watch
+    rate (both moving averages at ``history_rate``), and which slot was clicked from the change of the
+    click history (a moving average of clicked content at the same rate).
+
+    The click update is the gradient of the choice's log-likelihood, ``sum_s (y_s - P_s) e_s`` over the
+    slots (``y_s`` 1 for the clicked slot, ``P_s`` the chance of choosing it under the estimate): with one
+    item, ``(click - P(click)) e``."""
 
     def __init__(self, config, click_rate: float, satisfaction_rate: float, future_weight: float = 0.5):
         super().__init__(config)
@@ -108,7 +116,7 @@ class MemoryPolicy(ModelBasedPolicy):
     def _learn(self, obs) -> None:
         lay, c = self.lay, self.config
         rate, watch = lay.read(obs, "click_rate")[..., 0], lay.read(obs, "watch_rate")[..., 0]
-        t = lay.read(obs, "progress")[..., 0]
+        history, t = lay.read(obs, "history"), lay.read(obs, "progress")[..., 0]
         if self.p is None or bool((t < self.t).any()):  # a new episode: start from the platform's estimate
             self.p = lay.read(obs, "estimate").clone()
         else:
@@ -116,10 +124,13 @@ class MemoryPolicy(ModelBasedPolicy):
             click = ((rate - (1 - r) * self.rate) / r > 0.5).float() * self.acted
             watched = (watch - (1 - r) * self.watch) / r
             sat = click * (watched > (1 + c.disappointed_dwell) / 2).float()
+            clicked = (history - (1 - r) * self.history) / r  # the clicked item's content (0 without a click)
+            slot = (self.content @ clicked.unsqueeze(-1)).squeeze(-1).argmax(-1, keepdim=True)
+            y = torch.zeros_like(self.choice).scatter(-1, slot, 1.0) * click.unsqueeze(-1)
             a_c, a_s = self.rates
-            step = a_c * (click - self.p_click) * self.acted + a_s * click * (sat - self.q)
-            self.p = torch.nn.functional.normalize(self.p + step[..., None] * self.content, dim=-1)
-        self.rate, self.watch, self.t = rate, watch, t
+            weight = a_c * (y - self.choice) * self.acted.unsqueeze(-1) + a_s * y * (sat.unsqueeze(-1) - self.q)
+            self.p = torch.nn.functional.normalize(self.p + (weight.unsqueeze(-1) * self.content).sum(-2), dim=-1)
+        self.rate, self.watch, self.history, self.t = rate, watch, history, t
 
     def act(self, obs, mask):
         self._learn(obs)
@@ -131,11 +142,13 @@ class MemoryPolicy(ModelBasedPolicy):
         p = m.click_probability(c, median, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
         q = m.satisfaction(c, median, aff, lay.read(obs, "candidate_rating"))
         value = m.engagement(c, p, q, lay.read(obs, "candidate_length")) + self.future_weight * p * (2 * q - 1)
-        a = value.argmax(-1)
-        self.p_click, self.q = (v.gather(-1, a.unsqueeze(-1)).squeeze(-1) for v in (p, q))
-        self.content = content.gather(-2, a[..., None, None].expand(*a.shape, 1, content.shape[-1])).squeeze(-2)
+        slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else slate_by_choice_model(c, p, value, mask)
+        p_slate = p.gather(-1, slate)
+        self.choice = p_slate if c.slate_size == 1 else slate_choice(c, p_slate)  # [B, U, S]
+        self.q = q.gather(-1, slate)
+        self.content = content.gather(-2, slate.unsqueeze(-1).expand(*slate.shape, content.shape[-1]))
         self.acted = lay.read(obs, "present")[..., 0]
-        return a
+        return slate.squeeze(-1) if c.slate_size == 1 else slate
 
 
 MEMORY_GRID = ((0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.1, 0.0), (0.0, 0.1), (0.05, 0.2))

@@ -1,5 +1,6 @@
 """benchmarks.headroom: the diagnostic runs, and its 'observations only' policies read no hidden state."""
 
+import pytest
 import torch
 
 import recsim_marl
@@ -18,14 +19,18 @@ def _scrambled(venv):
     return s
 
 
-def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_not():
+@pytest.mark.parametrize("slate_size", [1, 3])
+def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_not(slate_size):
     from benchmarks.headroom import REPLACEMENTS, MemoryPolicy, ObservedOracle
 
-    c = recsim_marl.make_config("tiny", num_users=16, num_items=40, num_candidates=8, encoder="hash")
+    c = recsim_marl.make_config("tiny", num_users=16, num_items=40, num_candidates=8, encoder="hash",
+                                slate_size=slate_size)
     venv = VecEnv(c, 4)
     obs = venv.reset(seed=list(range(4)))
-    for _ in range(3):
-        obs, *_ = venv.step({"users": torch.zeros(4, c.num_users, dtype=torch.long),
+    memory = MemoryPolicy(c, 0.1, 0.1)
+    memory.bind(venv)
+    for _ in range(3):  # the memory policy acts, so that it has clicks to learn from
+        obs, *_ = venv.step({"users": memory.act(obs["users"], obs["action_mask"]["users"]),
                              "items": FixedLevelPolicy(0).act(obs["items"], None)})
 
     def acts(policy, state):
@@ -36,8 +41,13 @@ def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_n
     real, fake = venv.get_state(), _scrambled(venv)
     blind = ObservedOracle(c, tuple(REPLACEMENTS))
     assert torch.equal(acts(blind, real), acts(blind, fake))
-    memory = MemoryPolicy(c, 0.1, 0.1)
-    assert torch.equal(acts(memory, real), acts(MemoryPolicy(c, 0.1, 0.1), fake))
+    twin = MemoryPolicy(c, 0.1, 0.1)
+    twin.__dict__.update({k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in memory.__dict__.items()})
+    mine = acts(twin, real)
+    assert mine.shape == (4, c.num_users) + ((slate_size,) if slate_size > 1 else ())
+    assert torch.equal(mine, acts(memory, fake))
+    assert memory.p.shape == (4, c.num_users, c.embed_dim) and not torch.equal(memory.p, memory.lay.read(
+        obs["users"], "estimate")), "the memory's estimate learned nothing from three steps"
     oracle = ObservedOracle(c, ())  # nothing replaced: the privileged oracle, which must notice
     assert not torch.equal(acts(oracle, real), acts(oracle, fake))
 
@@ -53,3 +63,10 @@ def test_the_headroom_benchmark_writes_every_row(tmp_path):
     assert sum(name.startswith("farsighted oracle*, ") for name in rows) == len(headroom.REPLACEMENTS)
     assert all(len(r["per_world"]) == 2 for r in rows.values())
     assert out.exists() and out.with_suffix(".md").read_text().startswith("| policy |")
+
+
+def test_the_headroom_benchmark_takes_slate_tasks(tmp_path):
+    from benchmarks import headroom
+
+    payload = headroom.main(["--quick", "--task", "slates-v1", "--worlds", "2", "--out", str(tmp_path / "h.json")])
+    assert all(len(r["per_world"]) == 2 for r in payload["rows"].values())

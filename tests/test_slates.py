@@ -338,3 +338,22 @@ def test_model_based_slates_maximise_the_slates_expected_reward_slot_by_slot():
             assert float(expected(cfg, built).mean()) > float(expected(cfg, by_value).mean())
     masked = slate_by_choice_model(cfg, a[:, :1], value[:, :1], torch.tensor([[[True] + [False] * 5]]))
     assert masked[0, 0, 0] == 0 and len(set(masked[0, 0].tolist())) == 3  # the allowed first, then still distinct
+
+
+def test_every_scripted_user_baseline_acts_slates_and_the_planner_refuses_them():
+    from agents.baselines import RolloutPlannerPolicy, user_baselines
+    from recsim_marl.core.vec_env import VecEnv
+
+    c = recsim_marl.make_config(**TINY, slate_size=3)
+    venv = VecEnv(c, 2, validate=True)
+    obs = venv.reset(seed=[0, 1])
+    pols = user_baselines(c, ranker_weights={})
+    for name, p in pols.items():
+        if hasattr(p, "bind"):
+            p.bind(venv)
+        a = p.act(obs["users"], obs["action_mask"]["users"])
+        assert a.shape == (2, c.num_users, 3), name
+        assert bool((a.sort(-1).values.diff(dim=-1) > 0).all()), f"{name} repeats a candidate"
+    venv.step({"users": a, "items": torch.zeros(2, c.num_items, dtype=torch.long)})  # validated: a real slate
+    with pytest.raises(ValueError, match="slate_size=3"):
+        RolloutPlannerPolicy(c)
