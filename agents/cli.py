@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True, metavar="PATH",
                    help="checkpoint.pt of a run (only load checkpoints you made or trust)")
     e.add_argument("--episodes", type=int, default=10, help="episodes per policy (>= 1; default: 10)")
-    e.add_argument("--split", choices=("train", "test"), default=None,
+    e.add_argument("--split", choices=("train", "validation", "test"), default=None,
                    help="worlds to evaluate on (default: the test split, held-out worlds, for synthetic and MovieLens "
                         "worlds; a custom catalogue has one)")
     held_out = light_module("protocol").EVAL_SEED

@@ -37,7 +37,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--episodes", type=int, default=10, help="episodes (= seeds) per policy and scenario")
     p.add_argument("--seed", type=int, default=EVAL_SEED, help="first evaluation seed (default: the held-out seeds)")
-    p.add_argument("--split", default="test", choices=("train", "test"), help="the split evaluated on (default: test)")
+    p.add_argument("--split", default="test", choices=("train", "validation", "test"), help="the split evaluated on (default: test)")
     p.add_argument("--no-ranker", action="store_true", help="skip tuning and reporting the linear ranker")
     p.add_argument("--scenarios", nargs="*", default=sorted(recsim_marl.SCENARIOS))
     p.add_argument("--planner", action="store_true", help="also the rollout planner (slow: K x samples copies)")

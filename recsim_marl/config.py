@@ -107,7 +107,7 @@ def refused(obj: Any) -> tuple[str, Any, Check] | None:
 USER_REWARDS = ("engagement", "click")
 CATALOGS = ("synthetic", "movielens-100k", "custom")
 POOLINGS = ("auto", "mean", "last")
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
 CHOICE_MODELS = ("cascade", "pbm", "mnl")
 POOLED = ("synthetic", "movielens-100k")
 """Catalogues with a pool per split that each world draws its own items and people from."""
@@ -152,9 +152,11 @@ class EnvConfig:
     """Where texts come from: 'synthetic' (seeded), 'movielens-100k', or 'custom' (item_texts/user_texts)."""
     split: str = bounded("train", one_of(*SPLITS))
     """Which pool a world's items and people come from: 'train' (learners train and baselines are tuned
-    there) or 'test' (held-out worlds). Synthetic pools share no item text and no person text; MovieLens-100k
-    holds out the movies released in 1997-1998 and one person in five (by id). A custom world is one
-    catalogue: 'train' only."""
+    there), 'test' (held-out worlds) or, for synthetic worlds, 'validation': items and people drawn like
+    the training pool's and never in it (the training stream's texts after it), for diagnostics that must
+    see new items and people without spending the test split. Synthetic pools share no item text and no
+    person text; MovieLens-100k holds out the movies released in 1997-1998 and one person in five (by
+    id). A custom world is one catalogue: 'train' only."""
     catalog_seed: int | None = bounded(None, or_none(at_least(0)))
     """None (the default): each world draws its own catalogue (items with their text, quality, appeal and
     length) and people from its split's pools, keyed by its env seed, so a new seed is a new world. An int:
@@ -426,6 +428,11 @@ def _validate(c: EnvConfig) -> None:
         raise ValueError(
             f"config field split='test' is invalid with catalog={c.catalog!r}: a custom catalogue is one world with "
             f"no held-out pool; use split='train', or a catalogue with splits ({', '.join(POOLED)})"
+        )
+    if c.split == "validation" and c.catalog != "synthetic":
+        raise ValueError(
+            f"config field split='validation' is invalid with catalog={c.catalog!r}: only synthetic pools have a "
+            f"validation split (MovieLens-100k's held-out films are its test split); use split='train' or 'test'"
         )
     if c.quality_gate is not None and c.num_drafts == 0:
         raise ValueError(

@@ -7,8 +7,10 @@ The ranges do not overlap for any batch or episode count used in this project:
   index: ``num_envs`` seeds per run).
 - :data:`TUNING_SEED`: scripted baselines with free parameters (the linear ranker's weights, the
   farsighted oracle's weight) are tuned on seeds 1,000-9,999.
-- :data:`VALIDATION_SEED`: 2,000 and up, inside the tuning range but used by no tuner: training-split
-  worlds on which a diagnostic compares policies (``benchmarks.headroom``) without the test split.
+- :data:`VALIDATION_SEED`: 2,000 and up, inside the tuning range but used by no tuner: worlds on which a
+  diagnostic compares policies (``benchmarks.headroom``) without the test split, drawn from the
+  validation split (``split="validation"``: new items and people drawn as the training pool's; a
+  training-pool world flatters a learner that memorised the training items).
 - :data:`EVAL_SEED`: held-out evaluation seeds 10,000-49,999: a learner's final evaluation, the
   baseline tables, ``recsim-marl evaluate``. Nothing is tuned on them.
 - :data:`FRESH_SEED`: 50,000 and up, kept for checks a skeptical reader runs once, after every choice

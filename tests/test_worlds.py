@@ -43,6 +43,20 @@ def test_train_and_test_worlds_of_retention_share_no_item_text_and_no_person_tex
     assert torch.allclose(test.world.content.norm(dim=-1), torch.ones(test.world.pool_items), atol=1e-4)
 
 
+def test_the_validation_split_is_new_items_and_people_of_the_training_stream_in_its_content_space():
+    a, v, t = (synthetic_pool(2048, 512, split) for split in ("train", "validation", "test"))
+    for x, y in ((a, v), (v, t)):
+        assert not set(x.item_texts) & set(y.item_texts) and not set(x.user_texts) & set(y.user_texts)
+    assert {split_of(x) for x in v.item_texts + v.user_texts} == {"train"}  # drawn as the training pool's
+    after = synthetic_pool(4096, 1024, "train").item_texts[2048:]  # the stream's next texts, less repeats
+    assert set(v.item_texts) <= set(after) | set(synthetic_pool(8192, 1024, "train").item_texts[4096:])
+    kw = dict(num_envs=2, scenario="retention", encoder="hash", num_users=8, num_items=16)
+    val, train = recsim_marl.make_vec(split="validation", **kw), recsim_marl.make_vec(split="train", **kw)
+    val.reset(seed=2000)
+    assert len(texts_of(val, 0)[0]) == 16 and not texts_of(val, 0)[0] & set(train.world.catalog.item_texts)
+    assert torch.allclose(val.world.content.norm(dim=-1), torch.ones(val.world.pool_items), atol=1e-4)
+
+
 def test_two_seeds_are_two_worlds_and_a_world_keeps_its_catalogue_across_episodes():
     venv = recsim_marl.make_vec(num_envs=2, scenario="tiny", encoder="hash", initial_budget=2.0, budget_gain=0.0)
     venv.reset(seed=[3, 4])
@@ -121,7 +135,8 @@ def test_a_state_from_another_pool_is_refused_and_the_catalogue_follows_set_stat
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(split="validation"), "split='validation' is invalid: must be one of train, test"),
+    (dict(split="dev"), "split='dev' is invalid: must be one of train, validation, test"),
+    (dict(split="validation", catalog="movielens-100k"), "only synthetic pools have a validation split"),
     (dict(split="test", catalog="custom", item_texts=["a", "b", "c", "d"], user_texts=["p"]), "a custom catalogue is one world"),
     (dict(catalog_pool=0), "catalog_pool=0 is invalid"),
     (dict(catalog_pool=2.5), "catalog_pool=2.5 is invalid"),

@@ -173,8 +173,8 @@ def movielens_pool(split: str = "train", data_path: str | None = None) -> Catalo
     people; ``user_counts`` each person's ratings of any film (their activity, as above: counted over the
     split's films only, the held-out years would make people who rated many new films look idle).
     """
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r} is invalid: use one of {SPLITS}")
+    if split not in SPLITS or split == "validation":
+        raise ValueError(f"split={split!r} is invalid for MovieLens-100k: use 'train' or 'test'")
     folder = Path(data_path).expanduser() if data_path else find_movielens()
     items, ratings, users = _read(folder)
     item_ids = sorted(items)

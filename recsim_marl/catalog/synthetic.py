@@ -11,7 +11,8 @@ Pools (:func:`synthetic_pool`): one fixed stream of items and one of people, eac
 ``train`` or the ``test`` split by a hash of the text itself (:func:`split_of`: one in five to
 ``test``), so the two splits share no text, on any machine, for any pool size; a split's pool of n
 entries is the first n of its stream (a smaller pool is a prefix of a bigger one, and the embedding
-cache encodes each text once).
+cache encodes each text once). The ``validation`` pool of n entries is the training stream's next n,
+after the training pool of n: new items and people from the training distribution.
 """
 
 from __future__ import annotations
@@ -141,18 +142,29 @@ def split_of(text: str) -> str:
 
 def synthetic_pool(num_items: int, num_users: int, split: str = "train",
                    appeal_quality_correlation: float = -0.3) -> Catalog:
-    """The ``split`` pool: its first ``num_items`` items and ``num_users`` people (see the module docstring)."""
+    """The ``split`` pool: its first ``num_items`` items and ``num_users`` people (see the module docstring).
+    ``"validation"``: the training stream's next ``num_items`` items and ``num_users`` people after the
+    training pool of that size (skipping any text of that pool the stream repeats), so they are drawn as
+    the training pool's are and are never in it."""
     if split not in SPLITS:
         raise ValueError(f"split={split!r} is invalid: use one of {SPLITS}")
+    stream = "train" if split == "validation" else split
     items, people = _item_stream(np.random.default_rng([POOL_SEED, 0])), _person_stream(np.random.default_rng([POOL_SEED, 1]))
-    chosen = []
-    while len(chosen) < num_items:
-        it = next(items)
-        if split_of(it[0]) == split:
-            chosen.append(it)
-    texts = []
-    while len(texts) < num_users:
-        t = next(people)
-        if split_of(t) == split:
-            texts.append(t)
-    return _catalog(chosen, texts, appeal_quality_correlation, f"synthetic pool ({split})")
+
+    def take(entries, n, text=lambda e: e):
+        out = []
+        while len(out) < n:
+            e = next(entries)
+            if split_of(text(e)) == stream:
+                out.append(e)
+        if split != "validation":
+            return out
+        seen, rest = {text(e) for e in out}, []  # the training pool's texts: skipped if the stream repeats one
+        while len(rest) < n:
+            e = next(entries)
+            if split_of(text(e)) == stream and text(e) not in seen:
+                rest.append(e)
+        return rest
+
+    return _catalog(take(items, num_items, lambda it: it[0]), take(people, num_users), appeal_quality_correlation,
+                    f"synthetic pool ({split})")
