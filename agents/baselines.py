@@ -434,8 +434,8 @@ class RolloutPlannerPolicy(_Bound):
         s = venv.get_state()
         b = s.seed.shape[0]
         n = b * k * m  # copy (env, candidate, sample), sample fastest
-        if self.sim is None or self.sim.num_envs != n or self.sim.device != venv.device:
-            self.sim = VecEnv(c, n, venv.device, validate=False)
+        if self.sim is None or self.sim.num_envs != n or self.sim.device != venv.device or self.sim.config != venv.config:
+            self.sim = VecEnv(venv.config, n, venv.device, validate=False)  # the futures of the world it acts in
             self.inner.bind(self.sim)
         rep = State(**{f: getattr(s, f).repeat_interleave(k * m, 0) for f in s.__dataclass_fields__})
         sample = torch.arange(m, device=venv.device).repeat(b * k)

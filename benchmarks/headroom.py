@@ -1,6 +1,9 @@
 """How much better than the linear ranker can a policy that sees only the observation do? A diagnostic
-of a task's worlds, on the TRAINING split only (validation seeds of the training split; nothing here
-reads the test split, so it can guide what to build without spending the held-out worlds).
+of a task's worlds that never reads the test split, so it can guide what to build without spending the
+held-out worlds: it plays the validation split (new items and people drawn as the training pool's, which
+no learner trains and no tuner tunes on; seeds 2,000 and up), or with ``--split train`` the training
+pool's own items and people on those seeds (where a learner that memorised the training items looks
+better than it will on new ones).
 
 It plays, on the same worlds:
 
@@ -18,7 +21,7 @@ It plays, on the same worlds:
   satisfaction on the item's content, and picks by the farsighted oracle's formula applied to that
   estimate and the observed rating. Its two learning rates are picked on the tuning seeds.
 
-    python -m benchmarks.headroom                          # retention-v2, 20 validation worlds
+    python -m benchmarks.headroom                          # retention-v2, 20 validation-split worlds
     python -m benchmarks.headroom --task boredom-v2 --planner
     python -m benchmarks.headroom --checkpoint runs/mappo/checkpoint.pt   # a learner on the same worlds
 """
@@ -158,7 +161,10 @@ MEMORY_GRID = ((0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.1, 0.0), (0.0, 0.1), (0.
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="retention-v2", choices=list(TASKS))
-    p.add_argument("--worlds", type=int, default=20, help="validation worlds (training split)")
+    p.add_argument("--worlds", type=int, default=20, help="worlds played (seeds 2,000 and up)")
+    p.add_argument("--split", default="validation", choices=("validation", "train"),
+                   help="the worlds' split: validation (new items and people; default) or train (the training "
+                        "pool's)")
     p.add_argument("--planner", action="store_true", help="also the privileged rollout planner (minutes)")
     p.add_argument("--quick", action="store_true", help="the task shrunk to seconds: a smoke run, not a result")
     p.add_argument("--checkpoint", nargs="+", default=[], metavar="PATH",
@@ -170,10 +176,10 @@ def main(argv=None) -> dict:
         p.error(f"--worlds must be >= 1, got {args.worlds}")
     task = TASKS[args.task]
     args.out = args.out or f"benchmarks/results/headroom_{args.task}.json"
-    c = task.config("train")
+    c, played = task.config("train"), task.config(args.split)  # tuned on the training split, played on `split`
     budget = tuning_budget(c)
     if args.quick:
-        c = c.replace(**QUICK["overrides"])
+        c, played = c.replace(**QUICK["overrides"]), played.replace(**QUICK["overrides"])
         budget = dict(episodes=2, population=4, elite=2, generations=1)
     items = scripted_policy(task.items_policy, c, "items")
     worlds = torch.arange(VALIDATION_SEED, VALIDATION_SEED + args.worlds)
@@ -182,13 +188,13 @@ def main(argv=None) -> dict:
 
     def play(name, policy, info=None):
         t = time.perf_counter()
-        r = episode_returns(c, policy, items, worlds)
+        r = episode_returns(played, policy, items, worlds)
         rows[name] = {"mean": float(r.mean()), "se": float(r.std() / len(r) ** 0.5), "per_world": r.tolist(),
                       **(info or {})}
         print(f"  {name:58s} {rows[name]['mean']:7.2f} ± {rows[name]['se']:.2f}  ({time.perf_counter() - t:.0f}s)",
               flush=True)
 
-    print(f"{args.task}, training split, validation worlds {worlds[0]}..{worlds[-1]}:", flush=True)
+    print(f"{args.task}, {args.split} split, worlds {worlds[0]}..{worlds[-1]}:", flush=True)
     play("model-based", ModelBasedPolicy(c))
     tuned = tune_linear_ranker(c, items_policy=items, progress=False, **budget)
     play("linear ranker", LinearRankerPolicy(c, tuned["weights"]), {"weights": tuned["weights"]})
@@ -212,7 +218,7 @@ def main(argv=None) -> dict:
             p.error(f"--checkpoint {path}: trained on {scenario!r}, not on {args.task}'s scenario {task.scenario!r}")
         play(f"{algorithm.upper()} ({path})", learner_module(algorithm).load_policy(path, "users"))
     ranker = rows["linear ranker"]["mean"]
-    payload = {"task": args.task, "split": "train", "quick": args.quick, "worlds": [int(worlds[0]), int(worlds[-1])],
+    payload = {"task": args.task, "split": args.split, "quick": args.quick, "worlds": [int(worlds[0]), int(worlds[-1])],
                "made_by": {"command": "python -m benchmarks.headroom " + " ".join(sys.argv[1:] if argv is None else argv),
                            "hardware": hardware(), "seconds": round(time.perf_counter() - t0, 1)},
                "rows": rows}

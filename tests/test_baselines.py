@@ -69,6 +69,17 @@ def test_planner_with_horizon_one_is_the_myopic_oracle():
         obs = _step_all(venv, obs, a)
 
 
+def test_the_planner_simulates_the_world_it_is_bound_to_whatever_config_built_it():
+    # a policy is often built from the training split's config and played on another split's worlds
+    kw = dict(scenario="boredom", num_users=12, num_items=48, encoder="hash")
+    venv = recsim_marl.make_vec(2, split="test", **kw)
+    obs = venv.reset(seed=11)
+    built_on_train = _bound(RolloutPlannerPolicy(recsim_marl.make_config(**kw), horizon=1, samples=2), venv)
+    assert torch.equal(built_on_train.act(obs["users"], None), _bound(MyopicOraclePolicy(venv.config), venv).act(
+        obs["users"], None))
+    assert built_on_train.sim.config.split == "test"
+
+
 def test_planner_does_not_see_the_real_future_and_leaves_the_env_alone():
     venv = recsim_marl.make_vec(2, scenario="tiny")
     obs = venv.reset(seed=5)

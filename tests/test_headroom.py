@@ -58,6 +58,7 @@ def test_the_headroom_benchmark_writes_every_row(tmp_path):
     out = tmp_path / "headroom.json"
     payload = headroom.main(["--quick", "--worlds", "2", "--out", str(out)])
     rows = payload["rows"]
+    assert payload["split"] == "validation"  # new items and people, never the test split
     assert {"model-based", "linear ranker", "farsighted oracle*",
             "farsighted formula on observations only (all replaced)"} <= set(rows)
     assert sum(name.startswith("farsighted oracle*, ") for name in rows) == len(headroom.REPLACEMENTS)
