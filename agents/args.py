@@ -131,6 +131,11 @@ class RunArgs:
     num_envs: int = option(16, at_least(1), help="Worlds simulated in parallel.")
     hidden: int = option(64, at_least(1), help="Hidden units of the networks.")
     agent_id: bool = option(False, help="Append a one-hot agent id to the policy / Q-network input.")
+    content: bool = option(True,
+            help="Feed each candidate's content embedding to the users' network. Off: it reads only what the "
+                 "platform observes of a candidate (relevance, familiarity, rating, click-through rate, ...) and "
+                 "the person's context, so it cannot learn the training items by their content (their quality "
+                 "and appeal are drawn apart from the text) and meets new items as it met the old.")
     seed: int = option(0, at_least(0),
             help="Seeds the envs (env b gets seed + b), the networks and every sample the learner draws.")
     device: str = option("cpu", DEVICE,

@@ -119,7 +119,7 @@ def train(args: Args) -> dict:
     ck = run.load() if args.resume else None
     if ck is not None and ck["iteration"] >= total_iters and ck.get("result") is not None:
         return run.finished(ck)
-    qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, q_values=True), run.init_gen)
+    qnets = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, q_values=True, content=args.content), run.init_gen)
                       for g in groups}).to(device)
     run.ranks.broadcast_(qnets)  # the same start on every rank
     targets = copy.deepcopy(qnets)

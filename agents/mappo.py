@@ -183,7 +183,7 @@ def train(args: Args) -> dict:
     ck = run.load() if args.resume else None
     if ck is not None and ck["update"] >= num_updates and ck.get("result") is not None:
         return run.finished(ck)
-    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, args.memory), run.init_gen)
+    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, args.memory, content=args.content), run.init_gen)
                        for g in groups}).to(device)
     recurrent = {g for g in groups if hasattr(actors[g], "step")}
     memory = {g: actors[g].initial(B, c.num_users, device) for g in recurrent}  # carried across rollouts

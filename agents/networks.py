@@ -48,16 +48,20 @@ def _agent_ids(b: int, n: int, num_agents: int, agent_index: torch.Tensor | None
 
 class CandidateScorer(nn.Module):
     """``[B, N, O_u] -> [B, N, K]``: one score per candidate, ``mlp(content, numbers, context) +
-    linear(numbers)`` (numbers: the candidate's :func:`candidate_fields`)."""
+    linear(numbers)`` (numbers: the candidate's :func:`candidate_fields`). ``content=False`` leaves the
+    candidate's content embedding out of the MLP: the network then tells candidates apart only by what
+    the platform observes of them (relevance, familiarity, rating, click-through rate, ...), so it cannot
+    learn particular items by their content (the learner option ``content``)."""
 
-    def __init__(self, config, hidden: int = 64, agent_id: bool = False):
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False, content: bool = True):
         super().__init__()
         self.lay = observation_layout(config)["users"]
         self.k, self.d = config.num_candidates, config.embed_dim
         self.n = config.num_users if agent_id else 0
+        self.content = content
         self.numbers, self.context = candidate_fields(config), context_fields(config)
         ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in self.context)
-        self.net = mlp(self.d + len(self.numbers) + ctx + self.n, hidden, 1)
+        self.net = mlp(self.d * content + len(self.numbers) + ctx + self.n, hidden, 1)
         self.wide = nn.Linear(len(self.numbers), 1)
 
     def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
@@ -73,7 +77,8 @@ class CandidateScorer(nn.Module):
         if self.n:
             ctx.append(_agent_ids(b, n, self.n, agent_index, obs.device))
         ctx = torch.cat([*ctx, *context], -1).unsqueeze(2).expand(b, n, self.k, -1)
-        deep = self.net(torch.cat([self.lay.read(obs, "candidate_content"), numbers, ctx], -1))
+        content = [self.lay.read(obs, "candidate_content")] if self.content else []
+        deep = self.net(torch.cat([*content, numbers, ctx], -1))
         return (deep + self.wide(numbers)).squeeze(-1)
 
 
@@ -93,14 +98,14 @@ class MemoryScorer(CandidateScorer):
     :meth:`step` gives the logits and the GRU state, :meth:`after` the next memory once the action is
     known; :meth:`initial` the memory before any step. ``forward`` is a step from an empty memory."""
 
-    def __init__(self, config, hidden: int = 64, agent_id: bool = False):
-        super().__init__(config, hidden, agent_id)
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False, content: bool = True):
+        super().__init__(config, hidden, agent_id, content)
         ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in self.context)
         self.h, self.rate = hidden, config.history_rate
         self.gru = nn.GRUCell(ctx + 3 * self.d + 2, hidden)
         self.taste = nn.Linear(hidden, self.d)  # the memory's own estimate of the person's taste, in content space
         numbers = len(self.numbers) + 1  # the observed numbers and <taste, content>
-        self.net = mlp(self.d + numbers + ctx + self.n + hidden, hidden, 1)
+        self.net = mlp(self.d * content + numbers + ctx + self.n + hidden, hidden, 1)
         self.wide = nn.Linear(numbers, 1)
 
     def initial(self, b: int, n: int, device=None) -> torch.Tensor:
@@ -159,13 +164,13 @@ class SlateQ(nn.Module):
     first costs time, so it is an approximation. The slate: slot by slot, each slot the candidate that most
     raises ``Q(s, A)`` (:func:`agents.baselines.slate_by_choice_model`, SlateQ's greedy optimisation)."""
 
-    def __init__(self, config, hidden: int = 64, agent_id: bool = False):
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False, content: bool = True):
         super().__init__()
         from agents.baselines import ModelBasedPolicy
         from recsim_marl.models.user import resolve_user_model
 
         self.config, self.slate_size = config, config.slate_size
-        self.items = CandidateScorer(config, hidden, agent_id)
+        self.items = CandidateScorer(config, hidden, agent_id, content)
         lay, ctx = self.items.lay, self.items.context
         width = sum(lay.fields[f][0].stop - lay.fields[f][0].start for f in ctx)
         self.none = mlp(width + self.items.n, hidden, 1)
@@ -220,17 +225,18 @@ class FlatHead(nn.Module):
 
 
 def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, memory: bool = False,
-               q_values: bool = False) -> nn.Module:
+               q_values: bool = False, content: bool = True) -> nn.Module:
     """The action head (policy logits or Q-values) of a group; ``memory``: the users' recurrent
     :class:`MemoryScorer` (items have no memory head); ``q_values`` with slates (S > 1): the users' values
-    decomposed by :class:`SlateQ` (a Q-learner's slate head)."""
+    decomposed by :class:`SlateQ` (a Q-learner's slate head); ``content=False``: the users' network reads
+    no candidate's content embedding (:class:`CandidateScorer`)."""
     if group == "users":
         if memory and config.slate_size > 1:
             raise ValueError(f"slate_size={config.slate_size}: the recurrent users' head (--memory) shows one item; "
                              "use slate_size=1 or no memory")
         if q_values and config.slate_size > 1:
-            return SlateQ(config, hidden, agent_id)
-        net = (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id)
+            return SlateQ(config, hidden, agent_id, content)
+        net = (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id, content)
         net.slate_size = config.slate_size  # S candidates shown: LearnedPolicy and the learners read it here
         return net
     lay = observation_layout(config)["items"]

@@ -580,3 +580,22 @@ def test_items_learn_against_model_based_users(tmp_path):
     assert users.act(obs["users"], obs["action_mask"]["users"]).shape == (run.venv.num_envs, run.config.num_users)
     result = mappo.train(args)
     assert result["global_step"] == 4 * 25
+
+
+@pytest.mark.parametrize("algo, env", [(mappo, {}), (iql, {}), (iql, {"slate_size": 2}), (mappo, {"slate_size": 2})])
+def test_a_users_network_without_content_reads_no_candidate_content_and_its_checkpoint_loads(tmp_path, algo, env):
+    from recsim_marl.core.observation import observation_layout
+
+    kw = dict(scenario="tiny", total_steps=400, num_envs=4, progress=False, eval_episodes=0, tensorboard=False,
+              content=False, env={"max_cycles": 10, **env}, log_dir=str(tmp_path))
+    algo.train(algo.Args(**kw, **({"learning_starts": 50} if algo is iql else {"num_steps": 10})))
+    pol = algo.load_policy(tmp_path / "checkpoint.pt")
+    c = recsim_marl.make_config("tiny", max_cycles=10, **env)
+    obs = recsim_marl.VecEnv(c, 2).reset(seed=[0, 1])["users"]
+    other = obs.clone()
+    other[..., observation_layout(c)["users"]["candidate_content"]] = torch.randn(
+        other[..., observation_layout(c)["users"]["candidate_content"]].shape)
+    net = pol.net.items if hasattr(pol.net, "items") else pol.net
+    assert not net.content and torch.equal(net(obs), net(other))  # the content changed, the scores did not
+    with_content = group_head(c, "users", 64, False)
+    assert not torch.equal(with_content(obs), with_content(other))  # the default network does read it
