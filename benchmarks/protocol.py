@@ -5,7 +5,8 @@ For each task of ``recsim_marl.protocol.TASKS`` (or ``--tasks``):
 - scripted policies: random, popularity, greedy, model-based, the open-loop floor (one candidate
   position, seeing only time: SMACv2's floor) and the linear ranker, both tuned on the training
   split's tuning seeds, and the privileged myopic and farsighted oracles (marked *);
-- learners: MAPPO and IQL (``--learners``; ``mappo-memory`` adds MAPPO with a recurrent user actor), trained on the
+- learners: MAPPO and IQL (``--learners``; ``mappo-memory`` adds MAPPO with a recurrent user actor,
+  ``mappo-nocontent`` and ``iql-nocontent`` users' networks that read no candidate content), trained on the
   training split with the task's budget.
 
 Run r (``--seeds``, at least 5 for a claim) is: training seed r for a learner, CEM seed r for the linear
@@ -67,9 +68,11 @@ from benchmarks.common import hardware, write_json
 from recsim_marl.protocol import TASKS, TUNING_SEED, Task
 
 LEARNERS = tuple(learner_names)  # every registered learner: the default --learners
-LEARNED = {**{name: (name, {}) for name in LEARNERS}, "mappo-memory": ("mappo", {"memory": True})}
+LEARNED = {**{name: (name, {}) for name in LEARNERS}, "mappo-memory": ("mappo", {"memory": True}),
+           **{f"{name}-nocontent": (name, {"content": False}) for name in LEARNERS}}
 """The learned policies the protocol can train, by name (its row is the name in capitals): a registered
-learner and its options beyond the task's (``mappo-memory``: MAPPO with a recurrent user actor)."""
+learner and its options beyond the task's (``mappo-memory``: MAPPO with a recurrent user actor;
+``mappo-nocontent``, ``iql-nocontent``: users' networks that read no candidate content, ``--no-content``)."""
 QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_dim=8, max_cycles=12, encoder="hash"),
              eval_episodes=3, total_steps=600)
 """What ``--quick`` shrinks every task to (a smoke run of the whole pipeline, not a result)."""
