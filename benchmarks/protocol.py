@@ -80,13 +80,20 @@ QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_d
 
 def iqm_ci(scores: np.ndarray, reps: int) -> tuple[float, float, float]:
     """IQM of ``scores [runs, worlds]`` and its 95% CI by rliable's stratified bootstrap over runs and
-    worlds (``task_bootstrap``: the worlds are a sample too)."""
+    worlds (``task_bootstrap``: the worlds are a sample too). Reproducible: the same scores give the same
+    interval. rliable 1.2 draws its resamples from numpy's global generator whatever ``random_state`` it is
+    given, so that generator is seeded for the call and put back as it was after it."""
     from rliable import library as rly
     from rliable import metrics
 
-    point, ci = rly.get_interval_estimates({"p": scores}, lambda x: np.array([metrics.aggregate_iqm(x)]),
-                                           task_bootstrap=True, reps=reps,
-                                           random_state=np.random.RandomState(0))
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        point, ci = rly.get_interval_estimates({"p": scores}, lambda x: np.array([metrics.aggregate_iqm(x)]),
+                                               task_bootstrap=True, reps=reps,
+                                               random_state=np.random.RandomState(0))
+    finally:
+        np.random.set_state(state)
     return float(point["p"][0]), float(ci["p"][0, 0]), float(ci["p"][1, 0])
 
 

@@ -160,3 +160,22 @@ def test_a_task_run_in_pieces_keeps_every_run_and_recomputes_its_statistics(tmp_
     assert got["runs"] == [0, 1, 2] and got["per_seed"] == [10.0, 21.0, 22.0]
     assert [i["r"] for i in got["info"]] == [0, 1, 2]
     assert got["mean"] == pytest.approx((10 + 21 + 22) / 3) and got["ci_low"] <= got["iqm"] <= got["ci_high"]
+
+
+def test_the_confidence_interval_is_reproducible_and_leaves_numpy_global_generator_alone():
+    """The same scores give the same interval in every invocation (rliable 1.2 resamples from numpy's global
+    generator whatever generator it is given: a rerun's fixed rows moved in the second decimal), and the
+    caller's global numpy stream is where it was."""
+    import numpy as np
+
+    from benchmarks import protocol
+
+    scores = np.random.RandomState(1).rand(5, 20)
+    np.random.seed(123)
+    expected_next = np.random.rand()
+    np.random.seed(123)
+    first = protocol.iqm_ci(scores, reps=500)
+    assert np.random.rand() == expected_next
+    np.random.rand(1000)  # whatever the global generator's state, the interval is the same
+    assert protocol.iqm_ci(scores, reps=500) == first
+    assert first[1] < first[0] < first[2]
