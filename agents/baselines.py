@@ -6,6 +6,7 @@
 | GreedyPolicy | users | argmax relevance <p_hat, e> (myopic, what a plain ranker does) |
 | PopularityPolicy | users | the candidate with the highest click moving average |
 | ModelBasedPolicy | users | one step ahead with the world's own formulas on what the platform observes |
+| MemoryPolicy | users | model-based on its own interest estimate, learned online from each person's clicks (rates tuned by :func:`tune_memory`) |
 | LinearRankerPolicy | users | a weighted sum of each candidate's observed features (weights tuned by :func:`tune_linear_ranker`) |
 | MyopicOraclePolicy | users | **privileged**: reads hidden interest and boredom, maximises expected engagement now |
 | FarsightedOraclePolicy | users | **privileged**: the myopic oracle's value plus what a pick does to budget and memory |
@@ -179,6 +180,75 @@ class ModelBasedPolicy(_Bound):
         if self.config.slate_size == 1:
             return self.values(obs).argmax(-1)
         return slate_by_choice_model(self.config, self.attraction(obs), self.values(obs), mask)
+
+
+class MemoryPolicy(ModelBasedPolicy):
+    """Keeps its own estimate of each person's interest (an online logistic regression of the person's
+    clicks, at rate ``click_rate``, and of their satisfaction given a click, at ``satisfaction_rate``, on
+    the recommended items' content), started from the platform's estimate at the episode's start; picks
+    the candidate with the highest ``expected reward + future_weight P(click)(2q - 1)`` under that
+    estimate, the median person's traits and the observed rating (with slates, the slate built slot by
+    slot for that value under the world's choice model, :func:`slate_by_choice_model`). What a platform's
+    online user model does between retrainings. Reads only the observation (not privileged): the click
+    and the watched share of its last recommendation come from the change of the person's click rate and
+    watch rate (both moving averages at ``history_rate``), and which slot was clicked from the change of
+    the click history (a moving average of clicked content at the same rate). Its rates and
+    ``future_weight`` come from :func:`tune_memory` on tuning seeds; each may be one number per world of the
+    batch (a ``[B]`` tensor: the tuner plays every setting at once).
+
+    The click update is the gradient of the choice's log-likelihood, ``sum_s (y_s - P_s) e_s`` over the
+    slots (``y_s`` 1 for the clicked slot, ``P_s`` the chance of choosing it under the estimate): with one
+    item, ``(click - P(click)) e``."""
+
+    def __init__(self, config, click_rate=0.1, satisfaction_rate=0.1, future_weight=0.5):
+        super().__init__(config)
+        settings = []
+        for name, v in (("click_rate", click_rate), ("satisfaction_rate", satisfaction_rate),
+                        ("future_weight", future_weight)):
+            t = torch.as_tensor(v, dtype=torch.float32)
+            if t.dim() > 1 or not bool((torch.isfinite(t) & (t >= 0)).all()):
+                raise ValueError(f"memory policy: {name} must be a number >= 0 (or one per world), got {v!r}")
+            settings.append(t.view(-1, 1, 1) if t.dim() == 1 else t)  # one per world: [B, 1, 1]
+        self.click_rate, self.satisfaction_rate, self.future_weight = settings
+        self.p = None
+
+    def _learn(self, obs) -> None:
+        lay, c = self.lay, self.config
+        rate, watch = lay.read(obs, "click_rate")[..., 0], lay.read(obs, "watch_rate")[..., 0]
+        history, t = lay.read(obs, "history"), lay.read(obs, "progress")[..., 0]
+        if self.p is None or self.p.shape[:-1] != t.shape or bool((t < self.t).any()):
+            self.p = lay.read(obs, "estimate").clone()  # a new episode (or batch): start from the platform's estimate
+        else:
+            r = c.history_rate
+            click = ((rate - (1 - r) * self.rate) / r > 0.5).float() * self.acted
+            watched = (watch - (1 - r) * self.watch) / r
+            sat = click * (watched > (1 + c.disappointed_dwell) / 2).float()
+            clicked = (history - (1 - r) * self.history) / r  # the clicked item's content (0 without a click)
+            slot = (self.content @ clicked.unsqueeze(-1)).squeeze(-1).argmax(-1, keepdim=True)
+            y = torch.zeros_like(self.choice).scatter(-1, slot, 1.0) * click.unsqueeze(-1)
+            a_c, a_s = self.click_rate.to(y.device), self.satisfaction_rate.to(y.device)
+            weight = a_c * (y - self.choice) * self.acted.unsqueeze(-1) + a_s * y * (sat.unsqueeze(-1) - self.q)
+            self.p = torch.nn.functional.normalize(self.p + (weight.unsqueeze(-1) * self.content).sum(-2), dim=-1)
+        self.rate, self.watch, self.history, self.t = rate, watch, history, t
+
+    def act(self, obs, mask):
+        self._learn(obs)
+        c, lay = self.config, self.lay
+        m = self.user_model if self.user_model is not None else self._env().user_model
+        median = m.population(c)
+        content = lay.read(obs, "candidate_content")
+        aff = m.affinity(c, median, self.p.unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2), content)
+        zero = torch.zeros_like(aff)
+        p = m.click_probability(c, median, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
+        q = m.satisfaction(c, median, aff, lay.read(obs, "candidate_rating"))
+        value = m.engagement(c, p, q, lay.read(obs, "candidate_length")) + self.future_weight.to(p.device) * p * (2 * q - 1)
+        slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else slate_by_choice_model(c, p, value, mask)
+        p_slate = p.gather(-1, slate)
+        self.choice = p_slate if c.slate_size == 1 else slate_choice(c, p_slate)  # [B, U, S]
+        self.q = q.gather(-1, slate)
+        self.content = content.gather(-2, slate.unsqueeze(-1).expand(*slate.shape, content.shape[-1]))
+        self.acted = lay.read(obs, "present")[..., 0]
+        return slate.squeeze(-1) if c.slate_size == 1 else slate
 
 
 def ranker_features(config) -> tuple[str, ...]:
@@ -396,6 +466,24 @@ def tune_open_loop(config, episodes: int = 12, seed: int = TUNING_SEED, items_po
     return {"position": best, "tuning_return": float(ret[best]), "returns": [round(float(r), 4) for r in ret],
             "seeds": [seed, seed + episodes - 1]}
 
+
+MEMORY_GRID = tuple((c, s, f) for c, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.1, 0.0), (0.0, 0.1), (0.05, 0.2))
+                    for f in (0.0, 0.5, 1.0))
+"""The memory policy's (click_rate, satisfaction_rate, future_weight) that :func:`tune_memory` tries."""
+
+
+def tune_memory(config, episodes: int = 16, seed: int = TUNING_SEED, items_policy=None, grid=MEMORY_GRID) -> dict:
+    """The :class:`MemoryPolicy` settings of ``grid`` with the best mean return on the tuning seeds ``seed ..``
+    (every setting on the same seeds). Returns ``{"settings": [click_rate, satisfaction_rate, future_weight],
+    "tuning_return": ..., "grid": {setting: return}, "seeds": [first, last]}``."""
+    config = recsim_marl.make_config(config) if isinstance(config, str) else config
+    items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
+    g = torch.tensor(grid, dtype=torch.float32).repeat_interleave(episodes, 0)  # world j * episodes + e: setting j
+    seeds = torch.arange(seed, seed + episodes).repeat(len(grid))
+    ret = episode_returns(config, MemoryPolicy(config, *g.unbind(-1)), items_policy, seeds).view(len(grid), -1).mean(1)
+    best = int(ret.argmax())
+    return {"settings": list(grid[best]), "tuning_return": float(ret[best]),
+            "grid": {str(tuple(s)): round(float(r), 4) for s, r in zip(grid, ret)}, "seeds": [seed, seed + episodes - 1]}
 
 _PLANNER_STREAM = 101  # a purpose tag that no stream of the simulator uses
 

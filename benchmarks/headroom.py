@@ -19,7 +19,7 @@ It plays, on the same worlds:
   every recommendation by what the platform logged (the click, and whether the person watched it all:
   reconstructed from the observation's moving averages), as an online logistic regression of clicks and
   satisfaction on the item's content, and picks by the farsighted oracle's formula applied to that
-  estimate and the observed rating. Its two learning rates are picked on the tuning seeds.
+  estimate and the observed rating (``agents.baselines.MemoryPolicy``, tuned on the tuning seeds).
 
     python -m benchmarks.headroom                          # retention-v2, 20 validation-split worlds
     python -m benchmarks.headroom --task boredom-v2 --planner
@@ -39,21 +39,21 @@ from agents.args import LEARNERS, learner_module
 from agents.baselines import (
     FarsightedOraclePolicy,
     LinearRankerPolicy,
+    MemoryPolicy,
     ModelBasedPolicy,
     MyopicOraclePolicy,
     RolloutPlannerPolicy,
     episode_returns,
     scripted_policy,
-    slate_by_choice_model,
-    slate_choice,
     tune_linear_ranker,
+    tune_memory,
 )
 from agents.checkpoint import load_checkpoint
 from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
 from benchmarks.protocol import QUICK
 from recsim_marl.core.observation import observation_layout
-from recsim_marl.protocol import TASKS, TUNING_SEED, VALIDATION_SEED
+from recsim_marl.protocol import TASKS, VALIDATION_SEED
 
 REPLACEMENTS = {
     "traits": "the median person's traits",
@@ -95,69 +95,6 @@ class ObservedOracle(FarsightedOraclePolicy):
         return super().act(obs, mask)
 
 
-class MemoryPolicy(ModelBasedPolicy):
-    """Keeps its own estimate of each person's interest (an online logistic regression of the person's
-    clicks, at rate ``click_rate``, and of their satisfaction given a click, at ``satisfaction_rate``, on
-    the recommended items' content), started from the platform's estimate at the episode's start; picks
-    the candidate with the highest ``expected reward + future_weight P(click)(2q - 1)`` under that
-    estimate, the median person's traits and the observed rating (with slates, the slate built slot by
-    slot for that value under the world's choice model). Reads only the observation: the click and the
-    watched share of its last recommendation come from the change of the person's click rate and watch
-    rate (both moving averages at ``history_rate``), and which slot was clicked from the change of the
-    click history (a moving average of clicked content at the same rate).
-
-    The click update is the gradient of the choice's log-likelihood, ``sum_s (y_s - P_s) e_s`` over the
-    slots (``y_s`` 1 for the clicked slot, ``P_s`` the chance of choosing it under the estimate): with one
-    item, ``(click - P(click)) e``."""
-
-    def __init__(self, config, click_rate: float, satisfaction_rate: float, future_weight: float = 0.5):
-        super().__init__(config)
-        self.rates = (click_rate, satisfaction_rate)
-        self.future_weight = future_weight
-        self.p = None
-
-    def _learn(self, obs) -> None:
-        lay, c = self.lay, self.config
-        rate, watch = lay.read(obs, "click_rate")[..., 0], lay.read(obs, "watch_rate")[..., 0]
-        history, t = lay.read(obs, "history"), lay.read(obs, "progress")[..., 0]
-        if self.p is None or bool((t < self.t).any()):  # a new episode: start from the platform's estimate
-            self.p = lay.read(obs, "estimate").clone()
-        else:
-            r = c.history_rate
-            click = ((rate - (1 - r) * self.rate) / r > 0.5).float() * self.acted
-            watched = (watch - (1 - r) * self.watch) / r
-            sat = click * (watched > (1 + c.disappointed_dwell) / 2).float()
-            clicked = (history - (1 - r) * self.history) / r  # the clicked item's content (0 without a click)
-            slot = (self.content @ clicked.unsqueeze(-1)).squeeze(-1).argmax(-1, keepdim=True)
-            y = torch.zeros_like(self.choice).scatter(-1, slot, 1.0) * click.unsqueeze(-1)
-            a_c, a_s = self.rates
-            weight = a_c * (y - self.choice) * self.acted.unsqueeze(-1) + a_s * y * (sat.unsqueeze(-1) - self.q)
-            self.p = torch.nn.functional.normalize(self.p + (weight.unsqueeze(-1) * self.content).sum(-2), dim=-1)
-        self.rate, self.watch, self.history, self.t = rate, watch, history, t
-
-    def act(self, obs, mask):
-        self._learn(obs)
-        c, lay, m = self.config, self.lay, self._env().user_model
-        median = m.population(c)
-        content = lay.read(obs, "candidate_content")
-        aff = m.affinity(c, median, self.p.unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2), content)
-        zero = torch.zeros_like(aff)
-        p = m.click_probability(c, median, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
-        q = m.satisfaction(c, median, aff, lay.read(obs, "candidate_rating"))
-        value = m.engagement(c, p, q, lay.read(obs, "candidate_length")) + self.future_weight * p * (2 * q - 1)
-        slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else slate_by_choice_model(c, p, value, mask)
-        p_slate = p.gather(-1, slate)
-        self.choice = p_slate if c.slate_size == 1 else slate_choice(c, p_slate)  # [B, U, S]
-        self.q = q.gather(-1, slate)
-        self.content = content.gather(-2, slate.unsqueeze(-1).expand(*slate.shape, content.shape[-1]))
-        self.acted = lay.read(obs, "present")[..., 0]
-        return slate.squeeze(-1) if c.slate_size == 1 else slate
-
-
-MEMORY_GRID = ((0.05, 0.05), (0.1, 0.1), (0.2, 0.2), (0.1, 0.0), (0.0, 0.1), (0.05, 0.2))
-"""The memory policy's (click_rate, satisfaction_rate) tried on the tuning seeds."""
-
-
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="retention-v2", choices=list(TASKS))
@@ -183,7 +120,6 @@ def main(argv=None) -> dict:
         budget = dict(episodes=2, population=4, elite=2, generations=1)
     items = scripted_policy(task.items_policy, c, "items")
     worlds = torch.arange(VALIDATION_SEED, VALIDATION_SEED + args.worlds)
-    tune = torch.arange(TUNING_SEED, TUNING_SEED + (2 if args.quick else 16))
     rows, t0 = {}, time.perf_counter()
 
     def play(name, policy, info=None):
@@ -203,10 +139,8 @@ def main(argv=None) -> dict:
     for hidden, proxy in REPLACEMENTS.items():
         play(f"farsighted oracle*, {hidden} -> {proxy}", ObservedOracle(c, (hidden,)))
     play("farsighted formula on observations only (all replaced)", ObservedOracle(c, tuple(REPLACEMENTS)))
-    grid = {rates: float(episode_returns(c, MemoryPolicy(c, *rates), items, tune).mean()) for rates in MEMORY_GRID}
-    best = max(grid, key=grid.get)
-    play("memory (own interest estimate from clicks and watched shares)", MemoryPolicy(c, *best),
-         {"rates": list(best), "tuning": {str(k): round(v, 2) for k, v in grid.items()}})
+    memory = tune_memory(c, episodes=2 if args.quick else 16, items_policy=items)
+    play("memory (own interest estimate from clicks and watched shares)", MemoryPolicy(c, *memory["settings"]), memory)
     if args.planner:
         play("rollout planner*", RolloutPlannerPolicy(c))
     for path in args.checkpoint:

@@ -3,8 +3,9 @@
 For each task of ``recsim_marl.protocol.TASKS`` (or ``--tasks``):
 
 - scripted policies: random, popularity, greedy, model-based, the open-loop floor (one candidate
-  position, seeing only time: SMACv2's floor) and the linear ranker, both tuned on the training
-  split's tuning seeds, and the privileged myopic and farsighted oracles (marked *);
+  position, seeing only time: SMACv2's floor), the memory policy (model-based on its own interest
+  estimate learned online from each person's clicks) and the linear ranker, the last three tuned on the
+  training split's tuning seeds, and the privileged myopic and farsighted oracles (marked *);
 - learners: MAPPO and IQL (``--learners``; ``mappo-memory`` adds MAPPO with a recurrent user actor,
   ``mappo-nocontent`` and ``iql-nocontent`` users' networks that read no candidate content), trained on the
   training split with the task's budget.
@@ -27,6 +28,7 @@ starts the file anew.
     python -m benchmarks.protocol --seeds 5                  # every task, every policy
     python -m benchmarks.protocol --tasks retention-v2 --learners mappo --seeds 5
     python -m benchmarks.protocol --tasks retention-v2 --learners iql --runs 0 1   # two of the five runs
+    python -m benchmarks.protocol --tasks boredom-v2 --learners --scripted memory   # one scripted row
     python -m benchmarks.protocol --quick --out /tmp/protocol.json      # a smoke run (seconds)
 """
 
@@ -51,6 +53,7 @@ from agents.baselines import (
     FixedLevelPolicy,
     GreedyPolicy,
     LinearRankerPolicy,
+    MemoryPolicy,
     ModelBasedPolicy,
     MyopicOraclePolicy,
     OpenLoopPolicy,
@@ -60,6 +63,7 @@ from agents.baselines import (
     episode_returns,
     scripted_policy,
     tune_linear_ranker,
+    tune_memory,
     tune_open_loop,
 )
 from agents.policy import LearnedPolicy
@@ -130,29 +134,51 @@ def recorder(rows: dict, score):
     return record
 
 
-def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
+USER_ROWS = ("random", "popularity", "greedy", "model-based", "myopic oracle*", "farsighted oracle*", "open loop",
+             "memory", "linear ranker")
+"""The scripted rows of a task where the users learn (``--scripted`` picks some)."""
+ITEM_ROWS = ("random", "no promotion", "promote when shown", *CreatorPolicy.RULES[1:])
+"""The scripted rows of a task where the items learn (the creator rules where creators have drafts;
+never-publish is "no promotion")."""
+
+
+def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool,
+             scripted: tuple[str, ...] | None = None) -> dict:
     """Rows ``{policy: {"runs": [r, ...], "per_world": [[return per test world] per run], "info": [...]}}``
-    for the given run indices (summarised by :func:`summarise` once merged with earlier runs)."""
+    for the given run indices (summarised by :func:`summarise` once merged with earlier runs): the scripted
+    rows named in ``scripted`` (default: all of :data:`USER_ROWS`) and the ``learners``."""
     if task.learn == "items":
-        return run_item_task(task, runs, learners, out_dir, quick)
+        return run_item_task(task, runs, learners, out_dir, quick, scripted)
+    scripted = USER_ROWS if scripted is None else scripted
     train_c, test_c = task.config("train"), task.config("test")
     items = scripted_policy(task.items_policy, test_c, "items")
     worlds = torch.tensor(list(task.eval_seeds))
     budget = dict(episodes=2, population=4, elite=2, generations=1) if quick else tuning_budget(train_c)
-    open_loop = tune_open_loop(train_c, episodes=budget["episodes"], items_policy=items)
+    # the fixed policies tuned once on the training split's tuning seeds (they repeat themselves across runs)
+    open_loop = tune_open_loop(train_c, episodes=budget["episodes"], items_policy=items) if "open loop" in scripted else None
+    memory = tune_memory(train_c, episodes=budget["episodes"], items_policy=items) if "memory" in scripted else None
+    fixed = {"popularity": PopularityPolicy, "greedy": GreedyPolicy, "model-based": ModelBasedPolicy,
+             "myopic oracle*": MyopicOraclePolicy, "farsighted oracle*": FarsightedOraclePolicy}
     rows: dict = {}
     record = recorder(rows, lambda policy: episode_returns(test_c, policy, items, worlds))
 
     for j, run in enumerate(runs):
         t = time.perf_counter()
-        record("random", run, RandomPolicy(test_c.num_candidates, seed=run, slate_size=test_c.slate_size))
-        for name, cls in (("popularity", PopularityPolicy), ("greedy", GreedyPolicy), ("model-based", ModelBasedPolicy),
-                          ("myopic oracle*", MyopicOraclePolicy), ("farsighted oracle*", FarsightedOraclePolicy)):
-            record(name, run, cls(test_c))
-        record("open loop", run, OpenLoopPolicy(open_loop["position"], test_c.slate_size, test_c.num_candidates), open_loop)
-        tuned = tune_linear_ranker(train_c, seed=TUNING_SEED + 100 * run, items_policy=items, progress=False, **budget)
-        record("linear ranker", run, LinearRankerPolicy(test_c, tuned["weights"]),
-               {k: tuned[k] for k in ("weights", "tuning_return", "seeds")})
+        for name in (n for n in USER_ROWS if n in scripted):
+            if name == "random":
+                record(name, run, RandomPolicy(test_c.num_candidates, seed=run, slate_size=test_c.slate_size))
+            elif name == "open loop":
+                record(name, run, OpenLoopPolicy(open_loop["position"], test_c.slate_size, test_c.num_candidates),
+                       open_loop)
+            elif name == "memory":
+                record(name, run, MemoryPolicy(test_c, *memory["settings"]), memory)
+            elif name == "linear ranker":
+                tuned = tune_linear_ranker(train_c, seed=TUNING_SEED + 100 * run, items_policy=items, progress=False,
+                                           **budget)
+                record(name, run, LinearRankerPolicy(test_c, tuned["weights"]),
+                       {k: tuned[k] for k in ("weights", "tuning_return", "seeds")})
+            else:
+                record(name, run, fixed[name](test_c))
         for name in learners:
             policy, info = train_learner(name, task, run, out_dir, quick)
             record(name.upper(), run, policy, info)
@@ -160,23 +186,28 @@ def run_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Pa
     return rows
 
 
-def run_item_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool) -> dict:
+def run_item_task(task: Task, runs: list[int], learners: tuple[str, ...], out_dir: Path, quick: bool,
+                  scripted: tuple[str, ...] | None = None) -> dict:
     """:func:`run_task` for a task where the items learn (creators): each world's score is its mean profit
-    per creator, with the task's scripted users; the scripted rows are random (masked), never promoting
-    nor publishing, promote when shown, and the creator rules (where creators have drafts)."""
+    per creator, with the task's scripted users; the scripted rows (:data:`ITEM_ROWS`) are random (masked),
+    never promoting nor publishing, promote when shown, and the creator rules (where creators have drafts)."""
+    scripted = ITEM_ROWS if scripted is None else scripted
     test_c = task.config("test")
     users = scripted_policy(task.users_policy, test_c, "users")
     worlds = torch.tensor(list(task.eval_seeds))
     rows: dict = {}
     record = recorder(rows, lambda policy: episode_returns(test_c, users, policy, worlds, group="items"))
+    build = {"random": lambda run: RandomPolicy(test_c.num_item_actions, seed=run),
+             "no promotion": lambda run: FixedLevelPolicy(0),
+             "promote when shown": lambda run: PromoteWhenShownPolicy(test_c),
+             **{rule: (lambda run, rule=rule: CreatorPolicy(test_c, rule)) for rule in CreatorPolicy.RULES[1:]}}
 
     for j, run in enumerate(runs):
         t = time.perf_counter()
-        record("random", run, RandomPolicy(test_c.num_item_actions, seed=run))
-        record("no promotion", run, FixedLevelPolicy(0))
-        record("promote when shown", run, PromoteWhenShownPolicy(test_c))
-        for rule in CreatorPolicy.RULES[1:] if test_c.num_drafts else ():  # never-publish is "no promotion"
-            record(rule, run, CreatorPolicy(test_c, rule))
+        for name in (n for n in ITEM_ROWS if n in scripted):
+            if name in CreatorPolicy.RULES and not test_c.num_drafts:
+                continue  # no drafts: nothing to publish
+            record(name, run, build[name](run))
         for name in learners:
             policy, info = train_learner(name, task, run, out_dir, quick)
             record(name.upper(), run, policy, info)
@@ -278,6 +309,9 @@ def main(argv=None) -> dict:
     p.add_argument("--learners", nargs="*", default=list(LEARNERS), choices=list(LEARNED),
                    help=f"learned policies to train (default: {' '.join(LEARNERS)}; also: "
                         f"{' '.join(n for n in LEARNED if n not in LEARNERS)})")
+    p.add_argument("--scripted", nargs="*", metavar="ROW",
+                   help="run only these scripted rows (default: all; none with a bare --scripted): e.g. --scripted "
+                        f"memory. Users' tasks: {', '.join(USER_ROWS)}; creators' tasks: {', '.join(ITEM_ROWS)}")
     p.add_argument("--reps", type=int, default=20_000, help="bootstrap resamples")
     p.add_argument("--quick", action="store_true", help="every task shrunk to seconds: a smoke run, not a result")
     p.add_argument("--out", default="benchmarks/results/protocol.json")
@@ -286,6 +320,10 @@ def main(argv=None) -> dict:
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown:
         p.error(f"unknown task {unknown}; tasks: {', '.join(TASKS)}")
+    known = set(USER_ROWS) | set(ITEM_ROWS)
+    if args.scripted is not None and not set(args.scripted) <= known:
+        p.error(f"unknown scripted row(s) {sorted(set(args.scripted) - known)} in --scripted; the rows are: "
+                f"{', '.join(USER_ROWS)} (users' tasks) and {', '.join(ITEM_ROWS)} (creators' tasks)")
     if args.seeds < 1:
         p.error("--seeds must be >= 1")
     runs = sorted(set(args.runs)) if args.runs else list(range(args.seeds))
@@ -304,7 +342,8 @@ def main(argv=None) -> dict:
                                        eval_episodes=QUICK["eval_episodes"], total_steps=QUICK["total_steps"])
         t = time.perf_counter()
         print(f"{name}: {task.scenario}, runs {runs}, learners {args.learners or 'none'}", flush=True)
-        results[name] = run_task(task, runs, tuple(args.learners), out.parent, args.quick)
+        results[name] = run_task(task, runs, tuple(args.learners), out.parent, args.quick,
+                                 None if args.scripted is None else tuple(args.scripted))
         seconds[name] = time.perf_counter() - t
         for row in results[name].values():
             row["made_by"] = {**made_by, "task_seconds": round(seconds[name], 1)}

@@ -274,3 +274,39 @@ def test_precision_and_recall_by_hand():
     for name, v in (("precision", precision), ("recall", recall), ("f1", f1)):
         assert abs(r[name][0] - float(v.mean())) < 1e-5, name
     assert r["precision"][0] < r["recall"][0]
+
+
+def test_the_memory_policy_plays_every_setting_of_a_batch_as_it_plays_each_alone_and_tunes_on_tuning_seeds(
+        monkeypatch):
+    """Settings given per world (how :func:`tune_memory` plays its whole grid in one batch) act in each world
+    exactly as that setting alone; the tuner plays tuning seeds only and returns the best setting's return."""
+    import pytest
+
+    from agents import baselines
+    from recsim_marl.protocol import EVAL_SEED, TUNING_SEED
+
+    c = recsim_marl.make_config("boredom", num_users=8, num_items=32, encoder="hash", max_cycles=12, slate_size=2)
+    items, seeds = FixedLevelPolicy(0), torch.tensor([5, 5, 6])
+    settings = torch.tensor([[0.0, 0.0, 0.0], [0.3, 0.2, 1.0], [0.3, 0.2, 1.0]])
+    batch = baselines.episode_returns(c, baselines.MemoryPolicy(c, *settings.unbind(-1)), items, seeds)
+    for b in range(3):
+        alone = baselines.episode_returns(c, baselines.MemoryPolicy(c, *settings[b].tolist()), items, seeds[b:b + 1])
+        assert torch.allclose(batch[b:b + 1], alone, atol=1e-5), b
+    assert batch[0] != batch[1]  # learning from clicks (and looking ahead) changes what it recommends
+
+    seen = []
+    real = baselines.episode_returns
+
+    def spy(config, users, items, seeds):
+        seen.extend(seeds.tolist())
+        return real(config, users, items, seeds)
+
+    monkeypatch.setattr(baselines, "episode_returns", spy)
+    grid = ((0.0, 0.0, 0.0), (0.3, 0.2, 1.0))
+    tuned = baselines.tune_memory(c, episodes=3, grid=grid)
+    assert min(seen) == TUNING_SEED and max(seen) < EVAL_SEED
+    assert tuned["grid"][str(tuple(tuned["settings"]))] == max(tuned["grid"].values())
+    assert tuned["tuning_return"] == pytest.approx(max(tuned["grid"].values()), abs=1e-4)
+    for bad in (dict(click_rate=-0.1), dict(future_weight=float("nan")), dict(satisfaction_rate=[[0.1]])):
+        with pytest.raises(ValueError, match=f"memory policy: {next(iter(bad))} must be a number >= 0"):
+            baselines.MemoryPolicy(c, **bad)

@@ -21,7 +21,8 @@ def _scrambled(venv):
 
 @pytest.mark.parametrize("slate_size", [1, 3])
 def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_not(slate_size):
-    from benchmarks.headroom import REPLACEMENTS, MemoryPolicy, ObservedOracle
+    from agents.baselines import MemoryPolicy
+    from benchmarks.headroom import REPLACEMENTS, ObservedOracle
 
     c = recsim_marl.make_config("tiny", num_users=16, num_items=40, num_candidates=8, encoder="hash",
                                 slate_size=slate_size)

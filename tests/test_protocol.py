@@ -85,7 +85,7 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     payload = protocol.main(["--quick", "--tasks", "boredom-v2", "--seeds", "2", "--reps", "200", "--out", str(out),
                              "--learners", "mappo", "iql", "mappo-memory"])
     rows = payload["results"]["boredom-v2"]
-    assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "linear ranker",
+    assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "memory", "linear ranker",
                          "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL", "MAPPO-MEMORY"}
     assert rows["MAPPO-MEMORY"]["info"][0]["options"] == {"memory": True} and rows["MAPPO"]["info"][0]["options"] == {}
     for name, row in rows.items():
@@ -106,7 +106,7 @@ def test_a_slate_task_runs_every_policy_with_slates(tmp_path):
     payload = protocol.main(["--quick", "--tasks", slates[0], "--seeds", "1", "--reps", "200", "--out",
                              str(tmp_path / "p.json"), "--learners", "mappo", "iql"])
     rows = payload["results"][slates[0]]
-    assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "linear ranker",
+    assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "memory", "linear ranker",
                          "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL"}
     assert all(row["ci_low"] <= row["iqm"] <= row["ci_high"] for row in rows.values())
     assert rows["random"]["mean"] < rows["myopic oracle*"]["mean"]
@@ -179,3 +179,18 @@ def test_the_confidence_interval_is_reproducible_and_leaves_numpy_global_generat
     np.random.rand(1000)  # whatever the global generator's state, the interval is the same
     assert protocol.iqm_ci(scores, reps=500) == first
     assert first[1] < first[0] < first[2]
+
+
+def test_scripted_rows_can_be_run_alone_and_an_unknown_row_is_named(tmp_path, capsys):
+    """``--scripted memory --learners``: one row run alone (merged into a task's results, it leaves the other
+    rows be: :func:`merged`); a misspelt row is refused with the list of rows."""
+    from benchmarks import protocol
+
+    out = tmp_path / "p.json"
+    payload = protocol.main(["--quick", "--tasks", "boredom-v2", "--seeds", "1", "--reps", "100", "--out", str(out),
+                             "--learners", "--scripted", "memory"])
+    assert set(payload["results"]["boredom-v2"]) == {"memory"}
+    assert payload["results"]["boredom-v2"]["memory"]["info"][0]["settings"]
+    with pytest.raises(SystemExit):
+        protocol.main(["--quick", "--tasks", "boredom-v2", "--scripted", "memroy", "--out", str(out)])
+    assert "unknown scripted row(s) ['memroy']" in capsys.readouterr().err
