@@ -32,7 +32,7 @@ from recsim_marl.core.observation import fields_of
 from recsim_marl.core.state import State
 from recsim_marl.core.world import take
 from recsim_marl.models.user import Traits
-from recsim_marl.protocol import TUNING_SEED
+from recsim_marl.protocol import TUNING_SEED, VALIDATION_SEED
 
 
 def slate_choice(config, attraction: torch.Tensor) -> torch.Tensor:
@@ -210,14 +210,24 @@ class MemoryPolicy(ModelBasedPolicy):
                 raise ValueError(f"memory policy: {name} must be a number >= 0 (or one per world), got {v!r}")
             settings.append(t.view(-1, 1, 1) if t.dim() == 1 else t)  # one per world: [B, 1, 1]
         self.click_rate, self.satisfaction_rate, self.future_weight = settings
+        if config.history_rate <= 0:
+            raise ValueError("the memory policy reads each click from the change of the person's click rate, a "
+                             "moving average at history_rate: it needs history_rate > 0, got 0")
+        if config.ad_load > 0:
+            raise ValueError(f"ad_load={config.ad_load}: sponsored placements replace some of what the memory "
+                             "policy recommends, and it would credit their clicks to its own picks; use ad_load=0")
         self.p = None
 
     def _learn(self, obs) -> None:
         lay, c = self.lay, self.config
         rate, watch = lay.read(obs, "click_rate")[..., 0], lay.read(obs, "watch_rate")[..., 0]
         history, t = lay.read(obs, "history"), lay.read(obs, "progress")[..., 0]
-        if self.p is None or self.p.shape[:-1] != t.shape or bool((t < self.t).any()):
-            self.p = lay.read(obs, "estimate").clone()  # a new episode (or batch): start from the platform's estimate
+        per_world = [v.shape[0] for v in (self.click_rate, self.satisfaction_rate, self.future_weight) if v.dim()]
+        if any(n != t.shape[0] for n in per_world):
+            raise ValueError(f"the memory policy was given settings for {per_world[0]} worlds and plays a batch of "
+                             f"{t.shape[0]}: give one number per setting, or one per world of the batch")
+        if self.p is None or self.p.shape[:-1] != t.shape:
+            self.p = lay.read(obs, "estimate").clone()  # a new batch: start from the platform's estimate
         else:
             r = c.history_rate
             click = ((rate - (1 - r) * self.rate) / r > 0.5).float() * self.acted
@@ -228,7 +238,10 @@ class MemoryPolicy(ModelBasedPolicy):
             y = torch.zeros_like(self.choice).scatter(-1, slot, 1.0) * click.unsqueeze(-1)
             a_c, a_s = self.click_rate.to(y.device), self.satisfaction_rate.to(y.device)
             weight = a_c * (y - self.choice) * self.acted.unsqueeze(-1) + a_s * y * (sat.unsqueeze(-1) - self.q)
-            self.p = torch.nn.functional.normalize(self.p + (weight.unsqueeze(-1) * self.content).sum(-2), dim=-1)
+            p = torch.nn.functional.normalize(self.p + (weight.unsqueeze(-1) * self.content).sum(-2), dim=-1)
+            # a world that started a new episode (each world restarts on its own) starts from the platform's estimate
+            new = (t < self.t).any(-1)[:, None, None]
+            self.p = torch.where(new, lay.read(obs, "estimate"), p)
         self.rate, self.watch, self.history, self.t = rate, watch, history, t
 
     def act(self, obs, mask):
@@ -239,9 +252,11 @@ class MemoryPolicy(ModelBasedPolicy):
         content = lay.read(obs, "candidate_content")
         aff = m.affinity(c, median, self.p.unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2), content)
         zero = torch.zeros_like(aff)
-        p = m.click_probability(c, median, aff, zero, lay.read(obs, "candidate_promotion"), zero + 1.0)
-        q = m.satisfaction(c, median, aff, lay.read(obs, "candidate_rating"))
-        value = m.engagement(c, p, q, lay.read(obs, "candidate_length")) + self.future_weight.to(p.device) * p * (2 * q - 1)
+        rating, promotion = lay.read(obs, "candidate_rating"), lay.read(obs, "candidate_promotion")
+        p = m.click_probability(c, median, aff, zero, promotion, zero + 1.0)
+        q = m.satisfaction(c, median, aff, rating)
+        now = m.expected_reward(c, median, aff, rating, zero, promotion, zero + 1.0, lay.read(obs, "candidate_length"))
+        value = now + self.future_weight.to(p.device) * p * (2 * q - 1)
         slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else slate_by_choice_model(c, p, value, mask)
         p_slate = p.gather(-1, slate)
         self.choice = p_slate if c.slate_size == 1 else slate_choice(c, p_slate)  # [B, U, S]
@@ -320,6 +335,15 @@ def episode_returns(config, users_policy, items_policy, seeds: torch.Tensor, gro
     return out
 
 
+def tuning_seeds(seed: int, episodes: int) -> torch.Tensor:
+    """``[episodes]`` the tuning seeds ``seed ..``: a tuner plays only these, never a validation or evaluation
+    seed (:mod:`recsim_marl.protocol`), and says so when asked to."""
+    if seed < 0 or seed + episodes > VALIDATION_SEED:
+        raise ValueError(f"tuning seeds {seed}..{seed + episodes - 1} reach the validation seeds ({VALIDATION_SEED} and "
+                         f"up) or below 0: tune on seeds in 0..{VALIDATION_SEED - 1} (TUNING_SEED = {TUNING_SEED})")
+    return torch.arange(seed, seed + episodes)
+
+
 def tune_linear_ranker(config, episodes: int = 16, generations: int = 12, population: int = 24,
                        elite: int = 6, seed: int = TUNING_SEED, items_policy=None,
                        progress: bool = True) -> dict:
@@ -343,7 +367,7 @@ def tune_linear_ranker(config, episodes: int = 16, generations: int = 12, popula
     gen = torch.Generator().manual_seed(seed)
     mean, std = torch.zeros(f), torch.ones(f)
     mean[0], std[0] = 1.0, 0.0  # relevance: the scale of the scores
-    seeds = torch.arange(seed, seed + episodes).repeat(population)  # world j * episodes + e: candidate j, seed e
+    seeds = tuning_seeds(seed, episodes).repeat(population)  # world j * episodes + e: candidate j, seed e
     best_w, best_r, history = mean.clone(), -float("inf"), []
     for g in range(generations):
         pop = mean + std * torch.randn(population, f, generator=gen)
@@ -459,7 +483,7 @@ def tune_open_loop(config, episodes: int = 12, seed: int = TUNING_SEED, items_po
     config = recsim_marl.make_config(config) if isinstance(config, str) else config
     items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
     k = config.num_candidates
-    seeds = torch.arange(seed, seed + episodes).repeat(k)
+    seeds = tuning_seeds(seed, episodes).repeat(k)
     policy = OpenLoopPolicy(torch.arange(k).repeat_interleave(episodes), config.slate_size, k)
     ret = episode_returns(config, policy, items_policy, seeds).view(k, episodes).mean(1)
     best = int(ret.argmax())
@@ -479,7 +503,7 @@ def tune_memory(config, episodes: int = 16, seed: int = TUNING_SEED, items_polic
     config = recsim_marl.make_config(config) if isinstance(config, str) else config
     items_policy = FixedLevelPolicy(0) if items_policy is None else items_policy
     g = torch.tensor(grid, dtype=torch.float32).repeat_interleave(episodes, 0)  # world j * episodes + e: setting j
-    seeds = torch.arange(seed, seed + episodes).repeat(len(grid))
+    seeds = tuning_seeds(seed, episodes).repeat(len(grid))
     ret = episode_returns(config, MemoryPolicy(config, *g.unbind(-1)), items_policy, seeds).view(len(grid), -1).mean(1)
     best = int(ret.argmax())
     return {"settings": list(grid[best]), "tuning_return": float(ret[best]),

@@ -53,7 +53,7 @@ from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
 from benchmarks.protocol import QUICK
 from recsim_marl.core.observation import observation_layout
-from recsim_marl.protocol import TASKS, VALIDATION_SEED
+from recsim_marl.protocol import EVAL_SEED, TASKS, VALIDATION_SEED
 
 REPLACEMENTS = {
     "traits": "the median person's traits",
@@ -109,8 +109,9 @@ def main(argv=None) -> dict:
                         "you made or trust)")
     p.add_argument("--out", help="default: benchmarks/results/headroom_<task>.json (and .md)")
     args = p.parse_args(argv)
-    if args.worlds < 1:
-        p.error(f"--worlds must be >= 1, got {args.worlds}")
+    if not 1 <= args.worlds <= EVAL_SEED - VALIDATION_SEED:
+        p.error(f"--worlds must be in 1..{EVAL_SEED - VALIDATION_SEED} (seeds {VALIDATION_SEED} and up, below the "
+                f"evaluation seeds {EVAL_SEED}+), got {args.worlds}")
     task = TASKS[args.task]
     args.out = args.out or f"benchmarks/results/headroom_{args.task}.json"
     c, played = task.config("train"), task.config(args.split)  # tuned on the training split, played on `split`

@@ -324,6 +324,10 @@ def main(argv=None) -> dict:
     if args.scripted is not None and not set(args.scripted) <= known:
         p.error(f"unknown scripted row(s) {sorted(set(args.scripted) - known)} in --scripted; the rows are: "
                 f"{', '.join(USER_ROWS)} (users' tasks) and {', '.join(ITEM_ROWS)} (creators' tasks)")
+    for name in args.tasks if args.scripted else ():  # a row of the other kind of task is not run there
+        kind = ITEM_ROWS if TASKS[name].learn == "items" else USER_ROWS
+        if not set(args.scripted) & set(kind):
+            p.error(f"--scripted {' '.join(args.scripted)}: no row of task {name} (its rows: {', '.join(kind)})")
     if args.seeds < 1:
         p.error("--seeds must be >= 1")
     runs = sorted(set(args.runs)) if args.runs else list(range(args.seeds))

@@ -279,20 +279,25 @@ def test_precision_and_recall_by_hand():
 def test_the_memory_policy_plays_every_setting_of_a_batch_as_it_plays_each_alone_and_tunes_on_tuning_seeds(
         monkeypatch):
     """Settings given per world (how :func:`tune_memory` plays its whole grid in one batch) act in each world
-    exactly as that setting alone; the tuner plays tuning seeds only and returns the best setting's return."""
+    exactly as that setting alone, also where worlds end (and restart) at different steps; the tuner plays
+    training-split tuning seeds only and returns the best setting's return."""
     import pytest
 
     from agents import baselines
-    from recsim_marl.protocol import EVAL_SEED, TUNING_SEED
+    from recsim_marl.protocol import TUNING_SEED, VALIDATION_SEED
 
-    c = recsim_marl.make_config("boredom", num_users=8, num_items=32, encoder="hash", max_cycles=12, slate_size=2)
-    items, seeds = FixedLevelPolicy(0), torch.tensor([5, 5, 6])
-    settings = torch.tensor([[0.0, 0.0, 0.0], [0.3, 0.2, 1.0], [0.3, 0.2, 1.0]])
+    # small budgets: the four worlds end at different steps (7, 16, 16 and 39 with greedy users)
+    c = recsim_marl.make_config("tiny", num_users=4, num_items=32, encoder="hash", max_cycles=40, initial_budget=4.0,
+                                slate_size=2)
+    items, seeds = FixedLevelPolicy(0), torch.tensor([1, 2, 3, 4])
+    settings = torch.tensor([[0.0, 0.0, 0.0], [0.3, 0.2, 1.0], [0.3, 0.2, 1.0], [0.1, 0.1, 0.5]])
     batch = baselines.episode_returns(c, baselines.MemoryPolicy(c, *settings.unbind(-1)), items, seeds)
-    for b in range(3):
+    for b in range(4):
         alone = baselines.episode_returns(c, baselines.MemoryPolicy(c, *settings[b].tolist()), items, seeds[b:b + 1])
         assert torch.allclose(batch[b:b + 1], alone, atol=1e-5), b
-    assert batch[0] != batch[1]  # learning from clicks (and looking ahead) changes what it recommends
+    assert not torch.equal(batch, baselines.episode_returns(c, baselines.MemoryPolicy(c, 0.0, 0.0, 0.0), items, seeds))
+    with pytest.raises(ValueError, match="settings for 4 worlds and plays a batch of 2"):
+        baselines.episode_returns(c, baselines.MemoryPolicy(c, *settings.unbind(-1)), items, seeds[:2])
 
     seen = []
     real = baselines.episode_returns
@@ -304,9 +309,13 @@ def test_the_memory_policy_plays_every_setting_of_a_batch_as_it_plays_each_alone
     monkeypatch.setattr(baselines, "episode_returns", spy)
     grid = ((0.0, 0.0, 0.0), (0.3, 0.2, 1.0))
     tuned = baselines.tune_memory(c, episodes=3, grid=grid)
-    assert min(seen) == TUNING_SEED and max(seen) < EVAL_SEED
+    assert min(seen) == TUNING_SEED and max(seen) < VALIDATION_SEED
     assert tuned["grid"][str(tuple(tuned["settings"]))] == max(tuned["grid"].values())
     assert tuned["tuning_return"] == pytest.approx(max(tuned["grid"].values()), abs=1e-4)
     for bad in (dict(click_rate=-0.1), dict(future_weight=float("nan")), dict(satisfaction_rate=[[0.1]])):
         with pytest.raises(ValueError, match=f"memory policy: {next(iter(bad))} must be a number >= 0"):
             baselines.MemoryPolicy(c, **bad)
+    with pytest.raises(ValueError, match="tuning seeds 1990..2009 reach the validation seeds"):
+        baselines.tune_memory(c, episodes=20, seed=1990)
+    with pytest.raises(ValueError, match="ad_load=0.2: sponsored placements"):
+        baselines.MemoryPolicy(c.replace(ad_load=0.2, slate_size=1))

@@ -60,8 +60,8 @@ def test_the_headroom_benchmark_writes_every_row(tmp_path):
     payload = headroom.main(["--quick", "--worlds", "2", "--out", str(out)])
     rows = payload["rows"]
     assert payload["split"] == "validation"  # new items and people, never the test split
-    assert {"model-based", "linear ranker", "farsighted oracle*",
-            "farsighted formula on observations only (all replaced)"} <= set(rows)
+    assert {"model-based", "linear ranker", "farsighted oracle*", "farsighted formula on observations only (all replaced)",
+            "memory (own interest estimate from clicks and watched shares)"} <= set(rows)
     assert sum(name.startswith("farsighted oracle*, ") for name in rows) == len(headroom.REPLACEMENTS)
     assert all(len(r["per_world"]) == 2 for r in rows.values())
     assert out.exists() and out.with_suffix(".md").read_text().startswith("| policy |")

@@ -194,3 +194,6 @@ def test_scripted_rows_can_be_run_alone_and_an_unknown_row_is_named(tmp_path, ca
     with pytest.raises(SystemExit):
         protocol.main(["--quick", "--tasks", "boredom-v2", "--scripted", "memroy", "--out", str(out)])
     assert "unknown scripted row(s) ['memroy']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a users' row asked of a creators' task
+        protocol.main(["--quick", "--tasks", "creators-v2", "--scripted", "memory", "--out", str(out)])
+    assert "--scripted memory: no row of task creators-v2" in capsys.readouterr().err

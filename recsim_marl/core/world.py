@@ -169,7 +169,8 @@ def estimate_bytes(config: EnvConfig, num_envs: int) -> int:
     """Host memory a world and ``num_envs`` envs of it need at their peak, roughly.
 
     World: one text per person and item of the pool (``n = catalog_pool`` times the world's sizes for
-    synthetic worlds, twice that for the test split, whose content space comes from the training pool;
+    synthetic worlds, twice that for the test and validation splits, whose content space comes from the
+    training pool;
     MovieLens: every movie and person, at most)
     with its encoder output and projection (``n (U + I) (256 + 4 (H + D))`` bytes, H = 384 for MiniLM),
     plus the PCA's peak while it is fitted on the training pool's items (``N_I H 40`` bytes: the float64
