@@ -182,6 +182,45 @@ class ModelBasedPolicy(_Bound):
         return slate_by_choice_model(self.config, self.attraction(obs), self.values(obs), mask)
 
 
+def observed_feedback(config, lay, obs, rate0, watch0, history0):
+    """What became of each person's last recommendation, read from the observation alone: ``(click [B, U],
+    satisfied [B, U], clicked [B, U, D])``, from the change of the person's click rate, watch rate and click
+    history (moving averages at ``history_rate``) since the values ``rate0``, ``watch0``, ``history0`` of the
+    step before: whether they clicked, whether they watched enough to be satisfied (more than halfway
+    between a disappointed dwell and the whole item), and the clicked item's content (0 without a click)."""
+    r = config.history_rate
+    click = ((lay.read(obs, "click_rate")[..., 0] - (1 - r) * rate0) / r > 0.5).float()
+    watched = (lay.read(obs, "watch_rate")[..., 0] - (1 - r) * watch0) / r
+    satisfied = click * (watched > (1 + config.disappointed_dwell) / 2).float()
+    return click, satisfied, (lay.read(obs, "history") - (1 - r) * history0) / r
+
+
+def online_interest(interest, shown, choice, q, acted, click, satisfied, clicked, click_rate, satisfaction_rate):
+    """One step of an online estimate of each person's interest ``interest [B, U, D]`` (unit vectors): a
+    logistic regression's gradient step on the last slate ``shown [B, U, S, D]`` (its items' content), given
+    the chance of choosing each slot under the estimate ``choice [B, U, S]`` and the satisfaction expected of
+    each ``q [B, U, S]``, what the person did (:func:`observed_feedback`; ``acted [B, U]`` 1 where they were
+    shown the slate) and the rates: ``+ click_rate sum_s (y_s - P_s) e_s + satisfaction_rate y_s (sat - q_s)
+    e_s``, renormalised (``y_s`` 1 for the clicked slot: the one whose content the click history took)."""
+    slot = (shown @ clicked.unsqueeze(-1)).squeeze(-1).argmax(-1, keepdim=True)
+    y = torch.zeros_like(choice).scatter(-1, slot, 1.0) * (click * acted).unsqueeze(-1)
+    weight = click_rate * (y - choice) * acted.unsqueeze(-1) + satisfaction_rate * y * (satisfied.unsqueeze(-1) - q)
+    return torch.nn.functional.normalize(interest + (weight.unsqueeze(-1) * shown).sum(-2), dim=-1)
+
+
+def shown_slate(config, lay, obs, slate, attraction, q):
+    """What :func:`online_interest` needs to remember of a recommended ``slate [B, U, S]``: ``(content [B, U,
+    S, D], choice [B, U, S], q [B, U, S], acted [B, U])``: its items' content, the chance of choosing each
+    slot under the world's choice model (:func:`slate_choice`) from each candidate's estimated click
+    probability ``attraction [B, U, K]``, their expected satisfaction ``q [B, U, K]``, and 1 where the person
+    is present to be shown it."""
+    content = lay.read(obs, "candidate_content")
+    a = attraction.gather(-1, slate)
+    choice = a if config.slate_size == 1 else slate_choice(config, a)
+    shown = content.gather(-2, slate.unsqueeze(-1).expand(*slate.shape, content.shape[-1]))
+    return shown, choice, q.gather(-1, slate), lay.read(obs, "present")[..., 0]
+
+
 class MemoryPolicy(ModelBasedPolicy):
     """Keeps its own estimate of each person's interest (an online logistic regression of the person's
     clicks, at rate ``click_rate``, and of their satisfaction given a click, at ``satisfaction_rate``, on
@@ -200,8 +239,8 @@ class MemoryPolicy(ModelBasedPolicy):
     slots (``y_s`` 1 for the clicked slot, ``P_s`` the chance of choosing it under the estimate): with one
     item, ``(click - P(click)) e``."""
 
-    def __init__(self, config, click_rate=0.1, satisfaction_rate=0.1, future_weight=0.5):
-        super().__init__(config)
+    def __init__(self, config, click_rate=0.1, satisfaction_rate=0.1, future_weight=0.5, user_model=None):
+        super().__init__(config, user_model)
         settings = []
         for name, v in (("click_rate", click_rate), ("satisfaction_rate", satisfaction_rate),
                         ("future_weight", future_weight)):
@@ -229,40 +268,37 @@ class MemoryPolicy(ModelBasedPolicy):
         if self.p is None or self.p.shape[:-1] != t.shape:
             self.p = lay.read(obs, "estimate").clone()  # a new batch: start from the platform's estimate
         else:
-            r = c.history_rate
-            click = ((rate - (1 - r) * self.rate) / r > 0.5).float() * self.acted
-            watched = (watch - (1 - r) * self.watch) / r
-            sat = click * (watched > (1 + c.disappointed_dwell) / 2).float()
-            clicked = (history - (1 - r) * self.history) / r  # the clicked item's content (0 without a click)
-            slot = (self.content @ clicked.unsqueeze(-1)).squeeze(-1).argmax(-1, keepdim=True)
-            y = torch.zeros_like(self.choice).scatter(-1, slot, 1.0) * click.unsqueeze(-1)
-            a_c, a_s = self.click_rate.to(y.device), self.satisfaction_rate.to(y.device)
-            weight = a_c * (y - self.choice) * self.acted.unsqueeze(-1) + a_s * y * (sat.unsqueeze(-1) - self.q)
-            p = torch.nn.functional.normalize(self.p + (weight.unsqueeze(-1) * self.content).sum(-2), dim=-1)
+            click, satisfied, clicked = observed_feedback(c, lay, obs, self.rate, self.watch, self.history)
+            p = online_interest(self.p, self.content, self.choice, self.q, self.acted, click, satisfied, clicked,
+                                self.click_rate.to(obs.device), self.satisfaction_rate.to(obs.device))
             # a world that started a new episode (each world restarts on its own) starts from the platform's estimate
             new = (t < self.t).any(-1)[:, None, None]
             self.p = torch.where(new, lay.read(obs, "estimate"), p)
         self.rate, self.watch, self.history, self.t = rate, watch, history, t
 
-    def act(self, obs, mask):
-        self._learn(obs)
+    def estimates(self, obs, interest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(P(click), q, expected reward now)``, each ``[B, U, K]``, of every candidate under the world's
+        formulas with ``interest [B, U, D]`` in place of the person's hidden interest, the median person's
+        traits, average appeal, full trust and the observed rating."""
         c, lay = self.config, self.lay
         m = self.user_model if self.user_model is not None else self._env().user_model
         median = m.population(c)
-        content = lay.read(obs, "candidate_content")
-        aff = m.affinity(c, median, self.p.unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2), content)
+        aff = m.affinity(c, median, interest.unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
+                         lay.read(obs, "candidate_content"))
         zero = torch.zeros_like(aff)
         rating, promotion = lay.read(obs, "candidate_rating"), lay.read(obs, "candidate_promotion")
         p = m.click_probability(c, median, aff, zero, promotion, zero + 1.0)
         q = m.satisfaction(c, median, aff, rating)
         now = m.expected_reward(c, median, aff, rating, zero, promotion, zero + 1.0, lay.read(obs, "candidate_length"))
+        return p, q, now
+
+    def act(self, obs, mask):
+        self._learn(obs)
+        c, lay = self.config, self.lay
+        p, q, now = self.estimates(obs, self.p)
         value = now + self.future_weight.to(p.device) * p * (2 * q - 1)
         slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else slate_by_choice_model(c, p, value, mask)
-        p_slate = p.gather(-1, slate)
-        self.choice = p_slate if c.slate_size == 1 else slate_choice(c, p_slate)  # [B, U, S]
-        self.q = q.gather(-1, slate)
-        self.content = content.gather(-2, slate.unsqueeze(-1).expand(*slate.shape, content.shape[-1]))
-        self.acted = lay.read(obs, "present")[..., 0]
+        self.content, self.choice, self.q, self.acted = shown_slate(c, lay, obs, slate, p, q)
         return slate.squeeze(-1) if c.slate_size == 1 else slate
 
 
