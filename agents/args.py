@@ -180,6 +180,11 @@ class MappoArgs(RunArgs):
             help="A recurrent user actor (a GRU over each person's steps: what was shown, clicked and watched; "
                  "reset at each episode's start). The critic is unchanged; minibatches take whole rollouts of "
                  "envs, so num_minibatches <= num_envs.")
+    online_estimate: bool = option(False,
+            help="The users' network keeps an online estimate of each person's interest (the memory policy's: "
+                 "moved after every recommendation by what the person clicked and watched) and reads five numbers "
+                 "per candidate made with it. Works with slates; minibatches take whole rollouts of envs, so "
+                 "num_minibatches <= num_envs.")
     stop_after_updates: int | None = option(None, or_none(at_least(1)),
             help="Stop early after this many updates (for tests of resuming); unset runs to total_steps.")
 

@@ -169,12 +169,13 @@ def train(args: Args) -> dict:
     validate(args)  # every option in its range (agents/args.py), named as its flag
     if args.adv_norm not in ("per_agent", "group", "none"):
         raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
-    if args.memory and args.learn == "items":
-        raise ValueError("--memory gives the user actor a memory; with --learn items no user actor is trained: "
-                         "drop --memory or learn users")
-    if args.memory and args.num_minibatches > args.num_envs:
-        raise ValueError(f"--num-minibatches {args.num_minibatches} > --num-envs {args.num_envs}: with --memory a "
-                         "minibatch takes whole rollouts of envs; use --num-minibatches <= --num-envs")
+    for flag, on in (("--memory", args.memory), ("--online-estimate", args.online_estimate)):
+        if on and args.learn == "items":
+            raise ValueError(f"{flag} gives the user actor a memory; with --learn items no user actor is trained: "
+                             f"drop {flag} or learn users")
+        if on and args.num_minibatches > args.num_envs:
+            raise ValueError(f"--num-minibatches {args.num_minibatches} > --num-envs {args.num_envs}: with {flag} a "
+                             "minibatch takes whole rollouts of envs; use --num-minibatches <= --num-envs")
     run = Run(args, ALGORITHM)
     venv, c, groups, scripted, gen, device = run.venv, run.config, run.groups, run.scripted, run.gen, run.device
     lay = recsim_marl.observation_layout(c)
@@ -183,7 +184,8 @@ def train(args: Args) -> dict:
     ck = run.load() if args.resume else None
     if ck is not None and ck["update"] >= num_updates and ck.get("result") is not None:
         return run.finished(ck)
-    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, args.memory, content=args.content), run.init_gen)
+    actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, args.memory, content=args.content,
+                                                        online_estimate=args.online_estimate), run.init_gen)
                        for g in groups}).to(device)
     recurrent = {g for g in groups if hasattr(actors[g], "step")}
     memory = {g: actors[g].initial(B, c.num_users, device) for g in recurrent}  # carried across rollouts

@@ -146,6 +146,83 @@ class MemoryScorer(CandidateScorer):
         return self.step(obs, self.initial(obs.shape[0], obs.shape[1], obs.device), agent_index)[0]
 
 
+class OnlineEstimateScorer(CandidateScorer):
+    """A :class:`CandidateScorer` whose memory is an online estimate of each person's interest, the memory
+    policy's (:class:`agents.baselines.MemoryPolicy`): the platform's estimate at each episode's first step,
+    then after every recommendation a logistic regression's gradient step on what the person did with it
+    (which slot they clicked, if any, and whether they watched enough; read from the observation,
+    :func:`agents.baselines.observed_feedback` and :func:`~agents.baselines.online_interest`) at the rates
+    ``rates`` (click, satisfaction). Each candidate gets five more numbers: its relevance under that
+    estimate, and, under the world's formulas with the estimate in place of the hidden interest
+    (:meth:`agents.baselines.MemoryPolicy.estimates`), its click probability ``P``, expected satisfaction
+    ``q``, expected reward now and ``P (2q - 1)`` (the memory policy's look-ahead term).
+
+    Why: a person's interest is hidden and the platform's estimate of it is a click average; what they
+    did with each recommendation tells more (an online user model, as a bandit's). A recurrent network
+    must find that from the reward alone (:class:`MemoryScorer` has not); here the memory is the hand-built
+    estimator and the network learns what to recommend with it. The memory has no learned parameters, so
+    replaying a rollout recomputes it exactly. Slates work: the update weighs each slot by the chance of
+    its being chosen under the world's choice model.
+
+    ``state [B, N, 2D + S D + 2S + 3]``: the estimate, the last slate's content, its slots' choice
+    probabilities and expected satisfaction, the person's click and watch rates and click history when
+    it was shown, and whether it was."""
+
+    EXTRA = 5  # the numbers it adds per candidate
+
+    def __init__(self, config, hidden: int = 64, agent_id: bool = False, content: bool = True,
+                 rates: tuple[float, float] = (0.1, 0.1)):
+        super().__init__(config, hidden, agent_id, content)
+        from agents.baselines import MemoryPolicy
+        from recsim_marl.models.user import resolve_user_model
+
+        self.config, self.s, self.rates = config, config.slate_size, tuple(float(r) for r in rates)
+        self.model = MemoryPolicy(config, *self.rates, user_model=resolve_user_model(config.user_model))
+        ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in self.context)
+        numbers = len(self.numbers) + self.EXTRA
+        self.net = mlp(self.d * content + numbers + ctx + self.n, hidden, 1)
+        self.wide = nn.Linear(numbers, 1)
+
+    def _split(self, state: torch.Tensor):
+        d, s = self.d, self.s
+        return state.split([d, s * d, s, s, 1, 1, d, 1], -1)
+
+    def initial(self, b: int, n: int, device=None) -> torch.Tensor:
+        return torch.zeros(b, n, 2 * self.d + self.s * self.d + 2 * self.s + 3, device=device)
+
+    def step(self, obs: torch.Tensor, state: torch.Tensor, agent_index: torch.Tensor | None = None):
+        """``(logits [B, N, K], h)``: this step's scores, with the estimate updated by what became of the
+        slate the step before (``h``: the estimate and each candidate's ``P`` and ``q``, for :meth:`after`)."""
+        from agents.baselines import observed_feedback, online_interest
+
+        b, n, _ = obs.shape
+        interest, shown, choice, q0, rate0, watch0, history0, acted = self._split(state)
+        click, satisfied, clicked = observed_feedback(self.config, self.lay, obs, rate0[..., 0], watch0[..., 0],
+                                                      history0)
+        p = online_interest(interest, shown.reshape(b, n, self.s, self.d), choice, q0, acted[..., 0], click,
+                            satisfied, clicked, *self.rates)
+        # an episode's first step (or no memory yet): the platform's estimate
+        fresh = (self.lay.read(obs, "progress") <= 0) | (interest.abs().sum(-1, keepdim=True) == 0)
+        p = torch.where(fresh, self.lay.read(obs, "estimate"), p)
+        attraction, q, now = self.model.estimates(obs, p)
+        relevance = (self.lay.read(obs, "candidate_content") * p.unsqueeze(2)).sum(-1)
+        logits = self._scores(obs, agent_index, (), (relevance, attraction, q, now, attraction * (2 * q - 1)))
+        return logits, torch.cat([p, attraction, q], -1)
+
+    def after(self, obs: torch.Tensor, action: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The memory after ``action`` (``[B, N]``, or a slate ``[B, N, S]``)."""
+        from agents.baselines import shown_slate
+
+        p, attraction, q = h.split([self.d, self.k, self.k], -1)
+        slate = action.unsqueeze(-1) if action.dim() == 2 else action
+        shown, choice, q_shown, acted = shown_slate(self.config, self.lay, obs, slate, attraction, q)
+        return torch.cat([p, shown.flatten(-2), choice, q_shown, self.lay.read(obs, "click_rate"),
+                          self.lay.read(obs, "watch_rate"), self.lay.read(obs, "history"), acted.unsqueeze(-1)], -1)
+
+    def forward(self, obs: torch.Tensor, agent_index: torch.Tensor | None = None) -> torch.Tensor:
+        return self.step(obs, self.initial(obs.shape[0], obs.shape[1], obs.device), agent_index)[0]
+
+
 class SlateQ(nn.Module):
     """SlateQ's decomposition of a slate's value (Ie et al., IJCAI 2019) as a Q-network ``[B, N, O_u] ->
     [B, N, K + 1]``: the value of the person consuming each candidate, ``Qbar(s, i)`` (a
@@ -225,12 +302,21 @@ class FlatHead(nn.Module):
 
 
 def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, memory: bool = False,
-               q_values: bool = False, content: bool = True) -> nn.Module:
+               q_values: bool = False, content: bool = True, online_estimate: bool = False) -> nn.Module:
     """The action head (policy logits or Q-values) of a group; ``memory``: the users' recurrent
-    :class:`MemoryScorer` (items have no memory head); ``q_values`` with slates (S > 1): the users' values
-    decomposed by :class:`SlateQ` (a Q-learner's slate head); ``content=False``: the users' network reads
-    no candidate's content embedding (:class:`CandidateScorer`)."""
+    :class:`MemoryScorer` (items have no memory head); ``online_estimate``: the users'
+    :class:`OnlineEstimateScorer`; ``q_values`` with slates (S > 1): the users' values decomposed by
+    :class:`SlateQ` (a Q-learner's slate head); ``content=False``: the users' network reads no candidate's
+    content embedding (:class:`CandidateScorer`)."""
     if group == "users":
+        if memory and online_estimate:
+            raise ValueError("--memory and --online-estimate are two memories for the users' network: choose one")
+        if online_estimate:
+            if q_values:
+                raise ValueError("--online-estimate is a policy head with memory (MAPPO); IQL's Q-network has none")
+            net = OnlineEstimateScorer(config, hidden, agent_id, content)
+            net.slate_size = config.slate_size
+            return net
         if memory and config.slate_size > 1:
             raise ValueError(f"slate_size={config.slate_size}: the recurrent users' head (--memory) shows one item; "
                              "use slate_size=1 or no memory")

@@ -73,10 +73,14 @@ from recsim_marl.protocol import TASKS, TUNING_SEED, Task
 
 LEARNERS = tuple(learner_names)  # every registered learner: the default --learners
 LEARNED = {**{name: (name, {}) for name in LEARNERS}, "mappo-memory": ("mappo", {"memory": True}),
-           **{f"{name}-nocontent": (name, {"content": False}) for name in LEARNERS}}
+           **{f"{name}-nocontent": (name, {"content": False}) for name in LEARNERS},
+           "mappo-online": ("mappo", {"online_estimate": True}),
+           "mappo-online-nocontent": ("mappo", {"online_estimate": True, "content": False})}
 """The learned policies the protocol can train, by name (its row is the name in capitals): a registered
 learner and its options beyond the task's (``mappo-memory``: MAPPO with a recurrent user actor;
-``mappo-nocontent``, ``iql-nocontent``: users' networks that read no candidate content, ``--no-content``)."""
+``mappo-nocontent``, ``iql-nocontent``: users' networks that read no candidate content, ``--no-content``;
+``mappo-online``: MAPPO whose users' network keeps the memory policy's online interest estimate,
+``--online-estimate``, and ``mappo-online-nocontent`` both)."""
 QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_dim=8, max_cycles=12, encoder="hash"),
              eval_episodes=3, total_steps=600)
 """What ``--quick`` shrinks every task to (a smoke run of the whole pipeline, not a result)."""

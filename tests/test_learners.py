@@ -566,6 +566,65 @@ def test_memory_actor_reads_each_click_of_its_last_pick_from_the_logged_rates():
     assert shown_steps > 100
 
 
+# --- MAPPO with the memory policy's online estimate (--online-estimate) --------------------------------------
+
+@pytest.mark.parametrize("slate_size", [1, 3])
+def test_online_estimate_head_keeps_the_memory_policys_estimate_and_replays_exactly(slate_size):
+    """Fed the memory policy's own slates, the head's estimate is the memory policy's every step (one
+    estimator, two users), it starts from the platform's estimate at each episode's first step, and
+    replaying the rollout gives the same logits (the memory has nothing to learn)."""
+    from agents.baselines import MemoryPolicy
+    from agents.networks import OnlineEstimateScorer
+
+    c = recsim_marl.make_config("retention", num_users=8, num_items=48, encoder="hash", max_cycles=12,
+                                slate_size=slate_size, choice_model="mnl")
+    net = build(lambda: group_head(c, "users", 16, False, online_estimate=True), torch.Generator().manual_seed(0))
+    assert isinstance(net, OnlineEstimateScorer)
+    venv = recsim_marl.VecEnv(c, 3)
+    memory = MemoryPolicy(c, *net.rates)
+    memory.bind(venv)
+    obs = venv.reset(seed=[4, 5, 6])
+    lay = venv.layouts["users"]
+    mem = start = net.initial(3, c.num_users)
+    seen = {"obs": [], "act": [], "logits": []}
+    with torch.no_grad():
+        for t in range(15):  # past the first episode's end (12 steps): every world restarts
+            o = obs["users"]
+            a = memory.act(o, obs["action_mask"]["users"])
+            logits, h = net.step(o, mem)
+            assert torch.allclose(h[..., :c.embed_dim], memory.p, atol=1e-5), t
+            if t in (0, 12):
+                assert bool((lay.read(o, "progress") == 0).all())
+                assert torch.equal(h[..., :c.embed_dim], lay.read(o, "estimate"))
+            mem = net.after(o, a, h)
+            for k, v in (("obs", o), ("act", a), ("logits", logits)):
+                seen[k].append(v)
+            obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
+    assert not torch.allclose(memory.p, lay.read(obs["users"], "estimate"))  # it learned something
+    again = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
+    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+
+
+def test_mappo_with_the_online_estimate_trains_slates_resumes_exactly_and_loads(tmp_path):
+    kw = dict(scenario="tiny", total_steps=8 * 10 * 4, num_steps=10, num_envs=8, progress=False, eval_episodes=2,
+              tensorboard=False, online_estimate=True, content=False,
+              env={"max_cycles": 15, "slate_size": 2, "choice_model": "mnl"})
+    full = mappo.train(mappo.Args(log_dir=str(tmp_path / "a"), **kw))
+    mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), stop_after_updates=2, checkpoint_every=1, **kw))
+    resumed = mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), resume=True, **kw))
+    assert resumed["updates"] == full["updates"] == 4
+    assert torch.equal(_params(full["actors"]), _params(resumed["actors"]))
+    pol = mappo.load_policy(tmp_path / "a" / "checkpoint.pt")
+    assert pol.net.rates == (0.1, 0.1) and not pol.net.content
+    ev = evaluate(recsim_marl.make_config("tiny", max_cycles=15, slate_size=2, choice_model="mnl"),
+                  {"users": pol, "items": FixedLevelPolicy(0)}, episodes=2, seed=10_000)
+    assert ev["user_return"][0] > 0
+    with pytest.raises(ValueError, match="--memory and --online-estimate are two memories"):
+        mappo.train(mappo.Args(log_dir=str(tmp_path / "c"), **{**kw, "memory": True}))
+    with pytest.raises(ValueError, match="with --learn items no user actor is trained: drop --online-estimate"):
+        mappo.train(mappo.Args(log_dir=str(tmp_path / "c"), **{**kw, "learn": "items"}))
+
+
 def test_items_learn_against_model_based_users(tmp_path):
     """``users_policy="model-based"``: the scripted users are the one-step model-based policy, bound to the
     learner's own env (it reads the env's user model), so providers can be trained against them."""
