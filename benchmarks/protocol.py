@@ -15,8 +15,9 @@ ranker, the random seed r for random; fixed policies repeat themselves. Every ru
 task's test-split worlds (seeds 10,000 ... : items and people that share no text with the training
 split). Scores are each world's mean user return per person; per task and policy the script reports
 every per-seed value (mean over the worlds), the interquartile mean of the [runs x worlds] scores and
-its 95% stratified-bootstrap confidence interval (rliable, resampling runs and worlds), writes JSON,
-a markdown table and a plot.
+its 95% stratified-bootstrap confidence interval (rliable, resampling runs and worlds), and how each row
+compares with the task's strongest simple policy (the scripted, non-privileged row of highest IQM: paired
+over the test worlds, and each run as a ratio to it); writes JSON, a markdown table and a plot.
 
 The JSON file collects results across invocations, per task, policy and run index: an invocation replaces
 the runs it ran and keeps the others, so a long task can be run in pieces (``--runs 0 1`` today,
@@ -68,7 +69,7 @@ from agents.baselines import (
 )
 from agents.policy import LearnedPolicy
 from benchmarks.baselines import tuning_budget
-from benchmarks.common import hardware, write_json
+from benchmarks.common import hardware, paired_difference, write_json
 from recsim_marl.protocol import TASKS, TUNING_SEED, Task
 
 LEARNERS = tuple(learner_names)  # every registered learner: the default --learners
@@ -271,15 +272,43 @@ def merged(out: Path, results: dict, fresh: bool, reps: int | None = None) -> di
             for name, new in results.get(task, {}).items():
                 row = combine(rows[task].get(name), new)
                 rows[task][name] = summarise(row, reps) if reps is not None and "runs" in row else row
+    for task_rows in rows.values():
+        versus_best_simple(task_rows)
     return {"tasks": {n: dataclasses.asdict(TASKS[n]) for n in rows}, "results": rows}
 
 
+def versus_best_simple(rows: dict) -> None:
+    """Adds to every row of one task ``versus``: how it compares with the task's strongest simple policy (the
+    scripted, non-privileged row of highest IQM: the bar a learning claim must clear): that row's name, the
+    paired difference over the test worlds (each world's mean over this row's runs minus the same world's
+    mean over that row's runs) with its 95% Student-t interval, and each run's mean over the worlds as a
+    ratio to that row's mean (a claim "by 10% with every seed" needs every ratio >= 1.1)."""
+    learned = {name.upper() for name in LEARNED}
+    simple = {n: r for n, r in rows.items() if "runs" in r and not n.endswith("*") and n not in learned}
+    if not simple:
+        return
+    best = max(simple, key=lambda n: simple[n]["iqm"])
+    ref = np.asarray(rows[best]["per_world"], dtype=np.float64)
+    for row in rows.values():
+        scores = np.asarray(row.get("per_world", []), dtype=np.float64)
+        if "runs" not in row or scores.shape[-1:] != ref.shape[-1:]:
+            continue
+        diff = paired_difference(scores.mean(0), ref.mean(0))
+        row["versus"] = {"policy": best, "paired_difference": diff["mean"], "ci": diff["ci"],
+                         "per_seed_ratio": (scores.mean(1) / ref.mean()).round(4).tolist()}
+
+
 def table(results: dict) -> str:
-    lines = ["| task (score) | policy | IQM [95% CI] | per seed (mean over test worlds) |", "|---|---|---|---|"]
+    lines = ["| task (score) | policy | IQM [95% CI] | per seed (mean over test worlds) | minus the best simple "
+             "policy, paired over worlds [95% CI] |", "|---|---|---|---|---|"]
     for task, rows in results.items():
         for name, row in sorted(rows.items(), key=lambda kv: -kv[1]["iqm"]):
             seeds = ", ".join(f"{v:.1f}" for v in row["per_seed"])
-            lines.append(f"| {task} ({TASKS[task].score}) | {name} | {row['iqm']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}] | {seeds} |")
+            vs = row.get("versus")
+            versus = ("(the best simple policy)" if vs["policy"] == name else
+                      f"{vs['paired_difference']:+.2f} [{vs['ci'][0]:+.2f}, {vs['ci'][1]:+.2f}] vs {vs['policy']}") if vs else ""
+            lines.append(f"| {task} ({TASKS[task].score}) | {name} | {row['iqm']:.2f} [{row['ci_low']:.2f}, "
+                         f"{row['ci_high']:.2f}] | {seeds} | {versus} |")
     return "\n".join(lines)
 
 

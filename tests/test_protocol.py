@@ -88,9 +88,17 @@ def test_the_protocol_runs_every_policy_on_test_worlds_and_reports_iqm_with_ci(t
     assert set(rows) == {"random", "popularity", "greedy", "model-based", "open loop", "memory", "linear ranker",
                          "myopic oracle*", "farsighted oracle*", "MAPPO", "IQL", "MAPPO-MEMORY"}
     assert rows["MAPPO-MEMORY"]["info"][0]["options"] == {"memory": True} and rows["MAPPO"]["info"][0]["options"] == {}
+    best = rows["MAPPO"]["versus"]["policy"]  # the strongest simple policy: scripted and not privileged
+    assert best not in ("MAPPO", "IQL", "MAPPO-MEMORY") and not best.endswith("*")
+    assert rows[best]["iqm"] == max(r["iqm"] for n, r in rows.items() if n.islower() and not n.endswith("*"))
     for name, row in rows.items():
         assert len(row["per_seed"]) == 2 and len(row["per_world"][0]) == protocol.QUICK["eval_episodes"], name
         assert row["ci_low"] <= row["iqm"] <= row["ci_high"], name
+        vs = row["versus"]
+        assert vs["policy"] == best and vs["ci"][0] <= vs["paired_difference"] <= vs["ci"][1], name
+        assert vs["per_seed_ratio"] == pytest.approx([m / float(torch.tensor(rows[best]["per_world"]).mean())
+                                                      for m in row["per_seed"]], abs=1e-3), name
+    assert rows[best]["versus"]["paired_difference"] == 0
     # tuning saw training-split worlds only, results test-split worlds only, on the held-out seeds
     assert seen["test"] == set(range(EVAL_SEED, EVAL_SEED + protocol.QUICK["eval_episodes"]))
     assert seen["train"] and max(seen["train"]) < EVAL_SEED
