@@ -23,6 +23,21 @@ def _step_all(venv, obs, users):
     items = torch.zeros(venv.num_envs, venv.num_agents["items"], dtype=torch.long)
     return venv.step({"users": users, "items": items})[0]
 
+def _seeds_played(monkeypatch):
+    """``(seen, real)``: the list of seeds every ``agents.baselines.episode_returns`` call plays from now on,
+    and the real function (to play without being recorded)."""
+    from agents import baselines
+
+    seen, real = [], baselines.episode_returns
+
+    def spy(config, users, items, seeds):
+        seen.extend(seeds.tolist())
+        return real(config, users, items, seeds)
+
+    monkeypatch.setattr(baselines, "episode_returns", spy)
+    return seen, real
+
+
 
 def test_model_based_policy_reads_no_hidden_state():
     # scrambling the hidden interest and boredom changes the myopic oracle's picks but not the
@@ -176,14 +191,7 @@ def test_tuned_linear_ranker_beats_greedy_on_its_tuning_seeds_and_never_sees_eva
     from agents import baselines
     from recsim_marl.protocol import EVAL_SEED, TUNING_SEED
 
-    seen = []
-    real = baselines.episode_returns
-
-    def spy(config, users, items, seeds):
-        seen.extend(seeds.tolist())
-        return real(config, users, items, seeds)
-
-    monkeypatch.setattr(baselines, "episode_returns", spy)
+    seen, real = _seeds_played(monkeypatch)
     c = recsim_marl.make_config("boredom", num_users=16, num_items=64, encoder="hash", max_cycles=30)
     tuned = baselines.tune_linear_ranker(c, episodes=6, generations=3, population=8, elite=3, progress=False)
     assert min(seen) == TUNING_SEED and max(seen) < EVAL_SEED
@@ -299,14 +307,7 @@ def test_the_memory_policy_plays_every_setting_of_a_batch_as_it_plays_each_alone
     with pytest.raises(ValueError, match="settings for 4 worlds and plays a batch of 2"):
         baselines.episode_returns(c, baselines.MemoryPolicy(c, *settings.unbind(-1)), items, seeds[:2])
 
-    seen = []
-    real = baselines.episode_returns
-
-    def spy(config, users, items, seeds):
-        seen.extend(seeds.tolist())
-        return real(config, users, items, seeds)
-
-    monkeypatch.setattr(baselines, "episode_returns", spy)
+    seen, _ = _seeds_played(monkeypatch)
     grid = ((0.0, 0.0, 0.0), (0.3, 0.2, 1.0))
     tuned = baselines.tune_memory(c, episodes=3, grid=grid)
     assert min(seen) == TUNING_SEED and max(seen) < VALIDATION_SEED
