@@ -271,10 +271,9 @@ class MemoryPolicy(ModelBasedPolicy):
             click, satisfied, clicked = observed_feedback(c, lay, obs, self.rate, self.watch, self.history)
             p = online_interest(self.p, self.content, self.choice, self.q, self.acted, click, satisfied, clicked,
                                 self.click_rate.to(obs.device), self.satisfaction_rate.to(obs.device))
-            # a world that started a new episode (each world restarts on its own) starts from the platform's estimate
-            new = (t < self.t).any(-1)[:, None, None]
-            self.p = torch.where(new, lay.read(obs, "estimate"), p)
-        self.rate, self.watch, self.history, self.t = rate, watch, history, t
+            # an episode's first step (each world restarts on its own): the platform's estimate
+            self.p = torch.where((t <= 0)[..., None], lay.read(obs, "estimate"), p)
+        self.rate, self.watch, self.history = rate, watch, history
 
     def estimates(self, obs, interest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(P(click), q, expected reward now)``, each ``[B, U, K]``, of every candidate under the world's

@@ -311,18 +311,15 @@ def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, mem
     if group == "users":
         if memory and online_estimate:
             raise ValueError("--memory and --online-estimate are two memories for the users' network: choose one")
-        if online_estimate:
-            if q_values:
-                raise ValueError("--online-estimate is a policy head with memory (MAPPO); IQL's Q-network has none")
-            net = OnlineEstimateScorer(config, hidden, agent_id, content)
-            net.slate_size = config.slate_size
-            return net
+        if online_estimate and q_values:
+            raise ValueError("--online-estimate is a policy head with memory (MAPPO); IQL's Q-network has none")
         if memory and config.slate_size > 1:
             raise ValueError(f"slate_size={config.slate_size}: the recurrent users' head (--memory) shows one item; "
                              "use slate_size=1 or no memory")
         if q_values and config.slate_size > 1:
             return SlateQ(config, hidden, agent_id, content)
-        net = (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id, content)
+        cls = OnlineEstimateScorer if online_estimate else MemoryScorer if memory else CandidateScorer
+        net = cls(config, hidden, agent_id, content)
         net.slate_size = config.slate_size  # S candidates shown: LearnedPolicy and the learners read it here
         return net
     lay = observation_layout(config)["items"]
