@@ -185,6 +185,12 @@ class MappoArgs(RunArgs):
                  "moved after every recommendation by what the person clicked and watched) and reads five numbers "
                  "per candidate made with it. Works with slates; minibatches take whole rollouts of envs, so "
                  "num_minibatches <= num_envs.")
+    online_prior: float = option(0.0, at_least(0, float),
+            help="With --online-estimate, > 0: learn a residual on the memory policy. The run tunes it on its tuning "
+                 "seeds as the protocol does (the estimate's two rates, the look-ahead weight); each candidate's reward "
+                 "once chosen is the memory policy's plus what the network adds (zero at the start), and slates are "
+                 "drawn slot by slot under the choice model from the softmax of this number times the slate's expected "
+                 "reward with each candidate. 0: rates 0.1 and 0.1, scores learned from scratch (Plackett-Luce slates).")
     stop_after_updates: int | None = option(None, or_none(at_least(1)),
             help="Stop early after this many updates (for tests of resuming); unset runs to total_steps.")
 

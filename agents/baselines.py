@@ -52,25 +52,54 @@ def slate_by_choice_model(config, attraction: torch.Tensor, value: torch.Tensor,
     expected reward under the world's choice model (:func:`slate_choice`), from each candidate's click
     probability alone ``attraction [B, N, K]`` and expected reward alone ``value [B, N, K]`` (so its reward
     given a click is ``value / attraction``). Greedy, as SlateQ's greedy slate optimisation."""
+    return choice_model_slate(config, attraction, value / attraction.clamp_min(1e-6), mask)[0]
+
+
+def choice_model_slate(config, attraction: torch.Tensor, reward: torch.Tensor, mask=None, scale: float | None = None,
+                       gen: torch.Generator | None = None, slate: torch.Tensor | None = None):
+    """A slate built slot by slot under the world's choice model, and its log-probability: ``(slate [B, N, S],
+    log P(slate) [B, N], entropy of the first slot's choice [B, N])``.
+
+    Slot ``k``'s candidates are scored by the slate's expected reward with each of them in slot ``k`` after
+    the slots already filled, ``gain(i) = sum_j P(j chosen | slate) reward_j`` (:func:`slate_choice` of the
+    candidates' click probabilities alone ``attraction [B, N, K]``; ``reward [B, N, K]``: what a candidate is
+    worth once chosen); with one slot, ``attraction * reward``. Without ``scale`` each slot takes the best
+    gain (SlateQ's greedy slate optimisation; log-probabilities 0). With ``scale`` a slot is drawn from the
+    softmax of ``scale * gain`` over the candidates not yet taken (``gen``: Gumbel-max with that generator;
+    none: each slot its most likely candidate), or, given ``slate``, its log-probability is read for that slate (a sequential
+    slate policy, as a stochastic policy-gradient learner needs). Masked candidates come only once the
+    allowed ones run out, so a slate's S candidates stay distinct."""
     s = config.slate_size
-    reward = value / attraction.clamp_min(1e-6)
     taken = torch.zeros_like(attraction, dtype=torch.bool)
     allowed = torch.ones_like(taken) if mask is None else mask
-    slots = []
+    slots, logp, entropy = [], attraction.new_zeros(attraction.shape[:-1]), None
     a_sl = attraction.new_zeros(*attraction.shape[:-1], 0)
     r_sl = attraction.new_zeros(*attraction.shape[:-1], 0)
     for k in range(s):
-        # every candidate in slot k: [B, N, K, k + 1]
-        a_try = torch.cat([a_sl.unsqueeze(-2).expand(*attraction.shape, k), attraction.unsqueeze(-1)], -1)
-        r_try = torch.cat([r_sl.unsqueeze(-2).expand(*attraction.shape, k), reward.unsqueeze(-1)], -1)
-        gain = (slate_choice(config, a_try) * r_try).sum(-1)
-        # masked candidates only once the allowed ones run out: a slate's S candidates stay distinct
-        pick = gain.masked_fill(~allowed, -1e9).masked_fill(taken, float("-inf")).argmax(-1, keepdim=True)
+        if s == 1:
+            gain = attraction * reward
+        else:  # every candidate in slot k: [B, N, K, k + 1]
+            a_try = torch.cat([a_sl.unsqueeze(-2).expand(*attraction.shape, k), attraction.unsqueeze(-1)], -1)
+            r_try = torch.cat([r_sl.unsqueeze(-2).expand(*attraction.shape, k), reward.unsqueeze(-1)], -1)
+            gain = (slate_choice(config, a_try) * r_try).sum(-1)
+        score = (gain if scale is None else scale * gain).masked_fill(~allowed, -1e8).masked_fill(taken, -1e9)
+        if slate is not None:
+            pick = slate[..., k:k + 1]
+        elif gen is not None and scale is not None:
+            u = torch.rand(score.shape, generator=gen, device=score.device).clamp_(1e-9, 1 - 1e-9)
+            pick = (score - torch.log(-torch.log(u))).argmax(-1, keepdim=True)
+        else:
+            pick = score.argmax(-1, keepdim=True)
+        if scale is not None:
+            log_p = torch.log_softmax(score, -1)
+            logp = logp + log_p.gather(-1, pick).squeeze(-1)
+            if k == 0:
+                entropy = -(log_p.exp() * log_p.clamp_min(-1e4)).sum(-1)
         slots.append(pick)
         taken = taken.scatter(-1, pick, True)
         a_sl = torch.cat([a_sl, attraction.gather(-1, pick)], -1)
         r_sl = torch.cat([r_sl, reward.gather(-1, pick)], -1)
-    return torch.cat(slots, -1)
+    return torch.cat(slots, -1), logp, (torch.zeros_like(logp) if entropy is None else entropy)
 
 
 def top(scores: torch.Tensor, slate_size: int = 1) -> torch.Tensor:
@@ -531,6 +560,13 @@ MEMORY_GRID = tuple((c, s, f) for c, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.2),
 """The memory policy's (click_rate, satisfaction_rate, future_weight) that :func:`tune_memory` tries."""
 
 
+def tuning_budget(config) -> dict:
+    """How much tuning a scenario gets: 16 weight vectors x 12 seeds a generation for worlds of up to
+    65,536 person-item pairs (every scenario today; ``marketplace``: 64 x 1,024), 8 x 4 for bigger ones."""
+    small = config.num_users * config.num_items <= 65_536
+    return dict(episodes=12 if small else 4, population=16 if small else 8, elite=4 if small else 3, generations=10)
+
+
 def tune_memory(config, episodes: int = 16, seed: int = TUNING_SEED, items_policy=None, grid=MEMORY_GRID) -> dict:
     """The :class:`MemoryPolicy` settings of ``grid`` with the best mean return on the tuning seeds ``seed ..``
     (every setting on the same seeds). Returns ``{"settings": [click_rate, satisfaction_rate, future_weight],
@@ -541,7 +577,7 @@ def tune_memory(config, episodes: int = 16, seed: int = TUNING_SEED, items_polic
     seeds = tuning_seeds(seed, episodes).repeat(len(grid))
     ret = episode_returns(config, MemoryPolicy(config, *g.unbind(-1)), items_policy, seeds).view(len(grid), -1).mean(1)
     best = int(ret.argmax())
-    return {"settings": list(grid[best]), "tuning_return": float(ret[best]),
+    return {"settings": list(grid[best]), "tuning_return": float(ret[best]), "episodes": len(grid) * episodes,
             "grid": {str(tuple(s)): round(float(r), 4) for s, r in zip(grid, ret)}, "seeds": [seed, seed + episodes - 1]}
 
 _PLANNER_STREAM = 101  # a purpose tag that no stream of the simulator uses

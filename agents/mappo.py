@@ -148,15 +148,17 @@ def clipped_surrogate(ratio: torch.Tensor, adv: torch.Tensor, clip: float) -> to
     return torch.max(-adv * ratio, -adv * ratio.clamp(1 - clip, 1 + clip))
 
 
-def replay(actor: nn.Module, obs: torch.Tensor, act: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-    """A recurrent actor's logits ``[T, B, N, A]`` over a stored rollout ``obs [T, B, N, O]``, ``act [T, B, N]``
-    from the memory it started with: the same steps the rollout took, now with gradients through time."""
-    out = []
+def replay(actor: nn.Module, obs: torch.Tensor, act: torch.Tensor, memory: torch.Tensor):
+    """A recurrent actor's ``(logits [T, B, N, A], h [T, B, N, H])`` over a stored rollout ``obs [T, B, N, O]``,
+    ``act [T, B, N]`` from the memory it started with: the same steps the rollout took, now with gradients
+    through time (``h``: what each step's ``step`` returned beside its logits)."""
+    out, hs = [], []
     for t in range(obs.shape[0]):
         logits, h = actor.step(obs[t], memory)
         memory = actor.after(obs[t], act[t], h)
         out.append(logits)
-    return torch.stack(out)
+        hs.append(h)
+    return torch.stack(out), torch.stack(hs)
 
 
 def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -169,7 +171,8 @@ def train(args: Args) -> dict:
     validate(args)  # every option in its range (agents/args.py), named as its flag
     if args.adv_norm not in ("per_agent", "group", "none"):
         raise ValueError(f"adv_norm={args.adv_norm!r} is invalid: use 'per_agent', 'group' or 'none'")
-    for flag, on in (("--memory", args.memory), ("--online-estimate", args.online_estimate)):
+    for flag, on in (("--memory", args.memory), ("--online-estimate", args.online_estimate),
+                     ("--online-prior", args.online_prior > 0)):
         if on and args.learn == "items":
             raise ValueError(f"{flag} gives the user actor a memory; with --learn items no user actor is trained: "
                              f"drop {flag} or learn users")
@@ -185,9 +188,23 @@ def train(args: Args) -> dict:
     if ck is not None and ck["update"] >= num_updates and ck.get("result") is not None:
         return run.finished(ck)
     actors = PerGroup({g: build(lambda g=g: group_head(c, g, args.hidden, args.agent_id, args.memory, content=args.content,
-                                                        online_estimate=args.online_estimate), run.init_gen)
+                                                        online_estimate=args.online_estimate,
+                                                        online_prior=args.online_prior), run.init_gen)
                        for g in groups}).to(device)
+    tuned = None
+    if args.online_prior > 0 and ck is None:  # a resumed run's checkpoint has the start and what came of it
+        from agents.baselines import scripted_policy, tune_memory, tuning_budget
+
+        # the memory policy as the protocol tunes it (same seeds, same budget): training worlds only
+        tuned = tune_memory(c, episodes=tuning_budget(c)["episodes"],
+                            items_policy=scripted_policy(args.items_policy, c, "items", args.seed))
+        actors["users"].start_as_memory(tuned["settings"])
+        if run.ranks.main:
+                print(f"mappo: the users' network starts as the memory policy {tuned['settings']} ({tuned['episodes']} "
+                  f"tuning episodes, seeds {tuned['seeds'][0]}-{tuned['seeds'][1]}: {tuned['tuning_return']:.2f}); "
+                  f"slot softmax scale {args.online_prior}")
     recurrent = {g for g in groups if hasattr(actors[g], "step")}
+    sequential = {g for g in groups if getattr(actors[g], "sequential", False)}  # they build their own slates
     memory = {g: actors[g].initial(B, c.num_users, device) for g in recurrent}  # carried across rollouts
     critics = PerGroup({g: build(lambda g=g: Critic(lay["state"], g, lay[g].size, args.hidden), run.init_gen)
                         for g in groups}).to(device)
@@ -238,11 +255,14 @@ def train(args: Args) -> dict:
                             logits, h = actors[g].step(obs[g], memory[g])
                         else:
                             logits = actors[g](obs[g])
-                        logits = masked_logits(logits, obs["action_mask"][g])
-                        a = sample(logits, gen, venv.slate_size(g))  # users' slates: Plackett-Luce
+                        if g in sequential:  # slot by slot under the choice model
+                            a, logp, _ = actors[g].slate(logits, h, obs["action_mask"][g], gen)
+                        else:
+                            logits = masked_logits(logits, obs["action_mask"][g])
+                            a = sample(logits, gen, venv.slate_size(g))  # users' slates: Plackett-Luce
+                            logp = log_prob(logits, a)
                         if g in recurrent:
                             memory[g] = actors[g].after(obs[g], a, h)
-                        logp = log_prob(logits, a)
                         b = buf[g]
                         b["obs"].append(obs[g])
                         b["mask"].append(obs["action_mask"][g])
@@ -293,15 +313,19 @@ def train(args: Args) -> dict:
                 for j, e in chunks:
                     v_ok, in_ep = flat["valid"][j], flat["alive"][j]
                     if e is not None:
-                        logits = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e]).flatten(0, 1)
+                        logits, hs = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e])
+                        logits, hs = logits.flatten(0, 1), hs.flatten(0, 1)
                     else:
                         logits = actors[g](flat["obs"][j])
-                    logits = masked_logits(logits, flat["mask"][j])
-                    logp_all = torch.log_softmax(logits, -1)
-                    logp = log_prob(logits, flat["act"][j])  # a slate's: the Plackett-Luce log-probability
+                    if g in sequential:  # with slates: the entropy of the top slot's choice
+                        _, logp, entropy = actors[g].slate(logits, hs, flat["mask"][j], slate=flat["act"][j])
+                    else:
+                        logits = masked_logits(logits, flat["mask"][j])
+                        logp_all = torch.log_softmax(logits, -1)
+                        logp = log_prob(logits, flat["act"][j])  # a slate's: the Plackett-Luce log-probability
+                        probs = logp_all.exp()  # with slates: the entropy of the top slot's choice
+                        entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
                     pg = clipped_surrogate(torch.exp(logp - flat["logp"][j]), flat_adv[j], args.clip_coef)
-                    probs = logp_all.exp()  # with slates: the entropy of the top slot's choice
-                    entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
                     v_new = critics[g](flat_st[j], flat["obs"][j])
                     v_old = flat["val"][j]
                     v_clip = v_old + (v_new - v_old).clamp(-args.clip_coef, args.clip_coef)
@@ -334,7 +358,7 @@ def train(args: Args) -> dict:
         run.past_total(global_step)
         checkpoint()
     return run.finish(actors, logger, update >= num_updates, f"MAPPO on {args.scenario}", global_step,
-                      updates=update, actors=actors)
+                      updates=update, actors=actors, **({"memory_prior": tuned} if tuned else {}))
 
 
 def load_policy(checkpoint: str | Path, group: str = "users", device: str = "cpu") -> LearnedPolicy:

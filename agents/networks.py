@@ -164,6 +164,15 @@ class OnlineEstimateScorer(CandidateScorer):
     replaying a rollout recomputes it exactly. Slates work: the update weighs each slot by the chance of
     its being chosen under the world's choice model.
 
+    With a prior (``prior > 0``, MAPPO's ``--online-prior``), residual policy learning on the memory
+    policy (as Silver et al. 2018 and Johannink et al. 2019 learn a residual on a hand-built controller):
+    each candidate's output is its reward once chosen, the memory policy's (its value over ``P``, at the
+    settings of :meth:`start_as_memory`) plus what the network adds (zero at the start), and the policy is
+    sequential over the slate: slot by slot under the world's choice model with the estimate's ``P``, each
+    slot drawn from the softmax of ``prior`` times the slate's expected reward with each candidate in it
+    (:meth:`slate`). At the start its greedy slate (each slot its most likely candidate) is the memory
+    policy's, and PPO learns from there.
+
     ``state [B, N, 2D + S D + 2S + 3]``: the estimate, the last slate's content, its slots' choice
     probabilities and expected satisfaction, the person's click and watch rates and click history when
     it was shown, and whether it was."""
@@ -171,17 +180,66 @@ class OnlineEstimateScorer(CandidateScorer):
     EXTRA = 5  # the numbers it adds per candidate
 
     def __init__(self, config, hidden: int = 64, agent_id: bool = False, content: bool = True,
-                 rates: tuple[float, float] = (0.1, 0.1)):
+                 rates: tuple[float, float] = (0.1, 0.1), prior: float = 0.0):
         super().__init__(config, hidden, agent_id, content)
         from agents.baselines import MemoryPolicy
         from recsim_marl.models.user import resolve_user_model
 
-        self.config, self.s, self.rates = config, config.slate_size, tuple(float(r) for r in rates)
-        self.model = MemoryPolicy(config, *self.rates, user_model=resolve_user_model(config.user_model))
+        if not (prior >= 0 and math.isfinite(prior)):
+            raise ValueError(f"--online-prior must be a number >= 0, got {prior!r}")
+        self.config, self.s, self.prior = config, config.slate_size, float(prior)
+        self.sequential = self.prior > 0  # it builds its own slates (LearnedPolicy and MAPPO ask .slate)
+        # the estimate's two rates and the prior's look-ahead weight travel in the state dict
+        self.register_buffer("memory_rates", torch.tensor([float(r) for r in rates]))
+        self.register_buffer("future_weight", torch.tensor(0.0))
+        # the world's formulas under an estimate (MemoryPolicy.estimates); its own rates are not used here
+        self.model = MemoryPolicy(config, *rates, user_model=resolve_user_model(config.user_model))
         ctx = sum(self.lay.fields[f][0].stop - self.lay.fields[f][0].start for f in self.context)
         numbers = len(self.numbers) + self.EXTRA
         self.net = mlp(self.d * content + numbers + ctx + self.n, hidden, 1)
         self.wide = nn.Linear(numbers, 1)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints written before the rates and the look-ahead weight were saved: their values then
+        for name, default in (("memory_rates", (0.1, 0.1)), ("future_weight", 0.0)):
+            state_dict.setdefault(prefix + name, torch.tensor(default))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def rates(self) -> tuple[float, float]:
+        """``(click rate, satisfaction rate)`` of the online estimate."""
+        return tuple(round(float(r), 6) for r in self.memory_rates)
+
+    @torch.no_grad()
+    def start_as_memory(self, settings) -> None:
+        """With a prior (``prior > 0``): start as the memory policy with ``settings`` ``(click_rate,
+        satisfaction_rate, future_weight)`` (what :func:`agents.baselines.tune_memory` picks): the estimate at
+        its rates, its value in the prior, the learned residual zero (the MLP's output layer and the linear
+        part), so that the deterministic policy recommends the memory policy's slate."""
+        if not self.prior:
+            raise ValueError("start_as_memory needs a head with a prior (prior > 0: --online-prior)")
+        click_rate, satisfaction_rate, future_weight = (float(v) for v in settings)
+        self.memory_rates.copy_(torch.tensor([click_rate, satisfaction_rate]))
+        self.future_weight.fill_(future_weight)
+        for layer in (self.net[-1], self.wide):
+            layer.weight.zero_()
+            layer.bias.zero_()
+
+    def slate(self, logits: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | None, gen=None, slate=None):
+        """With a prior, the policy's slate (``[B, N]`` with one slot) from this step's ``logits`` (each
+        candidate's reward once chosen) and ``h`` (:meth:`step`): built slot by slot under the world's choice
+        model with the estimate's click probabilities, each slot drawn from the softmax of ``prior`` times the
+        slate's expected reward with each candidate in it (:func:`agents.baselines.choice_model_slate`;
+        ``gen`` None: the greedy slate, each slot its most likely candidate, the memory policy's at the
+        start). Returns ``(slate, log P(slate),
+        entropy of the first slot)``; given ``slate``, its log-probability."""
+        from agents.baselines import choice_model_slate
+
+        attraction = h[..., self.d:self.d + self.k]
+        if slate is not None and slate.dim() == logits.dim() - 1:
+            slate = slate.unsqueeze(-1)
+        a, logp, entropy = choice_model_slate(self.config, attraction, logits, mask, self.prior, gen, slate)
+        return (a.squeeze(-1) if self.s == 1 else a), logp, entropy
 
     def _split(self, state: torch.Tensor):
         d, s = self.d, self.s
@@ -200,13 +258,16 @@ class OnlineEstimateScorer(CandidateScorer):
         click, satisfied, clicked = observed_feedback(self.config, self.lay, obs, rate0[..., 0], watch0[..., 0],
                                                       history0)
         p = online_interest(interest, shown.reshape(b, n, self.s, self.d), choice, q0, acted[..., 0], click,
-                            satisfied, clicked, *self.rates)
+                            satisfied, clicked, *self.memory_rates.unbind())
         # an episode's first step (or no memory yet): the platform's estimate
         fresh = (self.lay.read(obs, "progress") <= 0) | (interest.abs().sum(-1, keepdim=True) == 0)
         p = torch.where(fresh, self.lay.read(obs, "estimate"), p)
         attraction, q, now = self.model.estimates(obs, p)
         relevance = (self.lay.read(obs, "candidate_content") * p.unsqueeze(2)).sum(-1)
         logits = self._scores(obs, agent_index, (), (relevance, attraction, q, now, attraction * (2 * q - 1)))
+        if self.prior:  # each candidate's reward once chosen: the memory policy's plus the learned residual
+            value = now + self.future_weight * attraction * (2 * q - 1)
+            logits = value / attraction.clamp_min(1e-6) + logits
         return logits, torch.cat([p, attraction, q], -1)
 
     def after(self, obs: torch.Tensor, action: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -302,13 +363,18 @@ class FlatHead(nn.Module):
 
 
 def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, memory: bool = False,
-               q_values: bool = False, content: bool = True, online_estimate: bool = False) -> nn.Module:
+               q_values: bool = False, content: bool = True, online_estimate: bool = False,
+               online_prior: float = 0.0) -> nn.Module:
     """The action head (policy logits or Q-values) of a group; ``memory``: the users' recurrent
     :class:`MemoryScorer` (items have no memory head); ``online_estimate``: the users'
     :class:`OnlineEstimateScorer`; ``q_values`` with slates (S > 1): the users' values decomposed by
     :class:`SlateQ` (a Q-learner's slate head); ``content=False``: the users' network reads no candidate's
-    content embedding (:class:`CandidateScorer`)."""
+    content embedding (:class:`CandidateScorer`); ``online_prior`` > 0: the online-estimate head learns a
+    residual on the memory policy, a sequential slate policy."""
     if group == "users":
+        if online_prior and not online_estimate:
+            raise ValueError(f"--online-prior {online_prior} starts the online-estimate head as the memory policy: "
+                             "add --online-estimate, or drop --online-prior")
         if memory and online_estimate:
             raise ValueError("--memory and --online-estimate are two memories for the users' network: choose one")
         if online_estimate and q_values:
@@ -318,8 +384,10 @@ def group_head(config, group: str, hidden: int = 64, agent_id: bool = False, mem
                              "use slate_size=1 or no memory")
         if q_values and config.slate_size > 1:
             return SlateQ(config, hidden, agent_id, content)
-        cls = OnlineEstimateScorer if online_estimate else MemoryScorer if memory else CandidateScorer
-        net = cls(config, hidden, agent_id, content)
+        if online_estimate:
+            net = OnlineEstimateScorer(config, hidden, agent_id, content, prior=online_prior)
+        else:
+            net = (MemoryScorer if memory else CandidateScorer)(config, hidden, agent_id, content)
         net.slate_size = config.slate_size  # S candidates shown: LearnedPolicy and the learners read it here
         return net
     lay = observation_layout(config)["items"]

@@ -49,7 +49,9 @@ class LearnedPolicy:
     argmax over allowed actions, or a sample from the masked softmax when not deterministic.
 
     A network that builds its own slate (``choose(obs, mask)``, as :class:`agents.networks.SlateQ`) acts its
-    slate, deterministic or not (its values are no distribution to sample).
+    slate, deterministic or not (its values are no distribution to sample). A sequential slate policy
+    (``sequential``, as :class:`agents.networks.OnlineEstimateScorer` with a prior) builds its slate slot by
+    slot: each slot its most likely candidate, or a sample.
 
     A network with memory (``step``/``after``/``initial``, as :class:`agents.networks.MemoryScorer`) keeps
     its memory here between calls: call ``act`` once per step of the same batch of worlds; the memory
@@ -72,12 +74,17 @@ class LearnedPolicy:
             logits, h = self.net.step(obs, self.memory)
         else:
             logits = self.net(obs)
-        logits = masked_logits(logits, mask)
         s = getattr(self.net, "slate_size", 1)
-        if self.deterministic:
+        if getattr(self.net, "sequential", False):  # it builds its slate slot by slot
+            gen = self.gen
+            if not self.deterministic and gen is None:  # no generator given: seeded from torch's global one
+                gen = torch.Generator(device=obs.device).manual_seed(int(torch.randint(2**62, (1,))))
+            a = self.net.slate(logits, h, mask, None if self.deterministic else gen)[0]
+        elif self.deterministic:
+            logits = masked_logits(logits, mask)
             a = logits.argmax(-1) if s == 1 else logits.topk(s, -1).indices
         else:
-            a = sample(logits, self.gen, s)
+            a = sample(masked_logits(logits, mask), self.gen, s)
         if hasattr(self.net, "step"):
             self.memory = self.net.after(obs, a, h)
         return a

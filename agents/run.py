@@ -229,6 +229,7 @@ def load_group_policy(checkpoint, algorithm: str, args_cls, nets_key: str, group
     if group not in learned_groups(args.learn):
         raise ValueError(f"checkpoint {checkpoint} did not learn {group!r} (learn={args.learn!r})")
     net = group_head(recsim_marl.make_config(args.scenario, **args.env), group, args.hidden, args.agent_id,
-                     getattr(args, "memory", False), q_values, args.content, getattr(args, "online_estimate", False))
+                     getattr(args, "memory", False), q_values, args.content, getattr(args, "online_estimate", False),
+                     getattr(args, "online_prior", 0.0))
     net.load_state_dict({k.split(".", 1)[1]: v for k, v in ck[nets_key].items() if k.startswith(group + ".")})
     return LearnedPolicy(net.to(device))

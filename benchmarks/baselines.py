@@ -19,18 +19,11 @@ import sys
 import time
 
 import recsim_marl
-from agents.baselines import FixedLevelPolicy, tune_linear_ranker, user_baselines
+from agents.baselines import FixedLevelPolicy, tune_linear_ranker, tuning_budget, user_baselines
 from agents.evaluation import evaluate
 from benchmarks.common import hardware, write_json
 from recsim_marl.config import POOLED
 from recsim_marl.protocol import EVAL_SEED
-
-
-def tuning_budget(config) -> dict:
-    """How much tuning a scenario gets: 16 weight vectors x 12 seeds a generation for worlds of up to
-    65,536 person-item pairs (every scenario today; ``marketplace``: 64 x 1,024), 8 x 4 for bigger ones."""
-    small = config.num_users * config.num_items <= 65_536
-    return dict(episodes=12 if small else 4, population=16 if small else 8, elite=4 if small else 3, generations=10)
 
 
 def main(argv=None) -> dict:

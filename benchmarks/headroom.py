@@ -47,9 +47,9 @@ from agents.baselines import (
     scripted_policy,
     tune_linear_ranker,
     tune_memory,
+    tuning_budget,
 )
 from agents.checkpoint import load_checkpoint
-from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
 from benchmarks.protocol import QUICK
 from recsim_marl.core.observation import observation_layout

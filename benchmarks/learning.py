@@ -25,10 +25,9 @@ from pathlib import Path
 import recsim_marl
 from agents import iql, mappo
 from agents.args import LEARNERS
-from agents.baselines import FixedLevelPolicy, tune_linear_ranker, user_baselines
+from agents.baselines import FixedLevelPolicy, tune_linear_ranker, tuning_budget, user_baselines
 from agents.evaluation import evaluate
 from agents.policy import LearnedPolicy
-from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, write_json
 from recsim_marl.protocol import EVAL_SEED, TASKS, held_out
 

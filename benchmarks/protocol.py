@@ -66,9 +66,9 @@ from agents.baselines import (
     tune_linear_ranker,
     tune_memory,
     tune_open_loop,
+    tuning_budget,
 )
 from agents.policy import LearnedPolicy
-from benchmarks.baselines import tuning_budget
 from benchmarks.common import hardware, paired_difference, write_json
 from recsim_marl.protocol import TASKS, TUNING_SEED, Task
 
@@ -76,12 +76,14 @@ LEARNERS = tuple(learner_names)  # every registered learner: the default --learn
 LEARNED = {**{name: (name, {}) for name in LEARNERS}, "mappo-memory": ("mappo", {"memory": True}),
            **{f"{name}-nocontent": (name, {"content": False}) for name in LEARNERS},
            "mappo-online": ("mappo", {"online_estimate": True}),
-           "mappo-online-nocontent": ("mappo", {"online_estimate": True, "content": False})}
+           "mappo-online-nocontent": ("mappo", {"online_estimate": True, "content": False}),
+           "mappo-prior-nocontent": ("mappo", {"online_estimate": True, "online_prior": 40.0, "content": False})}
 """The learned policies the protocol can train, by name (its row is the name in capitals): a registered
 learner and its options beyond the task's (``mappo-memory``: MAPPO with a recurrent user actor;
 ``mappo-nocontent``, ``iql-nocontent``: users' networks that read no candidate content, ``--no-content``;
 ``mappo-online``: MAPPO whose users' network keeps the memory policy's online interest estimate,
-``--online-estimate``, and ``mappo-online-nocontent`` both)."""
+``--online-estimate``, and ``mappo-online-nocontent`` both; ``mappo-prior-nocontent``: that network without
+content learning a residual on the memory policy tuned on the run's tuning seeds, ``--online-prior``)."""
 QUICK = dict(overrides=dict(num_users=6, num_items=24, num_candidates=4, embed_dim=8, max_cycles=12, encoder="hash"),
              eval_episodes=3, total_steps=600)
 """What ``--quick`` shrinks every task to (a smoke run of the whole pipeline, not a result)."""
@@ -123,9 +125,12 @@ def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool):
                     **extra)
     t = time.perf_counter()
     res = mod.train(args)
-    nets = res["nets"]  # the networks that act (MAPPO's actors, IQL's Q-networks)
-    return LearnedPolicy(nets[task.learn]), {"train_seconds": time.perf_counter() - t, "train_seed": seed,
-                                          "total_steps": res["global_step"], "learner": algo, "options": options}
+    net = res["nets"][task.learn]  # the network that acts (MAPPO's actor, IQL's Q-network)
+    info = {"train_seconds": time.perf_counter() - t, "train_seed": seed, "total_steps": res["global_step"],
+            "learner": algo, "options": options}
+    if res.get("memory_prior"):  # the memory policy it started from, tuned on training worlds (not in total_steps)
+        info["memory_prior"] = {k: res["memory_prior"][k] for k in ("settings", "episodes", "seeds")}
+    return LearnedPolicy(net), info
 
 
 def recorder(rows: dict, score):

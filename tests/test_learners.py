@@ -509,7 +509,7 @@ def test_memory_actor_starts_afresh_each_episode_and_replays_its_rollout_exactly
                 seen[k].append(v)
             obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
     # the update replays the rollout from the memory it started with: the same logits, step by step
-    again = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
+    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
     assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
     # a LearnedPolicy keeps the memory between calls the same way: replayed on its own picks
     pol, obs, picks, steps = LearnedPolicy(net), venv.reset(seed=5), [], []
@@ -517,7 +517,7 @@ def test_memory_actor_starts_afresh_each_episode_and_replays_its_rollout_exactly
         picks.append(pol.act(obs["users"], None))
         steps.append(obs["users"])
         obs, *_ = venv.step({"users": picks[-1], "items": torch.zeros(3, c.num_items, dtype=torch.long)})
-    logits = mappo.replay(net, torch.stack(steps), torch.stack(picks), net.initial(3, c.num_users))
+    logits, _ = mappo.replay(net, torch.stack(steps), torch.stack(picks), net.initial(3, c.num_users))
     assert torch.equal(logits.argmax(-1), torch.stack(picks))
 
 
@@ -601,7 +601,7 @@ def test_online_estimate_head_keeps_the_memory_policys_estimate_and_replays_exac
                 seen[k].append(v)
             obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
     assert not torch.allclose(memory.p, lay.read(obs["users"], "estimate"))  # it learned something
-    again = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
+    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
     assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
 
 
@@ -623,6 +623,73 @@ def test_mappo_with_the_online_estimate_trains_slates_resumes_exactly_and_loads(
         mappo.train(mappo.Args(log_dir=str(tmp_path / "c"), **{**kw, "memory": True}))
     with pytest.raises(ValueError, match="with --learn items no user actor is trained: drop --online-estimate"):
         mappo.train(mappo.Args(log_dir=str(tmp_path / "c"), **{**kw, "learn": "items"}))
+
+
+@pytest.mark.parametrize("slate_size", [1, 3])
+def test_the_online_prior_head_starts_as_the_memory_policy(slate_size):
+    """With a prior, the online-estimate head started as the memory policy recommends the memory policy's
+    slates step by step to everyone present (one estimator, one slate construction), its sampled slates' log-probabilities are
+    the ones the update reads back, and replaying the rollout gives the same outputs."""
+    from agents.baselines import MemoryPolicy
+
+    c = recsim_marl.make_config("retention", num_users=8, num_items=48, encoder="hash", max_cycles=12,
+                                slate_size=slate_size, choice_model="mnl")
+    settings = (0.05, 0.2, 0.5)
+    net = build(lambda: group_head(c, "users", 16, False, online_estimate=True, online_prior=40.0),
+                torch.Generator().manual_seed(0))
+    net.start_as_memory(settings)
+    assert net.sequential and net.rates == (0.05, 0.2) and float(net.future_weight) == 0.5
+    venv = recsim_marl.VecEnv(c, 3)
+    memory = MemoryPolicy(c, *settings)
+    memory.bind(venv)
+    obs = venv.reset(seed=[4, 5, 6])
+    mem = start = net.initial(3, c.num_users)
+    seen = {"obs": [], "act": [], "logits": []}
+    with torch.no_grad():
+        for t in range(15):
+            o, m = obs["users"], obs["action_mask"]["users"]
+            a = memory.act(o, m)
+            logits, h = net.step(o, mem)
+            here = venv.layouts["users"].read(o, "present")[..., 0] > 0  # the away act nothing (the mask's 0)
+            assert torch.equal(net.slate(logits, h, m)[0][here], a[here]), t
+            drawn, logp, _ = net.slate(logits, h, m, torch.Generator().manual_seed(t))
+            assert torch.allclose(net.slate(logits, h, m, slate=drawn)[1], logp)
+            mem = net.after(o, a, h)
+            for k, v in (("obs", o), ("act", a), ("logits", logits)):
+                seen[k].append(v)
+            obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
+    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
+    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+    with pytest.raises(ValueError, match="--online-prior 1.0 starts the online-estimate head"):
+        group_head(c, "users", 16, online_prior=1.0)
+    # a state dict from before the rates were saved loads with the rates it was made with
+    older = {k: v for k, v in net.state_dict().items() if k not in ("memory_rates", "future_weight")}
+    plain = group_head(c, "users", 16, online_estimate=True)
+    plain.load_state_dict(older)
+    assert plain.rates == (0.1, 0.1) and float(plain.future_weight) == 0.0
+
+
+def test_mappo_with_the_online_prior_starts_from_the_tuned_memory_resumes_exactly_and_loads(tmp_path):
+    from agents.baselines import tune_memory, tuning_budget
+
+    env = {"max_cycles": 15, "slate_size": 2, "choice_model": "mnl"}
+    kw = dict(scenario="tiny", total_steps=8 * 10 * 3, num_steps=10, num_envs=8, progress=False, eval_episodes=2,
+              tensorboard=False, online_estimate=True, online_prior=40.0, content=False, env=env)
+    full = mappo.train(mappo.Args(log_dir=str(tmp_path / "a"), **kw))
+    mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), stop_after_updates=1, checkpoint_every=1, **kw))
+    resumed = mappo.train(mappo.Args(log_dir=str(tmp_path / "b"), resume=True, **kw))
+    assert torch.equal(_params(full["actors"]), _params(resumed["actors"]))
+    c = recsim_marl.make_config("tiny", **env)
+    tuned = tune_memory(c, episodes=tuning_budget(c)["episodes"])["settings"]
+    pol = mappo.load_policy(tmp_path / "a" / "checkpoint.pt")
+    assert pol.net.sequential and pol.net.rates == tuple(tuned[:2]) and float(pol.net.future_weight) == tuned[2]
+    assert full["actors"]["users"].net[-1].weight.abs().sum() > 0  # the residual learned something
+    ev = evaluate(c, {"users": pol, "items": FixedLevelPolicy(0)}, episodes=2, seed=10_000)
+    assert ev["user_return"][0] > 0
+    with pytest.raises(ValueError, match="with --learn items no user actor is trained: drop --online-prior"):
+        mappo.train(mappo.Args(log_dir=str(tmp_path / "c"), **{**kw, "online_estimate": False, "learn": "items"}))
+    with pytest.raises(ValueError, match="add --online-estimate, or drop --online-prior"):
+        mappo.train(mappo.Args(log_dir=str(tmp_path / "c"), **{**kw, "online_estimate": False}))
 
 
 def test_items_learn_against_model_based_users(tmp_path):

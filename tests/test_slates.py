@@ -357,3 +357,32 @@ def test_every_scripted_user_baseline_acts_slates_and_the_planner_refuses_them()
     venv.step({"users": a, "items": torch.zeros(2, c.num_items, dtype=torch.long)})  # validated: a real slate
     with pytest.raises(ValueError, match="slate_size=3"):
         RolloutPlannerPolicy(c)
+
+
+def test_a_sequential_choice_model_slate_samples_what_its_log_probability_says():
+    """``choice_model_slate`` with a scale is a distribution over ordered slates: drawn slates come as often
+    as their log-probabilities say (each slot a softmax over the candidates not yet taken), the log-probability
+    read back for a given slate is the one it was drawn with, and without a scale it is the greedy slate."""
+    from itertools import permutations
+
+    from agents.baselines import choice_model_slate, slate_by_choice_model
+
+    cfg = recsim_marl.make_config("tiny", slate_size=2, choice_model="mnl")
+    a = torch.tensor([[[0.6, 0.3, 0.5, 0.2]]])
+    r = torch.tensor([[[1.0, 2.0, 0.5, 1.5]]])
+    n = 20_000
+    big_a, big_r = a.expand(1, n, 4), r.expand(1, n, 4)
+    slate, logp, entropy = choice_model_slate(cfg, big_a, big_r, scale=3.0, gen=torch.Generator().manual_seed(0))
+    again = choice_model_slate(cfg, big_a, big_r, scale=3.0, slate=slate)[1]
+    assert torch.allclose(logp, again)
+    assert bool((entropy > 0).all()) and bool((slate[..., 0] != slate[..., 1]).all())
+    total = 0.0
+    for s in permutations(range(4), 2):
+        p = float(choice_model_slate(cfg, a, r, scale=3.0, slate=torch.tensor([[list(s)]]))[1].exp())
+        seen = float(((slate[0, :, 0] == s[0]) & (slate[0, :, 1] == s[1])).float().mean())
+        assert abs(seen - p) < 4 * (p * (1 - p) / n) ** 0.5 + 1e-3, (s, seen, p)
+        total += p
+    assert abs(total - 1.0) < 1e-5
+    greedy = choice_model_slate(cfg, a, r)[0]
+    assert torch.equal(greedy, slate_by_choice_model(cfg, a, a * r))
+    assert torch.equal(greedy, choice_model_slate(cfg, a, r, scale=3.0)[0])  # the most likely slot by slot
