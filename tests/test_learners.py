@@ -476,6 +476,21 @@ def test_ppo_clipped_surrogate_by_hand():
     assert torch.allclose(clipped_surrogate(r, a, 0.2), expect)
 
 
+def _recorded_step(venv, net, seen, o, a, h, logits):
+    """One step of a recurrent head's rollout with action ``a``, recorded in ``seen`` for :func:`_assert_replays`:
+    the next observations and the head's memory after ``a``."""
+    for k, v in (("obs", o), ("act", a), ("logits", logits)):
+        seen[k].append(v)
+    obs, *_ = venv.step({"users": a, "items": torch.zeros(venv.num_envs, venv.config.num_items, dtype=torch.long)})
+    return obs, net.after(o, a, h)
+
+
+def _assert_replays(net, seen, start):
+    """The update replays a rollout from the memory it started with: the same logits, step by step."""
+    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
+    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+
+
 # --- MAPPO with memory (--memory: a GRU user actor) ------------------------------------------------------
 
 def test_memory_actor_starts_afresh_each_episode_and_replays_its_rollout_exactly():
@@ -504,13 +519,8 @@ def test_memory_actor_starts_afresh_each_episode_and_replays_its_rollout_exactly
                 assert torch.equal(logits, net.step(o, torch.zeros_like(mem))[0])
             probs = torch.softmax(logits, -1).reshape(-1, c.num_candidates)
             a = torch.multinomial(probs, 1, generator=gen).reshape(3, -1)
-            mem = net.after(o, a, h)
-            for k, v in (("obs", o), ("act", a), ("logits", logits)):
-                seen[k].append(v)
-            obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
-    # the update replays the rollout from the memory it started with: the same logits, step by step
-    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
-    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+            obs, mem = _recorded_step(venv, net, seen, o, a, h, logits)
+    _assert_replays(net, seen, start)
     # a LearnedPolicy keeps the memory between calls the same way: replayed on its own picks
     pol, obs, picks, steps = LearnedPolicy(net), venv.reset(seed=5), [], []
     for _ in range(8):
@@ -596,13 +606,9 @@ def test_online_estimate_head_keeps_the_memory_policys_estimate_and_replays_exac
             if t in (0, 12):
                 assert bool((lay.read(o, "progress") == 0).all())
                 assert torch.equal(h[..., :c.embed_dim], lay.read(o, "estimate"))
-            mem = net.after(o, a, h)
-            for k, v in (("obs", o), ("act", a), ("logits", logits)):
-                seen[k].append(v)
-            obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
+            obs, mem = _recorded_step(venv, net, seen, o, a, h, logits)
     assert not torch.allclose(memory.p, lay.read(obs["users"], "estimate"))  # it learned something
-    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
-    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+    _assert_replays(net, seen, start)
 
 
 def test_mappo_with_the_online_estimate_trains_slates_resumes_exactly_and_loads(tmp_path):
@@ -654,12 +660,8 @@ def test_the_online_prior_head_starts_as_the_memory_policy(slate_size):
             assert torch.equal(net.slate(logits, h, m)[0][here], a[here]), t
             drawn, logp, _ = net.slate(logits, h, m, torch.Generator().manual_seed(t))
             assert torch.allclose(net.slate(logits, h, m, slate=drawn)[1], logp)
-            mem = net.after(o, a, h)
-            for k, v in (("obs", o), ("act", a), ("logits", logits)):
-                seen[k].append(v)
-            obs, *_ = venv.step({"users": a, "items": torch.zeros(3, c.num_items, dtype=torch.long)})
-    again, _ = mappo.replay(net, torch.stack(seen["obs"]), torch.stack(seen["act"]), start)
-    assert torch.allclose(again, torch.stack(seen["logits"]), atol=1e-6)
+            obs, mem = _recorded_step(venv, net, seen, o, a, h, logits)
+    _assert_replays(net, seen, start)
     with pytest.raises(ValueError, match="--online-prior 1.0 starts the online-estimate head"):
         group_head(c, "users", 16, online_prior=1.0)
     # a state dict from before the rates were saved loads with the rates it was made with
