@@ -66,9 +66,9 @@ def choice_model_slate(config, attraction: torch.Tensor, reward: torch.Tensor, m
     worth once chosen); with one slot, ``attraction * reward``. Without ``scale`` each slot takes the best
     gain (SlateQ's greedy slate optimisation; log-probabilities 0). With ``scale`` a slot is drawn from the
     softmax of ``scale * gain`` over the candidates not yet taken (``gen``: Gumbel-max with that generator;
-    none: each slot its most likely candidate), or, given ``slate``, its log-probability is read for that slate (a sequential
-    slate policy, as a stochastic policy-gradient learner needs). Masked candidates come only once the
-    allowed ones run out, so a slate's S candidates stay distinct."""
+    none: each slot its most likely candidate), or, given ``slate``, that slate's log-probability is read (a
+    sequential slate policy, as a stochastic policy-gradient learner needs). Masked candidates come only
+    once the allowed ones run out, so a slate's S candidates stay distinct."""
     s = config.slate_size
     taken = torch.zeros_like(attraction, dtype=torch.bool)
     allowed = torch.ones_like(taken) if mask is None else mask

@@ -200,7 +200,7 @@ def train(args: Args) -> dict:
                             items_policy=scripted_policy(args.items_policy, c, "items", args.seed))
         actors["users"].start_as_memory(tuned["settings"])
         if run.ranks.main:
-                print(f"mappo: the users' network starts as the memory policy {tuned['settings']} ({tuned['episodes']} "
+            print(f"mappo: the users' network starts as the memory policy {tuned['settings']} ({tuned['episodes']} "
                   f"tuning episodes, seeds {tuned['seeds'][0]}-{tuned['seeds'][1]}: {tuned['tuning_return']:.2f}); "
                   f"slot softmax scale {args.online_prior}")
     recurrent = {g for g in groups if hasattr(actors[g], "step")}
@@ -317,7 +317,7 @@ def train(args: Args) -> dict:
                         logits, hs = logits.flatten(0, 1), hs.flatten(0, 1)
                     else:
                         logits = actors[g](flat["obs"][j])
-                    if g in sequential:  # with slates: the entropy of the top slot's choice
+                    if g in sequential:  # (a recurrent head: hs from the replay) the entropy of the top slot's choice
                         _, logp, entropy = actors[g].slate(logits, hs, flat["mask"][j], slate=flat["act"][j])
                     else:
                         logits = masked_logits(logits, flat["mask"][j])

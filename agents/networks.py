@@ -231,8 +231,8 @@ class OnlineEstimateScorer(CandidateScorer):
         model with the estimate's click probabilities, each slot drawn from the softmax of ``prior`` times the
         slate's expected reward with each candidate in it (:func:`agents.baselines.choice_model_slate`;
         ``gen`` None: the greedy slate, each slot its most likely candidate, the memory policy's at the
-        start). Returns ``(slate, log P(slate),
-        entropy of the first slot)``; given ``slate``, its log-probability."""
+        start). Returns ``(slate, log P(slate), entropy of the first slot)``; given ``slate``, its
+        log-probability."""
         from agents.baselines import choice_model_slate
 
         attraction = h[..., self.d:self.d + self.k]
