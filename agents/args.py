@@ -191,6 +191,10 @@ class MappoArgs(RunArgs):
                  "once chosen is the memory policy's plus what the network adds (zero at the start), and slates are "
                  "drawn slot by slot under the choice model from the softmax of this number times the slate's expected "
                  "reward with each candidate. 0: rates 0.1 and 0.1, scores learned from scratch (Plackett-Luce slates).")
+    critic_warmup: int = option(0, at_least(0),
+            help="The first this many updates train the critic alone (the actors keep their start): with "
+                 "--online-prior, so that the first policy updates read advantages from a critic that knows the "
+                 "memory policy's values instead of an untrained one.")
     stop_after_updates: int | None = option(None, or_none(at_least(1)),
             help="Stop early after this many updates (for tests of resuming); unset runs to total_steps.")
 

@@ -302,6 +302,7 @@ def train(args: Args) -> dict:
             flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in b.items()}
             flat_st, flat_adv, flat_tgt = st.reshape(T * B, -1), adv.reshape(T * B, -1), target.reshape(T * B, -1)
             mb = max(1, (T * B) // args.num_minibatches)
+            warm = update < args.critic_warmup  # the critic learns the start's values before the actor moves
             for _ in range(args.update_epochs):
                 if g in recurrent:  # whole rollouts of a few envs: the actor's memory is replayed through time
                     envs = torch.randperm(B, generator=gen, device=device).tensor_split(args.num_minibatches)
@@ -312,27 +313,30 @@ def train(args: Args) -> dict:
                     chunks = [(idx[start:start + mb], None) for start in range(0, T * B, mb)]
                 for j, e in chunks:
                     v_ok, in_ep = flat["valid"][j], flat["alive"][j]
-                    if e is not None:
-                        logits, hs = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e])
-                        logits, hs = logits.flatten(0, 1), hs.flatten(0, 1)
-                    else:
-                        logits = actors[g](flat["obs"][j])
-                    if g in sequential:  # (a recurrent head: hs from the replay) the entropy of the top slot's choice
-                        _, logp, entropy = actors[g].slate(logits, hs, flat["mask"][j], slate=flat["act"][j])
-                    else:
-                        logits = masked_logits(logits, flat["mask"][j])
-                        logp_all = torch.log_softmax(logits, -1)
-                        logp = log_prob(logits, flat["act"][j])  # a slate's: the Plackett-Luce log-probability
-                        probs = logp_all.exp()  # with slates: the entropy of the top slot's choice
-                        entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
-                    pg = clipped_surrogate(torch.exp(logp - flat["logp"][j]), flat_adv[j], args.clip_coef)
                     v_new = critics[g](flat_st[j], flat["obs"][j])
                     v_old = flat["val"][j]
                     v_clip = v_old + (v_new - v_old).clamp(-args.clip_coef, args.clip_coef)
                     tgt = flat_tgt[j]
-                    v_loss = 0.5 * torch.max((v_new - tgt) ** 2, (v_clip - tgt) ** 2)
-                    pg_loss, v_loss, ent = masked_mean(pg, v_ok), masked_mean(v_loss, in_ep), masked_mean(entropy, v_ok)
-                    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * ent
+                    v_loss = masked_mean(0.5 * torch.max((v_new - tgt) ** 2, (v_clip - tgt) ** 2), in_ep)
+                    if warm:  # the critic alone: the actor keeps its start
+                        pg_loss = ent = torch.zeros(())
+                    else:
+                        if e is not None:
+                            logits, hs = replay(actors[g], b["obs"][:, e], b["act"][:, e], memory0[g][e])
+                            logits, hs = logits.flatten(0, 1), hs.flatten(0, 1)
+                        else:
+                            logits = actors[g](flat["obs"][j])
+                        if g in sequential:  # (a recurrent head: hs from the replay) the entropy of the top slot's choice
+                            _, logp, entropy = actors[g].slate(logits, hs, flat["mask"][j], slate=flat["act"][j])
+                        else:
+                            logits = masked_logits(logits, flat["mask"][j])
+                            logp_all = torch.log_softmax(logits, -1)
+                            logp = log_prob(logits, flat["act"][j])  # a slate's: the Plackett-Luce log-probability
+                            probs = logp_all.exp()  # with slates: the entropy of the top slot's choice
+                            entropy = -(probs * logp_all.clamp_min(-1e4)).sum(-1)
+                        pg = clipped_surrogate(torch.exp(logp - flat["logp"][j]), flat_adv[j], args.clip_coef)
+                        pg_loss, ent = masked_mean(pg, v_ok), masked_mean(entropy, v_ok)
+                    loss = args.vf_coef * v_loss if warm else pg_loss + args.vf_coef * v_loss - args.ent_coef * ent
                     optim.zero_grad()
                     loss.backward()
                     run.ranks.average_([p.grad for p in params])  # data-parallel: the mean gradient of all ranks

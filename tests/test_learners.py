@@ -686,6 +686,10 @@ def test_mappo_with_the_online_prior_starts_from_the_tuned_memory_resumes_exactl
     pol = mappo.load_policy(tmp_path / "a" / "checkpoint.pt")
     assert pol.net.sequential and pol.net.rates == tuple(tuned[:2]) and float(pol.net.future_weight) == tuned[2]
     assert full["actors"]["users"].net[-1].weight.abs().sum() > 0  # the residual learned something
+    # a critic warm-up as long as the run: the critic learns, the actor keeps the memory policy's start
+    warm = mappo.train(mappo.Args(log_dir=str(tmp_path / "w"), critic_warmup=3, **kw))
+    head = warm["actors"]["users"]
+    assert head.net[-1].weight.abs().sum() == 0 and head.wide.weight.abs().sum() == 0
     ev = evaluate(c, {"users": pol, "items": FixedLevelPolicy(0)}, episodes=2, seed=10_000)
     assert ev["user_return"][0] > 0
     with pytest.raises(ValueError, match="with --learn items no user actor is trained: drop --online-prior"):
