@@ -110,7 +110,9 @@ def top(scores: torch.Tensor, slate_size: int = 1) -> torch.Tensor:
 
 class RandomPolicy:
     """Uniform over the mask's allowed actions (all actions without a mask). Seeded, own generator.
-    ``slate_size`` S > 1: S distinct allowed candidates in a uniformly random order."""
+    ``slate_size`` S > 1: S distinct allowed candidates in a uniformly random order (where fewer than S are
+    allowed, as for a person away, the allowed ones first and disallowed ones after them, which the env
+    ignores)."""
 
     def __init__(self, num_actions: int, seed: int = 0, device: str | torch.device = "cpu", slate_size: int = 1):
         self.num_actions, self.slate_size = num_actions, slate_size

@@ -273,7 +273,7 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     runs = {algorithm: policies}
     if "users" in groups:
         runs["greedy"] = {**policies, "users": GreedyPolicy(config)}
-        runs["random"] = {**policies, "users": RandomPolicy(config.num_candidates)}
+        runs["random"] = {**policies, "users": RandomPolicy(config.num_candidates, slate_size=config.slate_size)}
     print(f"{train_args.scenario}, split {config.split!r}: {args.episodes} episodes from seed {args.seed}", flush=True)
     rows = {}
     for j, (name, pols) in enumerate(runs.items(), 1):

@@ -235,10 +235,11 @@ def test_policy_outputs_are_checked():
         scripted_policy("smart", recsim_marl.make_config("tiny"), "users")
 
 
-def test_cli_train_and_evaluate(tmp_path, capsys):
+@pytest.mark.parametrize("slates", [[], ["--env", "slate_size=2"]], ids=["one item", "slates"])
+def test_cli_train_and_evaluate(tmp_path, capsys, slates):
     rc = cli_main(["train", "iql", "--scenario", "tiny", "--total-steps", "800", "--num-envs", "8",
                    "--learning-starts", "160", "--log-dir", str(tmp_path), "--no-progress", "--no-tensorboard",
-                   "--eval-episodes", "2", "--env", "max_cycles=10"])
+                   "--eval-episodes", "2", "--env", "max_cycles=10", *slates])
     assert rc == 0
     assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--episodes", "2"]) == 0
     out = capsys.readouterr().out

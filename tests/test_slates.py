@@ -95,6 +95,15 @@ def test_a_repeat_leaves_its_slot_empty_without_validation_and_is_refused_with_i
     with pytest.raises(ValueError, match=r"\[0, 0, 2\] = 6 is out of range"):
         strict.step({"users": torch.tensor([[[0, 1, 6]] * 6]), "items": torch.zeros(1, 24, dtype=torch.long)})
     assert torch.equal(strict.get_state().budget, before.budget) and bool((strict.current.t == 0).all())
+    # a person away is shown nothing: [0, 0, 0], the only slate their mask allows, is accepted from them alone
+    away = strict.get_state()
+    away.present[0, 0] = False
+    strict.set_state(away)
+    ok = torch.tensor([[[0, 0, 0]] + [[0, 1, 2]] * 5])
+    with pytest.raises(ValueError, match=r"actions\['users'\]\[0, 1\] shows candidate 0 in slots 0 and 1"):
+        strict.step({"users": torch.zeros(1, 6, 3, dtype=torch.long), "items": torch.zeros(1, 24, dtype=torch.long)})
+    strict.step({"users": ok, "items": torch.zeros(1, 24, dtype=torch.long)})
+    assert bool((strict.current.t == 1).all())
 
 
 def test_config_refuses_slates_it_cannot_make():

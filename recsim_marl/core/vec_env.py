@@ -555,14 +555,15 @@ class VecEnv:
                     raise ValueError(
                         f"actions[{g!r}][{b}, {j}] = {int(a[b, j])} is out of range: allowed 0..{n - 1}{meaning}"
                     )
-                if slates:
-                    same = (a.unsqueeze(-1) == a.unsqueeze(-2)).triu(1)
+                if slates:  # a person away shows nothing: their slate is ignored (their mask allows only 0)
+                    here = self._require_state().present[..., None, None]
+                    same = (a.unsqueeze(-1) == a.unsqueeze(-2)).triu(1) & here
                     if bool(same.any()):
                         b, j, k1, k2 = (int(x) for x in same.nonzero()[0])
                         raise ValueError(
-                            f"actions['users'][{b}, {j}] shows candidate {int(a[b, j, k1])} in slots {k1} and {k2}: a slate "
-                            f"holds {self.config.slate_size} distinct candidates (with validate=False a repeat leaves its "
-                            "slot empty)")
+                            f"actions['users'][{b}, {j}] shows candidate {int(a[b, j, k1])} in slots {k1} and {k2}: the slate "
+                            f"of a person present holds {self.config.slate_size} distinct candidates (with validate=False "
+                            "a repeat leaves its slot empty)")
             out.append(a.long())
         return out[0], out[1]
 
