@@ -44,8 +44,8 @@ def evaluate(env_or_vec, policies: dict[str, Policy], episodes: int = 5, seed: i
     candidates, S = ``slate_size``, 1 by default: the true affinities of what was shown, in its order, against the
     S best candidates', gains shifted to be >= 0), diversity (1 - mean pairwise
     cosine within candidate lists), precision / recall / f1 of recommendations against each person's
-    truly relevant items (hidden affinity >= ``relevant_affinity``): precision@S = relevant items shown / items
-    shown, recall@S = relevant items shown / min(S, number relevant in the catalogue), summed over the steps. Affinity is the env's user model's
+    truly relevant items (hidden affinity >= ``relevant_affinity``): precision@S = relevant items shown / S
+    (a slot left empty by a repeat counts as not relevant), recall@S = relevant items shown / min(S, number relevant in the catalogue), summed over the steps. Affinity is the env's user model's
     (``venv.user_model.affinity``), so a custom model gets its own ground truth. Where items change
     (``config.items_change``), what creators did: published and exits (per creator per episode),
     published_quality and published_appeal (means over what was published), clickbait_share (of what

@@ -113,6 +113,9 @@ def main(argv=None) -> dict:
         p.error(f"--worlds must be in 1..{EVAL_SEED - VALIDATION_SEED} (seeds {VALIDATION_SEED} and up, below the "
                 f"evaluation seeds {EVAL_SEED}+), got {args.worlds}")
     task = TASKS[args.task]
+    if args.planner and task.config("train").slate_size > 1:
+        p.error(f"--planner: the rollout planner recommends single items and {args.task} shows slates; drop --planner "
+                "(the farsighted oracle* is the slate reference)")
     args.out = args.out or f"benchmarks/results/headroom_{args.task}.json"
     c, played = task.config("train"), task.config(args.split)  # tuned on the training split, played on `split`
     budget = tuning_budget(c)

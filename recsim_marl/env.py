@@ -294,7 +294,9 @@ class RecSimParallelEnv(ParallelEnv):
                 or a.dtype.is_floating_point or a.dtype == torch.bool):
             got = f"{a.dtype} {tuple(a.shape)}" if isinstance(a, torch.Tensor) else type(a).__name__
             raise TypeError(f"{group}_policy.act must return an integer (long) tensor of shape "
-                            f"{shape}, got {got}: actions are indices, not flags or scores")
+                            f"{shape}, got {got}: actions are integer indices"
+                            + (f" (a slate: {self.config.slate_size} candidate indices per person, the top slot first)"
+                               if len(shape) == 3 else ""))
         if bool(((a < 0) | (a >= n)).any()):
             raise ValueError(f"{group}_policy.act returned actions outside 0..{n - 1}")
         return a.long()

@@ -67,8 +67,11 @@ def test_the_headroom_benchmark_writes_every_row(tmp_path):
     assert out.exists() and out.with_suffix(".md").read_text().startswith("| policy |")
 
 
-def test_the_headroom_benchmark_takes_slate_tasks(tmp_path):
+def test_the_headroom_benchmark_takes_slate_tasks(tmp_path, capsys):
     from benchmarks import headroom
 
     payload = headroom.main(["--quick", "--task", "slates-v1", "--worlds", "2", "--out", str(tmp_path / "h.json")])
     assert all(len(r["per_world"]) == 2 for r in payload["rows"].values())
+    with pytest.raises(SystemExit):  # refused before anything runs: the planner recommends single items
+        headroom.main(["--quick", "--task", "slates-v1", "--planner", "--out", str(tmp_path / "p.json")])
+    assert not (tmp_path / "p.json").exists() and "drop --planner" in capsys.readouterr().err
