@@ -111,10 +111,13 @@ def iqm_ci(scores: np.ndarray, reps: int) -> tuple[float, float, float]:
     return float(point["p"][0]), float(ci["p"][0, 0]), float(ci["p"][1, 0])
 
 
-def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool):
+def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool, changed: dict | None = None):
+    """Protocol run ``run`` of learner ``name`` on ``task`` (its training worlds, budget and options; ``changed``:
+    options set on top, as ``benchmarks.validate --set`` does): ``(LearnedPolicy, info)``."""
     algo, options = LEARNED[name]
     mod = learner_module(algo)
     fields = {f.name for f in dataclasses.fields(mod.Args)}
+    options = {**options, **(changed or {})}
     extra = {**{k: v for k, v in task.learner_args.items() if k in fields}, **options}
     if quick:
         extra.update(num_envs=4, **({"learning_starts": 50} if algo == "iql" else {"num_steps": 10}))
