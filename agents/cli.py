@@ -43,6 +43,23 @@ def format_table(rows: dict[str, dict[str, tuple[float, float]]], metrics: dict 
     return "\n".join(lines)
 
 
+def tables(rows: dict[str, dict[str, tuple[float, float]]]) -> str:
+    """The metrics table and its legend, and with slates (rows that have ``no_click``) the slate's own:
+    the no-click rate, the click-through rate by position, precision@S and recall@S."""
+    out = [format_table(rows), DEMO_LEGEND]
+    first = next(iter(rows.values()))
+    if "no_click" in first:
+        slots = sum(key.startswith("ctr_slot") for key in first)
+        metrics = {"no-click": ("no_click", "share of slates shown from which the person chose nothing"),
+                   **{f"ctr@{k}": (f"ctr_slot{k}", "" if k > 1 else f"ctr@k: choices from slot k / slates showing an "
+                                   f"item there (k = 1..{slots})") for k in range(1, slots + 1)},
+                   f"p@{slots}": ("precision", "relevant items on the slate / S"),
+                   f"r@{slots}": ("recall", "relevant items on the slate / min(S, relevant items in the catalogue)")}
+        out += ["", "the slate:", format_table(rows, metrics),
+                "\n".join(f"  {head:<10}{what}" for head, (_, what) in metrics.items() if what)]
+    return "\n".join(out)
+
+
 def _cell(mean: float, std: float) -> str:
     """``mean±std`` in at most 9 characters: two decimals, fewer for large numbers (the mean alone
     when even that does not fit)."""
@@ -105,8 +122,7 @@ def demo(args: argparse.Namespace) -> int:
         print(f"  {j}/{len(users)} {name}: {time.perf_counter() - t:.0f}s", flush=True)
     print(f"\nbaselines over {args.episodes} episodes (seeds {args.seed}..{args.seed + args.episodes - 1}), "
           "items not promoting:")
-    print(format_table(rows))
-    print(DEMO_LEGEND)
+    print(tables(rows))
     print("* privileged: reads the hidden interest and boredom (a reference, not a platform policy);\n"
           "  the myopic oracle* looks one step ahead only")
     return 0
@@ -235,8 +251,7 @@ def train_cmd(args: argparse.Namespace) -> int:
     if "eval" in result:
         if "plot" in result:
             print(f"learning curve: {result['plot']}")
-        print(format_table({args.algorithm: result["eval"]}))
-        print(DEMO_LEGEND)
+        print(tables({args.algorithm: result["eval"]}))
     return 0
 
 
@@ -280,8 +295,7 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         rows[name] = evaluate(config, pols, episodes=args.episodes, seed=args.seed)
         print(f"  {j}/{len(runs)} {name}: {time.perf_counter() - t:.0f}s", flush=True)
-    print(format_table(rows))
-    print(DEMO_LEGEND)
+    print(tables(rows))
     return 0
 
 

@@ -244,6 +244,7 @@ def test_cli_train_and_evaluate(tmp_path, capsys, slates):
     assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--episodes", "2"]) == 0
     out = capsys.readouterr().out
     assert "greedy" in out and "random" in out and "iql" in out
+    assert ("the slate:" in out and "no-click" in out and "ctr@2" in out) == bool(slates)
     assert "tiny, split 'test': 2 episodes from seed 10000" in out  # held-out worlds by default
     assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--episodes", "2",
                      "--split", "train"]) == 0
