@@ -111,6 +111,11 @@ def iqm_ci(scores: np.ndarray, reps: int) -> tuple[float, float, float]:
     return float(point["p"][0]), float(ci["p"][0, 0]), float(ci["p"][1, 0])
 
 
+def run_dir(out_dir: Path, task: Task, name: str, run: int) -> Path:
+    """Where protocol run ``run`` of learner ``name`` on ``task`` logs (its scalars.csv and checkpoint)."""
+    return out_dir / "runs" / f"{task.name}_{name}_run{run}"
+
+
 def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool, changed: dict | None = None):
     """Protocol run ``run`` of learner ``name`` on ``task`` (its training worlds, budget and options; ``changed``:
     options set on top, as ``benchmarks.validate --set`` does): ``(LearnedPolicy, info)``."""
@@ -127,7 +132,7 @@ def train_learner(name: str, task: Task, run: int, out_dir: Path, quick: bool, c
     assert seed + num_envs <= TUNING_SEED, "training worlds must stay below the tuning seeds"
     args = mod.Args(scenario=task.scenario, env=dict(task.overrides), learn=task.learn, items_policy=task.items_policy,
                     users_policy=task.users_policy, total_steps=task.total_steps, seed=seed, eval_episodes=0,
-                    progress=False, tensorboard=False, log_dir=str(out_dir / "runs" / f"{task.name}_{name}_run{run}"),
+                    progress=False, tensorboard=False, log_dir=str(run_dir(out_dir, task, name, run)),
                     **extra)
     t = time.perf_counter()
     res = mod.train(args)

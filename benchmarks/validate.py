@@ -35,7 +35,7 @@ from agents.baselines import (
     tuning_budget,
 )
 from benchmarks.common import hardware, paired_difference, write_json
-from benchmarks.protocol import LEARNED, QUICK, train_learner
+from benchmarks.protocol import LEARNED, QUICK, run_dir, train_learner
 from recsim_marl.protocol import EVAL_SEED, TASKS, TUNING_SEED, VALIDATION_SEED
 
 
@@ -58,6 +58,27 @@ def parse_sets(p: argparse.ArgumentParser, learner: str, sets: list[str]) -> dic
         validate(learner_module(LEARNED[learner][0]).Args(**{**LEARNED[learner][1], **out}))
     except (TypeError, ValueError) as e:
         p.error(f"--set: {e}")
+    return out
+
+
+def training_summary(log_dir: Path, group: str) -> dict:
+    """What the run's log says training did: its learning group's episodic return (sampled actions, on its
+    training worlds) at the first and last logged points, and where logged the policy's entropy, means of
+    the first and last ten updates."""
+    import csv
+
+    series: dict[str, list[float]] = {}
+    with open(log_dir / "scalars.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            series.setdefault(row["tag"], []).append(float(row["value"]))
+    out = {}
+    returns = series.get(f"charts/{group}/episodic_return", [])
+    if returns:
+        out["episodic_return"] = {"first": returns[0], "last": returns[-1], "logged": len(returns)}
+    entropy = series.get(f"losses/{group}/entropy", [])
+    if entropy:
+        out["entropy"] = {"first_ten": sum(entropy[:10]) / len(entropy[:10]),
+                          "last_ten": sum(entropy[-10:]) / len(entropy[-10:]), "updates": len(entropy)}
     return out
 
 
@@ -96,6 +117,7 @@ def main(argv=None) -> dict:
           flush=True)
     out_dir = Path(args.out).with_suffix("")  # its training run's log: <out without .json>/runs/...
     policy, info = train_learner(args.learner, task, args.run, out_dir, args.quick, sets)
+    info["training"] = training_summary(run_dir(out_dir, task, args.learner, args.run), task.learn)
     budget = dict(episodes=2, population=4, elite=2, generations=1) if args.quick else tuning_budget(train_c)
     memory = tune_memory(train_c, episodes=budget["episodes"], items_policy=items)
     ranker = tune_linear_ranker(train_c, items_policy=items, progress=False, **budget)

@@ -15,6 +15,7 @@ def test_validate_trains_a_protocol_run_with_changed_options_and_scores_it_on_va
     assert payload["split"] == "validation" and payload["worlds"] == [2000, 2001]  # never the test split
     assert payload["set"] == {"lr": 3e-4, "ent_coef": 0} and payload["train"]["options"] == {"lr": 3e-4, "ent_coef": 0}
     assert payload["train"]["train_seed"] == 0  # run 0's training worlds, as the protocol's
+    assert payload["train"]["training"]["entropy"]["updates"] == payload["train"]["total_steps"] // (4 * 10)
     rows = payload["rows"]
     assert set(rows) == {"MAPPO", "memory", "linear ranker"}
     assert all(len(r["per_world"]) == 2 for r in rows.values())
