@@ -77,8 +77,8 @@ LEARNED = {**{name: (name, {}) for name in LEARNERS}, "mappo-memory": ("mappo", 
            **{f"{name}-nocontent": (name, {"content": False}) for name in LEARNERS},
            "mappo-online": ("mappo", {"online_estimate": True}),
            "mappo-online-nocontent": ("mappo", {"online_estimate": True, "content": False}),
-           # chosen on slates-retention-v1's validation split (run 0's training worlds, one run each; the memory
-           # policy 98.91 there): online_prior 40 98.07, 80 99.62, 40 with lr 3e-4 99.69
+           # chosen on slates-retention-v1's validation split (benchmarks.validate: run 0's training worlds, one run
+           # each; the memory policy 98.91 there): online_prior 40 98.07, 80 99.62 (lr 1e-3), 40 with lr 3e-4 99.69
            "mappo-prior-nocontent": ("mappo", {"online_estimate": True, "online_prior": 40.0, "lr": 3e-4,
                                                "content": False})}
 """The learned policies the protocol can train, by name (its row is the name in capitals): a registered

@@ -35,7 +35,7 @@ from agents.baselines import (
     tuning_budget,
 )
 from benchmarks.common import hardware, paired_difference, write_json
-from benchmarks.protocol import LEARNED, QUICK, run_dir, train_learner
+from benchmarks.protocol import LEARNED, QUICK, commit, run_dir, train_learner
 from recsim_marl.protocol import EVAL_SEED, TASKS, TUNING_SEED, VALIDATION_SEED
 
 
@@ -138,7 +138,7 @@ def main(argv=None) -> dict:
                "worlds": [int(worlds[0]), int(worlds[-1])], "train": info,
                "tuned": {"memory": memory["settings"], "linear ranker": ranker["weights"]},
                "made_by": {"command": "python -m benchmarks.validate " + " ".join(sys.argv[1:] if argv is None else argv),
-                           "hardware": hardware(), "seconds": round(time.perf_counter() - t0, 1)},
+                           "commit": commit(), "hardware": hardware(), "seconds": round(time.perf_counter() - t0, 1)},
                "rows": rows}
     out = write_json(args.out, payload)
     print(f"wrote {out} ({time.perf_counter() - t0:.0f}s)")

@@ -13,6 +13,8 @@ def test_validate_trains_a_protocol_run_with_changed_options_and_scores_it_on_va
     payload = validate.main(["--task", "default-v2", "--learner", "mappo", "--set", "lr=3e-4", "--set", "ent-coef=0",
                              "--worlds", "2", "--quick", "--out", str(out)])
     assert payload["split"] == "validation" and payload["worlds"] == [2000, 2001]  # never the test split
+    assert payload["made_by"]["command"].startswith("python -m benchmarks.validate --task default-v2")
+    assert payload["made_by"]["commit"]
     assert payload["set"] == {"lr": 3e-4, "ent_coef": 0} and payload["train"]["options"] == {"lr": 3e-4, "ent_coef": 0}
     assert payload["train"]["train_seed"] == 0  # run 0's training worlds, as the protocol's
     assert payload["train"]["training"]["entropy"]["updates"] == payload["train"]["total_steps"] // (4 * 10)
