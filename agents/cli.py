@@ -49,14 +49,15 @@ def tables(rows: dict[str, dict[str, tuple[float, float]]]) -> str:
     out = [format_table(rows), DEMO_LEGEND]
     first = next(iter(rows.values()))
     if "no_click" in first:
-        slots = sum(key.startswith("ctr_slot") for key in first)
-        metrics = {"no-click": ("no_click", "share of slates shown from which the person chose nothing"),
-                   **{f"ctr@{k}": (f"ctr_slot{k}", "" if k > 1 else f"ctr@k: choices from slot k / slates showing an "
-                                   f"item there (k = 1..{slots})") for k in range(1, slots + 1)},
-                   f"p@{slots}": ("precision", "relevant items on the slate / S"),
-                   f"r@{slots}": ("recall", "relevant items on the slate / min(S, relevant items in the catalogue)")}
-        out += ["", "the slate:", format_table(rows, metrics),
-                "\n".join(f"  {head:<10}{what}" for head, (_, what) in metrics.items() if what)]
+        s = sum(key.startswith("ctr_slot") for key in first)
+        columns = {"no-click": "no_click", **{f"ctr@{k}": f"ctr_slot{k}" for k in range(1, s + 1)},
+                   f"p@{s}": "precision", f"r@{s}": "recall"}
+        legend = {"no-click": "share of slates shown from which the person chose nothing",
+                  "ctr@k": f"choices from slot k / slates showing an item there (k = 1..{s})",
+                  f"p@{s}": "relevant items on the slate / S",
+                  f"r@{s}": "relevant items on the slate / min(S, relevant items in the catalogue)"}
+        out += ["", "the slate:", format_table(rows, {head: (key, "") for head, key in columns.items()}),
+                "\n".join(f"  {head:<10}{what}" for head, what in legend.items())]
     return "\n".join(out)
 
 

@@ -38,24 +38,32 @@ from benchmarks.common import hardware, paired_difference, write_json
 from benchmarks.protocol import LEARNED, QUICK, commit, run_dir, train_learner
 from recsim_marl.protocol import EVAL_SEED, TASKS, TUNING_SEED, VALIDATION_SEED
 
+FIXED = ("scenario", "env", "learn", "items_policy", "users_policy", "total_steps", "seed", "eval_episodes", "progress",
+         "tensorboard", "log_dir")
+"""Options the protocol sets for every run of a task (its world, budget, training worlds and log): not ``--set``'s."""
+
 
 def parse_sets(p: argparse.ArgumentParser, learner: str, sets: list[str]) -> dict:
     """``["key=value", ...]`` -> options of the learner's ``Args`` (values read as JSON, else as text)."""
-    fields = {f.name for f in dataclasses.fields(learner_module(LEARNED[learner][0]).Args)}
+    algo, options = LEARNED[learner]
+    args_class = learner_module(algo).Args
+    fields = {f.name for f in dataclasses.fields(args_class)} - set(FIXED)
     out = {}
     for item in sets:
         key, eq, value = item.partition("=")
         key = key.strip().replace("-", "_")
         if not eq or not key:
             p.error(f"--set {item!r}: write KEY=VALUE, e.g. --set ent_coef=0")
+        if key in FIXED:
+            p.error(f"--set {item!r}: the protocol sets {key} for every run of a task; choose another --task or --run")
         if key not in fields:
-            p.error(f"--set {item!r}: {LEARNED[learner][0]} has no option {key!r}; its options: {', '.join(sorted(fields))}")
+            p.error(f"--set {item!r}: {algo} has no option {key!r}; its options: {', '.join(sorted(fields))}")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
             out[key] = value
     try:  # each value in its option's range, named as its flag, before anything is trained
-        validate(learner_module(LEARNED[learner][0]).Args(**{**LEARNED[learner][1], **out}))
+        validate(args_class(**{**options, **out}))
     except (TypeError, ValueError) as e:
         p.error(f"--set: {e}")
     return out

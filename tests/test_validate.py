@@ -30,6 +30,7 @@ def test_validate_trains_a_protocol_run_with_changed_options_and_scores_it_on_va
 @pytest.mark.parametrize("argv, message", [
     (["--set", "leraning_rate=1"], "mappo has no option 'leraning_rate'"),
     (["--set", "lr"], "write KEY=VALUE"),
+    (["--set", "total_steps=5"], "the protocol sets total_steps for every run of a task"),
     (["--set", "lr=-1"], "--lr must be > 0; got -1"),
     (["--run", "40"], "--run must be in 0..30"),
     (["--worlds", "0"], "--worlds must be in 1..8000"),
