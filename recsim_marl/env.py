@@ -30,7 +30,8 @@ keeps the live item).
 `parallel_env(scenario="default", render_mode=None, **config)`: `scenario` names a preset
 (`recsim_marl.SCENARIOS`); any field of `recsim_marl.EnvConfig` may be overridden by keyword
 (`num_users`, `num_items`, `num_candidates`, `embed_dim`, `max_cycles`, ...). Unknown keys are errors.
-`render_mode`: `"ansi"` (table), `"rgb_array"` (2-D projection), `"human"` (prints the table).
+`render_mode`: `"ansi"` (table; with slates each person's slate, the chosen item starred), `"rgb_array"`
+(2-D projection), `"human"` (prints the table).
 `learn="users"` / `"items"` exposes one group and scripts the other (`users_policy=` / `items_policy=`);
 `pad_actions=True` gives every agent `Discrete(max(K, L))` with padded masks; `num_worlds=B` steps B
 worlds behind one env, agents `user_k_wW` / `item_k_wW` (see :func:`parallel_env`).
@@ -225,6 +226,7 @@ class RecSimParallelEnv(ParallelEnv):
             "recommended": info["recommended"][0].numpy(),
             "clicked": info["clicked"][0].numpy(),
             "levels": info["levels"][0].numpy(),
+            **{k: info[k][0].numpy() for k in ("slate", "chosen") if k in info},
         }
         if self.render_mode == "human":
             self.render()
@@ -251,7 +253,7 @@ class RecSimParallelEnv(ParallelEnv):
         text = render_mod.ansi_table(
             [self._core.world.catalog.item_titles[j] for j in s.items[0].tolist()], int(s.t[0]),
             self.config.max_cycles, s.present[0].numpy(), s.budget[0].numpy(),
-            last.get("recommended"), last.get("clicked"), last.get("levels"),
+            last.get("recommended"), last.get("clicked"), last.get("levels"), last.get("slate"), last.get("chosen"),
         )
         if self.render_mode == "human":
             print(text)

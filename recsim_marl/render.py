@@ -12,8 +12,12 @@ MAX_ROWS = 16
 
 
 def ansi_table(titles: list[str], t: int, max_cycles: int, alive: np.ndarray, budget: np.ndarray,
-               recommended: np.ndarray | None, clicked: np.ndarray | None, levels: np.ndarray | None) -> str:
-    """Who was recommended what, who clicked, budgets; one row per person (the first MAX_ROWS)."""
+               recommended: np.ndarray | None, clicked: np.ndarray | None, levels: np.ndarray | None,
+               slate: np.ndarray | None = None, chosen: np.ndarray | None = None) -> str:
+    """Who was recommended what, who clicked, budgets; one row per person (the first MAX_ROWS). With slates
+    (``slate [U, S]``, -1 where nobody was shown one; ``chosen [U]``, the slot chosen or -1), each row lists
+    the slate's item indices in order (- for an empty slot), the chosen one starred, then the title of what was chosen (or of the
+    slate's top when nothing was)."""
     lines = [f"t={t}/{max_cycles}  people present: {int(alive.sum())}/{len(alive)}"]
     if levels is not None:
         lines[0] += f"  items promoted: {int((levels > 0).sum())}/{len(levels)}"
@@ -24,6 +28,13 @@ def ansi_table(titles: list[str], t: int, max_cycles: int, alive: np.ndarray, bu
         else:
             rec = f"[{int(recommended[u])}] {titles[int(recommended[u])]}"
             clk = "yes" if clicked[u] else "no"
+            if slate is not None:
+                if slate[u][0] < 0:
+                    rec, clk = "-", "-"
+                else:
+                    shown = ", ".join(("*" if s == chosen[u] else "") + (str(int(j)) if j >= 0 else "-")
+                                      for s, j in enumerate(slate[u]))
+                    rec = f"slate [{shown}] {'chose' if chosen[u] >= 0 else 'none chosen; top'} {rec}"
         mark = "" if alive[u] else "  (left)"
         lines.append(f"{'user_' + str(u):>8} {budget[u]:7.2f} {clk:>5}  {rec}{mark}")
     if len(alive) > MAX_ROWS:

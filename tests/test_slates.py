@@ -158,6 +158,22 @@ def test_pettingzoo_refuses_a_bad_slate_naming_the_agent():
         recsim_marl.parallel_env(**TINY, slate_size=3, pad_actions=True)
 
 
+def test_the_text_render_shows_each_persons_whole_slate():
+    env = recsim_marl.parallel_env(**TINY, slate_size=3, render_mode="ansi")
+    env.reset(seed=0)
+    acts = {a: (np.array([2, 2, 4]) if a.startswith("user") else 0) for a in env.agents}  # a repeat: slot 1 empty
+    env.step(acts)
+    rows = [r.split() for r in env.render().splitlines() if r.strip().startswith("user_")]
+    assert len(rows) == TINY["num_users"]
+    for row in rows:  # user_u budget click slate [i, -, *j] chose [j] title... / none chosen; top [i] title...
+        shown = " ".join(row[4:7]).strip("[]").split(", ")
+        assert row[3] == "slate" and len(shown) == 3 and shown[1] == "-", row  # the repeat's slot stays empty
+        starred = [x[1:] for x in shown if x.startswith("*")]
+        assert (row[2] == "yes") == (row[7] == "chose") == bool(starred), row
+        named = row[8] if starred else row[10]
+        assert named == f"[{starred[0] if starred else shown[0]}]", row  # the title is of what was chosen, else the top
+
+
 def test_every_door_takes_slates():
     """TorchRL's spec check (random slates: repeats included), RLlib's checker, SB3 PPO on the users'
     MultiDiscrete slates, and evaluate's slate metrics."""
