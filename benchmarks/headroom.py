@@ -15,6 +15,9 @@ It plays, on the same worlds:
   its quality by its noisy rating, the person's interest and boredom by the platform's estimate and
   click history. What the oracle loses with each replacement is what knowing that hidden input is worth;
   a learner can only earn it by inferring the input from what it observes;
+- the other way round, the oracle's formula on observed inputs given one hidden group at a time: what
+  knowing only that input is worth to a policy that otherwise sees what the platform sees (with the
+  true interest, a bound in practice on what inferring interest better can buy);
 - a policy with memory (``memory``): it keeps its own estimate of each person's interest, updated after
   every recommendation by what the platform logged (the click, and whether the person watched it all:
   reconstructed from the observation's moving averages), as an online logistic regression of clicks and
@@ -143,6 +146,9 @@ def main(argv=None) -> dict:
     for hidden, proxy in REPLACEMENTS.items():
         play(f"farsighted oracle*, {hidden} -> {proxy}", ObservedOracle(c, (hidden,)))
     play("farsighted formula on observations only (all replaced)", ObservedOracle(c, tuple(REPLACEMENTS)))
+    for hidden in REPLACEMENTS:
+        play(f"farsighted formula on observations and the true {hidden}*",
+             ObservedOracle(c, tuple(h for h in REPLACEMENTS if h != hidden)))
     memory = tune_memory(c, episodes=2 if args.quick else 16, items_policy=items)
     play("memory (own interest estimate from clicks and watched shares)", MemoryPolicy(c, *memory["settings"]), memory)
     if args.planner:

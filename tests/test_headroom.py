@@ -63,6 +63,7 @@ def test_the_headroom_benchmark_writes_every_row(tmp_path):
     assert {"model-based", "linear ranker", "farsighted oracle*", "farsighted formula on observations only (all replaced)",
             "memory (own interest estimate from clicks and watched shares)"} <= set(rows)
     assert sum(name.startswith("farsighted oracle*, ") for name in rows) == len(headroom.REPLACEMENTS)
+    assert {f"farsighted formula on observations and the true {h}*" for h in headroom.REPLACEMENTS} <= set(rows)
     assert all(len(r["per_world"]) == 2 for r in rows.values())
     assert out.exists() and out.with_suffix(".md").read_text().startswith("| policy |")
 
