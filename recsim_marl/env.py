@@ -254,6 +254,7 @@ class RecSimParallelEnv(ParallelEnv):
             [self._core.world.catalog.item_titles[j] for j in s.items[0].tolist()], int(s.t[0]),
             self.config.max_cycles, s.present[0].numpy(), s.budget[0].numpy(),
             last.get("recommended"), last.get("clicked"), last.get("levels"), last.get("slate"), last.get("chosen"),
+            s.alive[0].numpy(),
         )
         if self.render_mode == "human":
             print(text)

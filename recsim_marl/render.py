@@ -11,18 +11,20 @@ import numpy as np
 MAX_ROWS = 16
 
 
-def ansi_table(titles: list[str], t: int, max_cycles: int, alive: np.ndarray, budget: np.ndarray,
+def ansi_table(titles: list[str], t: int, max_cycles: int, present: np.ndarray, budget: np.ndarray,
                recommended: np.ndarray | None, clicked: np.ndarray | None, levels: np.ndarray | None,
-               slate: np.ndarray | None = None, chosen: np.ndarray | None = None) -> str:
+               slate: np.ndarray | None = None, chosen: np.ndarray | None = None,
+               in_episode: np.ndarray | None = None) -> str:
     """Who was recommended what, who clicked, budgets; one row per person (the first MAX_ROWS). With slates
     (``slate [U, S]``, -1 where nobody was shown one; ``chosen [U]``, the slot chosen or -1), each row lists
     the slate's item indices in order (- for an empty slot), the chosen one starred, then the title of what was chosen (or of the
-    slate's top when nothing was)."""
-    lines = [f"t={t}/{max_cycles}  people present: {int(alive.sum())}/{len(alive)}"]
+    slate's top when nothing was). ``present``: who is on the platform now; ``in_episode``: who has not left for
+    good (someone absent but still in the episode is marked away, else left)."""
+    lines = [f"t={t}/{max_cycles}  people present: {int(present.sum())}/{len(present)}"]
     if levels is not None:
         lines[0] += f"  items promoted: {int((levels > 0).sum())}/{len(levels)}"
     lines.append(f"{'person':>8} {'budget':>7} {'click':>5}  recommended")
-    for u in range(min(len(alive), MAX_ROWS)):
+    for u in range(min(len(present), MAX_ROWS)):
         if recommended is None:
             rec, clk = "-", "-"
         else:
@@ -35,10 +37,10 @@ def ansi_table(titles: list[str], t: int, max_cycles: int, alive: np.ndarray, bu
                     shown = ", ".join(("*" if s == chosen[u] else "") + (str(int(j)) if j >= 0 else "-")
                                       for s, j in enumerate(slate[u]))
                     rec = f"slate [{shown}] {'chose' if chosen[u] >= 0 else 'none chosen; top'} {rec}"
-        mark = "" if alive[u] else "  (left)"
+        mark = "" if present[u] else "  (away)" if in_episode is not None and in_episode[u] else "  (left)"
         lines.append(f"{'user_' + str(u):>8} {budget[u]:7.2f} {clk:>5}  {rec}{mark}")
-    if len(alive) > MAX_ROWS:
-        lines.append(f"... {len(alive) - MAX_ROWS} more people")
+    if len(present) > MAX_ROWS:
+        lines.append(f"... {len(present) - MAX_ROWS} more people")
     return "\n".join(lines)
 
 

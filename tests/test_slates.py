@@ -172,6 +172,14 @@ def test_the_text_render_shows_each_persons_whole_slate():
         assert (row[2] == "yes") == (row[7] == "chose") == bool(starred), row
         named = row[8] if starred else row[10]
         assert named == f"[{starred[0] if starred else shown[0]}]", row  # the title is of what was chosen, else the top
+    away = recsim_marl.parallel_env(**{**TINY, "scenario": "retention", "max_cycles": 40}, slate_size=3,
+                                    render_mode="ansi")
+    away.reset(seed=0)
+    for _ in range(30):  # people in `retention` leave between visits and come back: away, not gone
+        away.step({a: (np.array([0, 1, 2]) if a.startswith("user") else 0) for a in away.agents})
+    core = away._core.current
+    marks = [r.endswith("(away)") for r in away.render().splitlines() if r.strip().startswith("user_")]
+    assert marks == (core.alive[0] & ~core.present[0]).tolist() and any(marks)
 
 
 def test_every_door_takes_slates():
