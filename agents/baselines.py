@@ -327,9 +327,14 @@ class MemoryPolicy(ModelBasedPolicy):
         c, lay = self.config, self.lay
         p, q, now = self.estimates(obs, self.p)
         value = now + self.future_weight.to(p.device) * p * (2 * q - 1)
-        slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else slate_by_choice_model(c, p, value, mask)
+        slate = value.argmax(-1, keepdim=True) if c.slate_size == 1 else self.build_slate(p, value, mask)
         self.content, self.choice, self.q, self.acted = shown_slate(c, lay, obs, slate, p, q)
         return slate.squeeze(-1) if c.slate_size == 1 else slate
+
+    def build_slate(self, p, value, mask) -> torch.Tensor:
+        """``[B, U, S]`` the slate for each candidate's click probability ``p`` and value ``value`` (each
+        ``[B, U, K]``): built slot by slot under the world's choice model (:func:`slate_by_choice_model`)."""
+        return slate_by_choice_model(self.config, p, value, mask)
 
 
 def ranker_features(config) -> tuple[str, ...]:
@@ -468,13 +473,21 @@ class MyopicOraclePolicy(_Bound):
         """The true, hidden inputs of the user model for every candidate of every person (``[B, U, K]``
         each; traits with a candidate axis)."""
         venv, c = self._env(), self.config
-        s, w, m = venv.current, venv.catalogue, venv.user_model
+        s, w = venv.current, venv.catalogue
         tr = Traits.of(s.traits).per_candidate()
-        aff = m.affinity(c, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2), take(w.content, s.candidates))
+        aff = self.true_affinity(tr)
         z = take(w.quality, s.candidates)
         shown = s.promotion.gather(1, s.candidates.flatten(1)).view_as(z).to(z.dtype) / (c.num_levels - 1)
         return dict(tr=tr, aff=aff, quality=z, appeal=take(w.appeal, s.candidates), shown=shown,
                     trust=s.trust.unsqueeze(-1), length=take(w.length, s.candidates))
+
+    def true_affinity(self, tr: Traits) -> torch.Tensor:
+        """``[B, U, K]`` each candidate's affinity from the person's true interest and boredom, weighed with
+        the traits ``tr`` (per candidate)."""
+        venv = self._env()
+        s = venv.current
+        return venv.user_model.affinity(self.config, tr, s.interest.unsqueeze(2), s.boredom.unsqueeze(2),
+                                        take(venv.catalogue.content, s.candidates))
 
     def values(self) -> torch.Tensor:
         """``[B, U, K]`` the true expected reward now of each candidate of each person."""

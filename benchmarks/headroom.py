@@ -15,14 +15,18 @@ It plays, on the same worlds:
   its quality by its noisy rating, the person's interest and boredom by the platform's estimate and
   click history. What the oracle loses with each replacement is what knowing that hidden input is worth;
   a learner can only earn it by inferring the input from what it observes;
-- the other way round, the oracle's formula on observed inputs given one hidden group at a time: what
-  knowing only that input is worth to a policy that otherwise sees what the platform sees (with the
-  true interest, a bound in practice on what inferring interest better can buy);
+- the other way round, the oracle's formula on observed inputs given one hidden group at a time (the
+  true interest comes with the true boredom; the median person's traits weigh both): what knowing only
+  that input is worth to this formula, which otherwise sees what the platform sees; and both the
+  interest and the traits (everything hidden about the person but trust). Not a bound: the formula's
+  look-ahead is one step with a fixed weight;
 - a policy with memory (``memory``): it keeps its own estimate of each person's interest, updated after
   every recommendation by what the platform logged (the click, and whether the person watched it all:
   reconstructed from the observation's moving averages), as an online logistic regression of clicks and
   satisfaction on the item's content, and picks by the farsighted oracle's formula applied to that
-  estimate and the observed rating (``agents.baselines.MemoryPolicy``, tuned on the tuning seeds).
+  estimate and the observed rating (``agents.baselines.MemoryPolicy``, tuned on the tuning seeds); with
+  slates also the same values ranked top-S instead of built slot by slot under the choice model (why a
+  learner's slate policy is sequential).
 
     python -m benchmarks.headroom                          # retention-v2, 20 validation-split worlds
     python -m benchmarks.headroom --task boredom-v2 --planner
@@ -48,6 +52,7 @@ from agents.baselines import (
     RolloutPlannerPolicy,
     episode_returns,
     scripted_policy,
+    top,
     tune_linear_ranker,
     tune_memory,
     tuning_budget,
@@ -91,11 +96,22 @@ class ObservedOracle(FarsightedOraclePolicy):
         if "interest" in self.replace:
             x["aff"] = m.affinity(c, x["tr"], lay.read(obs, "estimate").unsqueeze(-2), lay.read(obs, "history").unsqueeze(-2),
                                   lay.read(obs, "candidate_content"))
+        elif "traits" in self.replace:  # the true interest and boredom, weighed with the median's traits (how
+            x["aff"] = self.true_affinity(x["tr"])  # much boredom counts is a trait: it must not leak)
         return x
 
     def act(self, obs, mask):
         self._obs = obs
         return super().act(obs, mask)
+
+
+class RankedMemory(MemoryPolicy):
+    """The memory policy with its slate ranked: the S candidates of highest value, best on top, instead
+    of the slate built slot by slot under the choice model (what a learner that scores candidates and
+    ranks them, as Plackett-Luce does, would show with the memory's values)."""
+
+    def build_slate(self, p, value, mask):
+        return top(value if mask is None else value.masked_fill(~mask, float("-inf")), self.config.slate_size)
 
 
 def main(argv=None) -> dict:
@@ -146,11 +162,13 @@ def main(argv=None) -> dict:
     for hidden, proxy in REPLACEMENTS.items():
         play(f"farsighted oracle*, {hidden} -> {proxy}", ObservedOracle(c, (hidden,)))
     play("farsighted formula on observations only (all replaced)", ObservedOracle(c, tuple(REPLACEMENTS)))
-    for hidden in REPLACEMENTS:
-        play(f"farsighted formula on observations and the true {hidden}*",
-             ObservedOracle(c, tuple(h for h in REPLACEMENTS if h != hidden)))
+    for known in [(h,) for h in REPLACEMENTS] + [("interest", "traits")]:
+        play(f"farsighted formula on observations and the true {' and '.join(known)}*",
+             ObservedOracle(c, tuple(h for h in REPLACEMENTS if h not in known)))
     memory = tune_memory(c, episodes=2 if args.quick else 16, items_policy=items)
     play("memory (own interest estimate from clicks and watched shares)", MemoryPolicy(c, *memory["settings"]), memory)
+    if c.slate_size > 1:
+        play("memory, its values ranked top-S (not built under the choice model)", RankedMemory(c, *memory["settings"]))
     if args.planner:
         play("rollout planner*", RolloutPlannerPolicy(c))
     for path in args.checkpoint:
