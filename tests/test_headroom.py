@@ -21,10 +21,10 @@ def _scrambled(venv):
     return s
 
 
-@pytest.mark.parametrize("slate_size", [1, 3])
-def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_not(slate_size):
+def _three_steps_of_memory(slate_size):
+    """``(config, venv, obs, memory)`` after the memory policy played three steps of 4 tiny worlds: the
+    people have clicks and boredom, and the memory's estimate has learned from them."""
     from agents.baselines import MemoryPolicy
-    from benchmarks.headroom import REPLACEMENTS, ObservedOracle
 
     c = recsim_marl.make_config("tiny", num_users=16, num_items=40, num_candidates=8, encoder="hash",
                                 slate_size=slate_size)
@@ -32,9 +32,18 @@ def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_n
     obs = venv.reset(seed=list(range(4)))
     memory = MemoryPolicy(c, 0.1, 0.1)
     memory.bind(venv)
-    for _ in range(3):  # the memory policy acts, so that it has clicks to learn from
+    for _ in range(3):
         obs, *_ = venv.step({"users": memory.act(obs["users"], obs["action_mask"]["users"]),
                              "items": FixedLevelPolicy(0).act(obs["items"], None)})
+    return c, venv, obs, memory
+
+
+@pytest.mark.parametrize("slate_size", [1, 3])
+def test_the_observation_only_policies_ignore_hidden_state_and_the_oracle_does_not(slate_size):
+    from agents.baselines import MemoryPolicy
+    from benchmarks.headroom import REPLACEMENTS, ObservedOracle
+
+    c, venv, obs, memory = _three_steps_of_memory(slate_size)
 
     def acts(policy, state):
         venv.set_state(state)
@@ -104,19 +113,10 @@ def test_the_ranked_memory_shows_its_s_best_values_and_keeps_learning():
 def test_each_true_input_row_reads_that_hidden_input_and_no_other(slate_size):
     """'Observations and the true X': scrambling any other hidden input (each of the traits on its own too,
     such as how much boredom weighs) leaves its actions alone; scrambling X changes them."""
-    from agents.baselines import MemoryPolicy
     from benchmarks.headroom import REPLACEMENTS, ObservedOracle
     from recsim_marl.models.user import TRAITS
 
-    c = recsim_marl.make_config("tiny", num_users=16, num_items=40, num_candidates=8, encoder="hash",
-                                slate_size=slate_size)
-    venv = VecEnv(c, 4)
-    obs = venv.reset(seed=list(range(4)))
-    memory = MemoryPolicy(c, 0.1, 0.1)
-    memory.bind(venv)
-    for _ in range(3):  # some history, so that boredom and the click log are not all zero
-        obs, *_ = venv.step({"users": memory.act(obs["users"], obs["action_mask"]["users"]),
-                             "items": FixedLevelPolicy(0).act(obs["items"], None)})
+    c, venv, obs, _ = _three_steps_of_memory(slate_size)
     real, catalogue = venv.get_state(), venv.catalogue
     g = torch.Generator().manual_seed(1)
 
