@@ -16,6 +16,7 @@ Writes ``benchmarks/results/validation/<task>__<learner>[__key-value...].json``.
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import sys
@@ -73,8 +74,6 @@ def training_summary(log_dir: Path, group: str) -> dict:
     """What the run's log says training did: its learning group's episodic return (sampled actions, on its
     training worlds) at the first and last logged points, and where logged the policy's entropy, means of
     the first and last ten updates."""
-    import csv
-
     series: dict[str, list[float]] = {}
     with open(log_dir / "scalars.csv", newline="") as f:
         for row in csv.DictReader(f):

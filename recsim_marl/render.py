@@ -15,11 +15,13 @@ def ansi_table(titles: list[str], t: int, max_cycles: int, present: np.ndarray, 
                recommended: np.ndarray | None, clicked: np.ndarray | None, levels: np.ndarray | None,
                slate: np.ndarray | None = None, chosen: np.ndarray | None = None,
                in_episode: np.ndarray | None = None) -> str:
-    """Who was recommended what, who clicked, budgets; one row per person (the first MAX_ROWS). With slates
-    (``slate [U, S]``, -1 where nobody was shown one; ``chosen [U]``, the slot chosen or -1), each row lists
-    the slate's item indices in order (- for an empty slot), the chosen one starred, then the title of what was chosen (or of the
-    slate's top when nothing was). ``present``: who is on the platform now; ``in_episode``: who has not left for
-    good (someone absent but still in the episode is marked away, else left)."""
+    """Who was recommended what, who clicked, budgets; one row per person (the first MAX_ROWS).
+
+    With slates (``slate [U, S]``, -1 where nobody was shown one; ``chosen [U]``, the slot chosen or -1)
+    each row lists the slate's item indices in order (- for an empty slot), the chosen one starred, then
+    the title of what was chosen (or of the slate's top when nothing was). ``present``: who is on the
+    platform now; ``in_episode``: who has not left for good (someone absent but still in the episode is
+    marked away, else left)."""
     lines = [f"t={t}/{max_cycles}  people present: {int(present.sum())}/{len(present)}"]
     if levels is not None:
         lines[0] += f"  items promoted: {int((levels > 0).sum())}/{len(levels)}"
